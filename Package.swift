@@ -1,0 +1,43 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flows one way: file -> DumpModel -> resolvers (Metadata, ClrLayout) -> Commands -> output.
+// LineEditor only knows about lines; dumpdbg wires a session to it.
+let package = Package(
+    name: "dumpdbg",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "dumpdbg", targets: ["dumpdbg"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // System libraries: the C code the field already wrote.
+        .systemLibrary(name: "CLibEdit", pkgConfig: "libedit",
+                       providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
+        .systemLibrary(name: "CCompression", pkgConfig: "liblzma",
+                       providers: [.apt(["liblzma-dev", "zlib1g-dev", "libbz2-dev"]), .brew(["xz"])]),
+
+        // Bytes and formats: minidumps, ELF cores, one address space. Never prints.
+        .target(name: "DumpModel", dependencies: ["CCompression"]),
+        // ECMA-335 metadata (type, field and method names) over any byte view of a PE image.
+        .target(name: "Metadata"),
+        // Native meaning of bytes: address -> module+offset, Windows TEB/PEB.
+        .target(name: "Native", dependencies: ["DumpModel"]),
+        // The WinDbg-language layer: registry, parser, expression evaluator, commands.
+        .target(name: "Commands", dependencies: ["DumpModel", "Native"]),
+        // libedit wrapper: prompt, history, completion, Ctrl-C.
+        .target(name: "LineEditor", dependencies: ["CLibEdit"]),
+        .executableTarget(name: "dumpdbg", dependencies: [
+            "Commands", "LineEditor", "DumpModel",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+
+        .testTarget(name: "DumpModelTests", dependencies: ["DumpModel"]),
+        .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native"]),
+        .testTarget(name: "DumpdbgTests", dependencies: ["dumpdbg"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,3 @@
+#include <lzma.h>
+#include <zlib.h>
+#include <bzlib.h>

@@ -1,0 +1,204 @@
+import DumpModel
+import Foundation
+
+/// `!address`: the target's memory regions (from MemoryInfoList on Windows, program headers in ELF cores),
+/// a summary by usage, or the region holding one address.
+struct AddressCommand: DebuggerCommand {
+    let names = ["!address"]
+    let summary = "show memory regions: list, -summary, or the region of one address"
+    let help = """
+    !address              lists every region with its type, state, protection and usage.
+    !address -summary     totals by usage, type, state and protection.
+    !address ADDRESS      the region that holds ADDRESS.
+    Example: !address @rsp
+    """
+
+    struct Row {
+        var base: UInt64, size: UInt64, type: UInt32, state: UInt32, protect: UInt32
+        var usage: String, detail: String
+        var end: UInt64 { base &+ size }
+    }
+
+    static let memCommit: UInt32 = 0x1000, memReserve: UInt32 = 0x2000, memFree: UInt32 = 0x10000
+    static let memPrivate: UInt32 = 0x20000, memMapped: UInt32 = 0x40000, memImage: UInt32 = 0x100_0000
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        let arg = inv.arguments.trimmed(" ")
+        let rows = Self.rows(s)
+        if rows.isEmpty { throw CommandError("This dump records no memory regions") }
+        if arg.isEmpty {
+            try list(rows, s)
+        } else if arg.lowercased() == "-summary" {
+            summary(rows, s)
+        } else if arg.hasPrefix("-") {
+            throw CommandError("Unsupported option '\(arg)' (supported: -summary, or an address)")
+        } else {
+            let a = try ExpressionEvaluator.evaluate(arg, environment: s.expressionEnvironment)
+            guard let r = rows.first(where: { a >= $0.base && a < $0.end }) else {
+                s.output.line("Usage:                  <unknown>")
+                s.output.line("Address \(s.address(a)) is not in any region this dump describes")
+                return
+            }
+            one(r, a, s)
+        }
+    }
+
+    /// Builds the region table the dump offers, labelling usage from modules, thread stacks and TEBs.
+    static func rows(_ s: Session) -> [Row] {
+        let d = s.dump
+        var rows: [Row] = []
+        func usage(_ base: UInt64, _ end: UInt64, type: UInt32, state: UInt32, path: String?) -> (String, String) {
+            if state == memFree { return ("Free", "") }
+            if let m = d.modules.first(where: { $0.base < end && base < $0.end }) {
+                return ("Image", "[\(m.moduleName); \"\(m.path)\"]")
+            }
+            for (i, t) in d.threads.enumerated() {
+                if t.teb != 0, t.teb >= base, t.teb < end { return ("TEB", "[~\(i); \(String(d.processId ?? 0, radix: 16)).\(String(t.id, radix: 16))]") }
+                if let sp = t.context?.stackPointer, sp >= base, sp < end { return ("Stack", "[~\(i); \(String(d.processId ?? 0, radix: 16)).\(String(t.id, radix: 16))]") }
+                if t.stackSize > 0, t.stackStart < end, base < t.stackStart &+ t.stackSize {
+                    return ("Stack", "[~\(i); \(String(d.processId ?? 0, radix: 16)).\(String(t.id, radix: 16))]")
+                }
+            }
+            if let path { return ("MappedFile", "\"\(path)\"") }
+            return ("<unknown>", "")
+        }
+        if let regions = d.regions {
+            for r in regions {
+                var type = r.type, state = r.state, protect = r.protect
+                if let flags = r.elfFlags {
+                    // ELF segments: all committed; protection from the segment's r/w/x flags.
+                    state = memCommit
+                    type = r.mappedPath != nil ? memMapped : memPrivate
+                    protect = elfProtect(flags)
+                }
+                var (u, detail) = usage(r.base, r.end, type: type, state: state, path: r.mappedPath)
+                if u == "Image" && r.elfFlags != nil { type = memImage }
+                if u == "Free" { detail = "" }
+                rows.append(Row(base: r.base, size: r.size, type: type, state: state, protect: protect, usage: u, detail: detail))
+            }
+        } else {
+            // No MemoryInfoList: the captured ranges are all we know.
+            for r in d.memory.ranges {
+                let (u, detail) = usage(r.start, r.end, type: 0, state: memCommit, path: nil)
+                rows.append(Row(base: r.start, size: r.size, type: 0, state: memCommit, protect: 0, usage: u, detail: detail))
+            }
+        }
+        return rows.sorted { $0.base < $1.base }
+    }
+
+    static func elfProtect(_ flags: UInt32) -> UInt32 {
+        let r = flags & 4 != 0, w = flags & 2 != 0, x = flags & 1 != 0
+        switch (r, w, x) {
+        case (_, true, true): return 0x40
+        case (_, false, true): return 0x20
+        case (_, true, false): return 0x04
+        case (true, false, false): return 0x02
+        default: return 0x01
+        }
+    }
+
+    static func typeName(_ t: UInt32) -> String {
+        switch t {
+        case memImage: return "MEM_IMAGE"
+        case memMapped: return "MEM_MAPPED"
+        case memPrivate: return "MEM_PRIVATE"
+        default: return ""
+        }
+    }
+
+    static func stateName(_ st: UInt32) -> String {
+        switch st {
+        case memCommit: return "MEM_COMMIT"
+        case memReserve: return "MEM_RESERVE"
+        case memFree: return "MEM_FREE"
+        default: return ""
+        }
+    }
+
+    static func protectName(_ p: UInt32) -> String {
+        if p == 0 { return "" }
+        let base: [UInt32: String] = [0x01: "PAGE_NOACCESS", 0x02: "PAGE_READONLY", 0x04: "PAGE_READWRITE", 0x08: "PAGE_WRITECOPY",
+                                      0x10: "PAGE_EXECUTE", 0x20: "PAGE_EXECUTE_READ", 0x40: "PAGE_EXECUTE_READWRITE", 0x80: "PAGE_EXECUTE_WRITECOPY"]
+        var parts = [base[p & 0xFF] ?? "PAGE_\(Hex.pad(UInt64(p & 0xFF), 2))"]
+        if p & 0x100 != 0 { parts.append("PAGE_GUARD") }
+        if p & 0x200 != 0 { parts.append("PAGE_NOCACHE") }
+        if p & 0x400 != 0 { parts.append("PAGE_WRITECOMBINE") }
+        return parts.joined(separator: " | ")
+    }
+
+    static func human(_ bytes: UInt64) -> String {
+        let units = ["B", "kB", "MB", "GB", "TB"]
+        var v = Double(bytes), i = 0
+        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        return "(" + String(format: "%8.3f", v) + " \(units[i]))"
+    }
+
+    private func list(_ rows: [Row], _ s: Session) throws {
+        let wide = s.pointerSize == 8
+        func a(_ v: UInt64) -> String { wide ? Hex.compactTick(v).leftPad(17) : Hex.pad(v, 8).leftPad(9) }
+        s.output.line()
+        s.output.line("  BaseAddress      EndAddress+1        RegionSize     Type       State                 Protect             Usage")
+        s.output.line(String(repeating: "-", count: 122))
+        for r in rows {
+            try s.checkInterrupt()
+            let line = "+" + a(r.base) + " " + a(r.end) + " " + a(r.size) + " " + Self.typeName(r.type).rightPad(11)
+                + Self.stateName(r.state).rightPad(12) + Self.protectName(r.protect).rightPad(35) + r.usage.rightPad(11) + r.detail
+            s.output.line(line)
+        }
+    }
+
+    private func summary(_ rows: [Row], _ s: Session) {
+        let busy = rows.filter { $0.state != Self.memFree }
+        let busyTotal = busy.reduce(0) { $0 &+ $1.size }
+        let total = rows.reduce(0) { $0 &+ $1.size }
+        func pct(_ v: UInt64, _ of: UInt64) -> String { of == 0 ? "" : String(format: "%6.2f%%", Double(v) * 100 / Double(of)) }
+        func section(_ title: String, _ groups: [(String, [Row])], ofBusy: Bool) {
+            s.output.line(title)
+            for (name, rs) in groups where !rs.isEmpty {
+                let size = rs.reduce(0) { $0 &+ $1.size }
+                let line = name.rightPad(33) + String(rs.count).leftPad(8) + Hex.compactTick(size).leftPad(18) + " " + Self.human(size)
+                    + " " + (ofBusy ? pct(size, busyTotal).leftPad(8) : "".leftPad(8)) + " " + pct(size, total).leftPad(8)
+                s.output.line(line)
+            }
+            s.output.line()
+        }
+        s.output.line()
+        let usages = Array(Set(rows.map(\.usage))).sorted()
+        section("--- Usage Summary ---------------- RgnCount ----------- TotalSize -------- %ofBusy %ofTotal",
+                usages.map { u in (u, rows.filter { $0.usage == u }) }, ofBusy: true)
+        if s.dump.regions != nil {
+            let types = Array(Set(busy.map(\.type))).sorted().map { t in (Self.typeName(t).isEmpty ? "<none>" : Self.typeName(t), busy.filter { $0.type == t }) }
+            section("--- Type Summary (for busy) ------ RgnCount ----------- TotalSize -------- %ofBusy %ofTotal", types, ofBusy: true)
+            let states = Array(Set(rows.map(\.state))).sorted().map { st in (Self.stateName(st), rows.filter { $0.state == st }) }
+            section("--- State Summary ---------------- RgnCount ----------- TotalSize -------- %ofBusy %ofTotal", states, ofBusy: true)
+            let committed = rows.filter { $0.state == Self.memCommit }
+            let prots = Array(Set(committed.map(\.protect))).sorted().map { p in (Self.protectName(p), committed.filter { $0.protect == p }) }
+            section("--- Protect Summary (for commit) - RgnCount ----------- TotalSize -------- %ofBusy %ofTotal", prots, ofBusy: true)
+        }
+        s.output.line("--- Largest Region by Usage ----------- Base Address -------- Region Size ----------")
+        for u in usages {
+            guard let big = rows.filter({ $0.usage == u }).max(by: { $0.size < $1.size }) else { continue }
+            s.output.line(u.rightPad(33) + Hex.compactTick(big.base).leftPad(17) + Hex.compactTick(big.size).leftPad(18) + " " + Self.human(big.size))
+        }
+    }
+
+    private func one(_ r: Row, _ a: UInt64, _ s: Session) {
+        func typed(_ v: UInt32, _ name: String) -> String { name.isEmpty ? "" : Hex.pad(UInt64(v), 8) + name }
+        s.output.line("Usage:                  \(r.usage)")
+        s.output.line("Base Address:           \(s.address(r.base))")
+        s.output.line("End Address:            \(s.address(r.end))")
+        s.output.line("Region Size:            \(s.address(r.size)) \(Self.human(r.size))")
+        s.output.line("State:                  \(typed(r.state, Self.stateName(r.state)))")
+        s.output.line("Protect:                \(typed(r.protect, Self.protectName(r.protect)))")
+        s.output.line("Type:                   \(typed(r.type, Self.typeName(r.type)))")
+        if r.usage == "Image", let m = s.namer.module(containing: a) {
+            s.output.line("More info:              lmv m \(m.moduleName)")
+            s.output.line("More info:              ln \(s.address(a))")
+        } else if !r.detail.isEmpty {
+            s.output.line("More info:              \(r.detail)")
+        }
+        s.output.line()
+        s.output.line()
+        s.output.line("Content source: 1 (target), length: \(String(r.end - a, radix: 16))")
+    }
+}

@@ -1,0 +1,9 @@
+/// The commands every session starts with. Extension commands register here too, marked with the
+/// extension that must be loaded before they answer.
+let builtInCommands: [any DebuggerCommand] = [
+    SystemStatusCommand(), ProcessStatusCommand(), VertargetCommand(), TimeCommand(), LastEventCommand(),
+    ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(),
+    ListModulesCommand(), DisplayMemoryCommand(), SearchMemoryCommand(), AddressCommand(),
+    TebCommand(), PebCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
+    HelpCommand(), QuitCommand(),
+]

@@ -1,0 +1,293 @@
+import DumpModel
+import Foundation
+
+/// An address range as WinDbg's commands take it: `ADDR`, `ADDR L COUNT`, `ADDR L?COUNT`, `ADDR ENDADDR`.
+struct AddressRange {
+    var start: UInt64
+    /// Units (bytes, words, ...) to show.
+    var count: UInt64
+
+    /// Parses `text`; `defaultCount` applies when no length is given. `unit` converts an end address to units.
+    static func parse(_ text: String, session s: Session, defaultCount: UInt64, unit: UInt64,
+                      fallbackStart: UInt64?, limit: UInt64 = 0x10_0000) throws -> AddressRange {
+        let env = s.expressionEnvironment
+        var e = ExpressionEvaluator(text, environment: env)
+        var start: UInt64
+        if e.atEnd {
+            guard let f = fallbackStart else { throw CommandError("No address given") }
+            return AddressRange(start: f, count: defaultCount)
+        }
+        if e.remainder.lowercased().hasPrefix("l") && fallbackStart != nil {
+            start = fallbackStart!
+        } else {
+            start = try e.evaluate()
+        }
+        var count = defaultCount
+        if !e.atEnd {
+            let rest = e.remainder
+            if rest.lowercased().hasPrefix("l") {
+                var body = String(rest.dropFirst())
+                var unlimited = false
+                if body.hasPrefix("?") { unlimited = true; body.removeFirst() }
+                count = try ExpressionEvaluator.evaluate(body, environment: env)
+                if !unlimited && count * unit > limit {
+                    throw CommandError("Range error in '\(text)': use L? for more than 0x\(String(limit, radix: 16)) bytes")
+                }
+            } else {
+                var e2 = ExpressionEvaluator(rest, environment: env)
+                let end = try e2.evaluate()
+                guard e2.atEnd else { throw CommandError.syntax(text) }
+                guard end >= start else { throw CommandError("Range error in '\(text)'") }
+                count = max(1, (end - start + 1 + unit - 1) / unit)
+                if count * unit > limit { throw CommandError("Range error in '\(text)'") }
+            }
+        }
+        return AddressRange(start: start, count: count)
+    }
+}
+
+/// `db dw dd dq dp dc da du dps dpp`: display memory, `??` where the dump lacks it.
+struct DisplayMemoryCommand: DebuggerCommand {
+    let names = ["db", "dw", "dd", "dq", "dp", "dc", "da", "du", "dps", "dqs", "dds", "d"]
+    let summary = "display memory (db/dw/dd/dq/dp/dc, da/du strings, dps pointers with symbols)"
+    let help = """
+    db|dw|dd|dq|dp|dc|da|du|dps [ADDRESS] [L COUNT | ENDADDRESS]
+                  shows memory as bytes, words, dwords, qwords, pointers, dwords+chars, ASCII, Unicode,
+                  or pointers with symbols. Missing memory prints ??. With no address, continues.
+    Example: db @rsp L40
+    """
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        var name = inv.name.lowercased()
+        if name == "d" { name = "db" }
+        let ps = UInt64(s.pointerSize)
+        switch name {
+        case "da", "du":
+            let r = try AddressRange.parse(inv.arguments, session: s, defaultCount: name == "da" ? 0x100 : 0x80, unit: name == "da" ? 1 : 2,
+                                           fallbackStart: s.nextDumpAddress)
+            try strings(r, wide: name == "du", s)
+        case "dps", "dqs", "dds":
+            let size: UInt64 = name == "dqs" ? 8 : name == "dds" ? 4 : ps
+            let r = try AddressRange.parse(inv.arguments, session: s, defaultCount: 0x80 / size, unit: size, fallbackStart: s.nextDumpAddress)
+            try pointers(r, size: size, s)
+        default:
+            let size: UInt64 = ["db": 1, "dw": 2, "dd": 4, "dc": 4, "dq": 8, "dp": ps][name] ?? 1
+            let r = try AddressRange.parse(inv.arguments, session: s, defaultCount: 0x80 / size, unit: size, fallbackStart: s.nextDumpAddress)
+            try Self.dump(r, unitSize: size, chars: name == "db" || name == "dc", s)
+        }
+    }
+
+    /// Rows of 16 bytes: address, units, and (for db/dc) the characters.
+    static func dump(_ r: AddressRange, unitSize: UInt64, chars: Bool, _ s: Session) throws {
+        let total = r.count * unitSize
+        var offset: UInt64 = 0
+        let perLine: UInt64 = 16
+        while offset < total {
+            try s.checkInterrupt()
+            let lineStart = r.start &+ offset
+            let n = Int(min(perLine, total - offset))
+            let bytes = s.memory.read(lineStart, count: n)
+            var cols: [String] = []
+            var i = 0
+            while i + Int(unitSize) <= n {
+                let unit = bytes[i..<(i + Int(unitSize))]
+                if unit.contains(where: { $0 == nil }) {
+                    cols.append(unitSize == 8 ? "????????`????????" : String(repeating: "?", count: Int(unitSize) * 2))
+                } else {
+                    var v: UInt64 = 0
+                    for (k, b) in unit.enumerated() {
+                        let shift = s.memory.bigEndian ? (Int(unitSize) - 1 - k) * 8 : k * 8
+                        v |= UInt64(b!) << UInt64(shift)
+                    }
+                    cols.append(unitSize == 8 ? Hex.tick(v) : Hex.pad(v, Int(unitSize) * 2))
+                }
+                i += Int(unitSize)
+            }
+            var text: String
+            if unitSize == 1 {
+                // db: "xx xx xx xx xx xx xx xx-xx xx ..."
+                text = ""
+                for (k, c) in cols.enumerated() { text += (k == 0 ? "" : (k == 8 ? "-" : " ")) + c }
+                text = text.rightPad(47)
+            } else {
+                text = cols.joined(separator: " ")
+                let full = Int(perLine / unitSize) * (unitSize == 8 ? 17 : Int(unitSize) * 2) + Int(perLine / unitSize) - 1
+                if chars { text = text.rightPad(full) }
+            }
+            var line = "\(s.address(lineStart))  \(text)"
+            if chars {
+                let ascii = bytes.map { b -> Character in
+                    guard let b else { return "?" }
+                    return b >= 0x20 && b < 0x7F ? Character(UnicodeScalar(b)) : "."
+                }
+                line += "  " + String(ascii)
+            }
+            s.output.line(line)
+            offset += perLine
+        }
+        s.nextDumpAddress = r.start &+ total
+    }
+
+    /// da/du: strings up to a NUL, at most `count` characters; long strings wrap as WinDbg does.
+    func strings(_ r: AddressRange, wide: Bool, _ s: Session) throws {
+        let unit = wide ? 2 : 1
+        let chunk = wide ? 32 : 48
+        var at = r.start
+        var remaining = Int(r.count)
+        var first = true
+        while remaining > 0 {
+            try s.checkInterrupt()
+            let n = min(chunk, remaining)
+            let raw = s.memory.read(at, count: n * unit)
+            var text = ""
+            var ended = false
+            var consumed = 0
+            for k in 0..<n {
+                let lo = raw[k * unit], hi = wide ? raw[k * unit + 1] : 0
+                guard let lo, let hi else {
+                    if consumed == 0 && first { text = "????"; ended = true }
+                    else { ended = true }
+                    break
+                }
+                let v = UInt16(lo) | UInt16(hi) << 8
+                if v == 0 { ended = true; break }
+                consumed += 1
+                if let u = UnicodeScalar(v), v >= 0x20, v != 0x7F { text.append(Character(u)) } else { text.append(".") }
+            }
+            if text == "????" {
+                s.output.line("\(s.address(at))  ????")
+                break
+            }
+            s.output.line("\(s.address(at))  \"\(text)\"")
+            first = false
+            at &+= UInt64(consumed * unit)
+            remaining -= consumed
+            if ended { break }
+        }
+        s.nextDumpAddress = at
+    }
+
+    /// dps: one pointer per line with the module+offset it points into.
+    func pointers(_ r: AddressRange, size: UInt64, _ s: Session) throws {
+        for i in 0..<r.count {
+            try s.checkInterrupt()
+            let a = r.start &+ i * size
+            let v: UInt64? = size == 8 ? s.memory.readU64(a) : s.memory.readU32(a).map(UInt64.init)
+            let shown = v.map { size == 8 ? Hex.tick($0) : Hex.pad($0, 8) } ?? (size == 8 ? "????????`????????" : "????????")
+            var line = "\(s.address(a))  \(shown)"
+            if let v, let name = s.namer.name(v) { line += " \(name)" }
+            s.output.line(line)
+        }
+        s.nextDumpAddress = r.start &+ r.count * size
+    }
+}
+
+/// `s`: search memory for bytes, words, dwords, qwords, ASCII or Unicode text.
+struct SearchMemoryCommand: DebuggerCommand {
+    let names = ["s"]
+    let summary = "search memory (s -b|-w|-d|-q|-a|-u RANGE PATTERN)"
+    let help = """
+    s -[b|w|d|q|a|u] RANGE PATTERN
+                  searches RANGE (ADDR L COUNT, ADDR L?COUNT or START END) for PATTERN: bytes (-b, default),
+                  words, dwords, qwords, an ASCII (-a) or UTF-16 (-u) string. Each hit prints as a memory line.
+    Example: s -a 0 L?7fffffffffff "dumpdbg"
+    """
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        var text = inv.arguments.trimmed(" ")
+        var kind: Character = "b"
+        if text.hasPrefix("-") {
+            let flag = text.dropFirst().prefix(1)
+            guard let k = flag.first, "bwdqau".contains(k) else { throw CommandError.syntax("s " + inv.arguments) }
+            kind = k
+            text = String(text.dropFirst(2)).trimmed(" ")
+        }
+        // Range, then pattern: split where the range's expressions end.
+        let (range, patternText) = try splitRange(text, s)
+        let pattern = try makePattern(kind, patternText, s)
+        guard !pattern.isEmpty else { throw CommandError("No pattern given") }
+        let unit: UInt64 = ["w": 2, "d": 4, "q": 8][kind] ?? 1
+        let end = range.start &+ range.count
+        var hits = 0
+        for r in s.memory.ranges where r.present > 0 && r.end > range.start && r.start < end {
+            try s.checkInterrupt()
+            let lo = max(r.start, range.start), hi = min(r.start &+ r.present, end)
+            guard hi > lo, let buf = s.memory.contiguousBytes(lo, count: Int(hi - lo)) else { continue }
+            var i = 0
+            let n = buf.count - pattern.count
+            while i <= n {
+                if buf[i] == pattern[0] {
+                    var k = 1
+                    while k < pattern.count && buf[i + k] == pattern[k] { k += 1 }
+                    if k == pattern.count {
+                        let at = lo + UInt64(i)
+                        if unit == 1 || (at % unit == 0) {
+                            hits += 1
+                            try printHit(at, kind: kind, s)
+                        }
+                    }
+                }
+                i += 1
+                if i & 0xFFFFF == 0 { try s.checkInterrupt() }
+            }
+        }
+        _ = hits
+    }
+
+    private func printHit(_ at: UInt64, kind: Character, _ s: Session) throws {
+        let saved = s.nextDumpAddress
+        switch kind {
+        case "w": try DisplayMemoryCommand.dump(AddressRange(start: at, count: 8), unitSize: 2, chars: false, s)
+        case "d": try DisplayMemoryCommand.dump(AddressRange(start: at, count: 4), unitSize: 4, chars: false, s)
+        case "q": try DisplayMemoryCommand.dump(AddressRange(start: at, count: 2), unitSize: 8, chars: false, s)
+        default: try DisplayMemoryCommand.dump(AddressRange(start: at, count: 16), unitSize: 1, chars: true, s)
+        }
+        s.nextDumpAddress = saved
+    }
+
+    private func splitRange(_ text: String, _ s: Session) throws -> (AddressRange, String) {
+        let env = s.expressionEnvironment
+        var e = ExpressionEvaluator(text, environment: env)
+        let start = try e.evaluate()
+        var rest = e.remainder
+        var count: UInt64
+        if rest.lowercased().hasPrefix("l") {
+            var body = String(rest.dropFirst())
+            var unlimited = false
+            if body.hasPrefix("?") { unlimited = true; body.removeFirst() }
+            var e2 = ExpressionEvaluator(body, environment: env)
+            count = try e2.evaluate()
+            if !unlimited && count > 0x1000_0000 { throw CommandError("Range error in '\(text)': use L? for a larger range") }
+            rest = e2.remainder
+        } else {
+            var e2 = ExpressionEvaluator(rest, environment: env)
+            let end = try e2.evaluate()
+            guard end >= start else { throw CommandError("Range error in '\(text)'") }
+            count = end - start + 1
+            rest = e2.remainder
+        }
+        return (AddressRange(start: start, count: count), rest)
+    }
+
+    private func makePattern(_ kind: Character, _ text: String, _ s: Session) throws -> [UInt8] {
+        switch kind {
+        case "a", "u":
+            var t = text.trimmed(" ")
+            if t.hasPrefix("\""), t.hasSuffix("\""), t.count >= 2 { t = String(t.dropFirst().dropLast()) }
+            if kind == "a" { return Array(t.utf8) }
+            return t.utf16.flatMap { [UInt8($0 & 0xFF), UInt8($0 >> 8)] }
+        default:
+            let size = ["b": 1, "w": 2, "d": 4, "q": 8][kind] ?? 1
+            var out: [UInt8] = []
+            for w in text.split(separator: " ") {
+                guard let v = ExpressionEvaluator.number(String(w)) else { throw CommandError.syntax(String(w)) }
+                if size < 8, v >> UInt64(size * 8) != 0 { throw CommandError("Value \(w) does not fit in \(size) byte(s)") }
+                for k in 0..<size {
+                    let shift = s.memory.bigEndian ? (size - 1 - k) * 8 : k * 8
+                    out.append(UInt8((v >> UInt64(shift)) & 0xFF))
+                }
+            }
+            return out
+        }
+    }
+}

@@ -1,0 +1,95 @@
+import DumpModel
+import Foundation
+
+/// `lm`: list modules, with WinDbg's options `v` (verbose), `m PATTERN`, `o` (loaded only), `sm` (sorted).
+struct ListModulesCommand: DebuggerCommand {
+    let names = ["lm"]
+    let summary = "list loaded modules (lm, lmv m PATTERN)"
+    let help = """
+    lm [v] [m PATTERN] [sm]   lists modules; v adds image details; m filters by module-name pattern (* ?).
+    Example: lmv m ntdll
+    """
+    var acceptsGluedOptions: Bool { true }
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        var verbose = false, sorted = false, unloaded = true
+        var pattern: String?
+        var words = inv.words[...]
+        while let w = words.popFirst() {
+            var opts = Substring(w)
+            while let c = opts.popFirst() {
+                switch c {
+                case "v": verbose = true
+                case "o", "l", "e", "D", "f", "t": unloaded = unloaded && c != "o"
+                case "s":
+                    if opts.first == "m" { opts.removeFirst(); sorted = true } else { throw CommandError.syntax("lm " + inv.arguments) }
+                case "m":
+                    if !opts.isEmpty { pattern = String(opts); opts = "" } else if let p = words.popFirst() { pattern = p } else {
+                        throw CommandError.syntax("lm " + inv.arguments)
+                    }
+                default: throw CommandError.syntax("lm " + inv.arguments)
+                }
+            }
+        }
+        var modules = s.dump.modules
+        if let pattern { modules = modules.filter { Wildcard.matches(pattern, $0.moduleName) } }
+        if sorted { modules.sort { $0.moduleName.lowercased() < $1.moduleName.lowercased() } }
+        let wide = s.pointerSize == 8
+        s.output.line(wide ? "start             end                 module name" : "start    end        module name")
+        for m in modules {
+            try s.checkInterrupt()
+            s.output.line("\(s.address(m.base)) \(s.address(m.end))   \(m.moduleName.rightPad(10)) (deferred)             ")
+            if verbose { for l in Self.details(m, s) { s.output.line("    " + l) } }
+        }
+        if unloaded && pattern == nil && !s.dump.unloadedModules.isEmpty {
+            s.output.line()
+            s.output.line("Unloaded modules:")
+            for u in s.dump.unloadedModules {
+                let name = DumpModule(base: u.base, size: u.size, path: u.path).fileName
+                s.output.line("\(s.address(u.base)) \(s.address(u.base &+ u.size))   \(name)")
+                if verbose {
+                    s.output.line("    Timestamp: \(Describe.time(u.timestamp)) (\(Hex.pad(UInt64(u.timestamp), 8).uppercased()))")
+                }
+            }
+        }
+    }
+
+    static func details(_ m: DumpModule, _ s: Session) -> [String] {
+        var out = ["Image path: \(m.path)", "Image name: \(m.fileName)"]
+        if let t = m.timestamp {
+            out.append("Timestamp:        " + (t == 0 ? "unavailable" : Describe.time(t)) + " (\(Hex.pad(UInt64(t), 8).uppercased()))")
+        }
+        if let c = m.checksum { out.append("CheckSum:         \(Hex.pad(UInt64(c), 8).uppercased())") }
+        out.append("ImageSize:        \(Hex.pad(m.size, 8).uppercased())")
+        if let v = m.fileVersion { out.append("File version:     \(v)") }
+        if let v = m.productVersion { out.append("Product version:  \(v)") }
+        if let pdb = m.pdbName {
+            out.append("PDB name:         \(pdb)")
+            if let g = m.pdbGuid, g.count == 16 { out.append("PDB GUID:         {\(Self.guid(g))}, age \(m.pdbAge ?? 0)") }
+        }
+        if let id = m.buildId, !id.isEmpty { out.append("Build ID:         " + id.map { Hex.pad(UInt64($0), 2) }.joined()) }
+        return out
+    }
+
+    static func guid(_ g: [UInt8]) -> String {
+        func le(_ r: Range<Int>) -> String { g[r].reversed().map { Hex.pad(UInt64($0), 2) }.joined() }
+        let tail = g[8..<16].map { Hex.pad(UInt64($0), 2) }.joined().uppercased()
+        return "\(le(0..<4))-\(le(4..<6))-\(le(6..<8))-".uppercased() + tail.prefix(4) + "-" + tail.dropFirst(4)
+    }
+}
+
+/// WinDbg's wildcard matching for module patterns: `*` and `?`, case-insensitive.
+enum Wildcard {
+    static func matches(_ pattern: String, _ text: String) -> Bool {
+        let p = Array(pattern.lowercased()), t = Array(text.lowercased())
+        var pi = 0, ti = 0, star = -1, mark = 0
+        while ti < t.count {
+            if pi < p.count, p[pi] == "?" || p[pi] == t[ti] { pi += 1; ti += 1 }
+            else if pi < p.count, p[pi] == "*" { star = pi; mark = ti; pi += 1 }
+            else if star >= 0 { pi = star + 1; mark += 1; ti = mark }
+            else { return false }
+        }
+        while pi < p.count, p[pi] == "*" { pi += 1 }
+        return pi == p.count
+    }
+}

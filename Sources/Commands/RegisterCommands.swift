@@ -1,0 +1,163 @@
+import DumpModel
+import Native
+
+/// `r`: show registers of the current thread (or of the exception after `.ecxr`).
+struct RegisterCommand: DebuggerCommand {
+    let names = ["r"]
+    let summary = "show registers"
+    let help = """
+    r             shows the registers of the current context.
+    r REG[,REG]   shows named registers (also 32/16/8-bit views on x64, and $ip, $csp).
+    Example: r rip, rsp
+    """
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        let args = inv.arguments.trimmed(" \t")
+        if args.isEmpty {
+            Self.printAll(s)
+            return
+        }
+        guard s.context != nil else { throw CommandError("No register context for thread \(s.currentThread) in this dump") }
+        var out: [String] = []
+        for part in args.split(whereSeparator: { $0 == "," || $0 == " " }) {
+            var name = String(part)
+            if name.contains("=") { throw CommandError("Registers cannot be changed in a dump") }
+            if name.hasPrefix("@") { name.removeFirst() }
+            guard let v = s.registerValue(name) else { throw CommandError("Bad register error at '\(part)'") }
+            let bits = s.context?.registers.first(where: { $0.name == name.lowercased() })?.bits ?? s.pointerSize * 8
+            out.append("\(name.lowercased())=\(Hex.pad(v, bits / 4))")
+        }
+        s.output.line(out.joined(separator: " "))
+    }
+
+    /// The full register block in WinDbg's layout for the architecture, then the `module+off:` line.
+    static func printAll(_ s: Session) {
+        guard let ctx = s.context else {
+            s.output.line("No register context for thread \(s.currentThread) in this dump")
+            return
+        }
+        for line in block(ctx) { s.output.line(line) }
+        if let ip = ctx.instructionPointer {
+            if let name = s.namer.name(ip) { s.output.line(name + ":") }
+            s.output.line(InstructionLine.describe(ip, session: s))
+        }
+    }
+
+    static func block(_ ctx: RegisterContext) -> [String] {
+        func v(_ n: String, _ w: Int) -> String { Hex.pad(ctx[n] ?? 0, w) }
+        switch ctx.architecture {
+        case .amd64, .x32:
+            let efl = ctx["efl"] ?? 0
+            return [
+                "rax=\(v("rax", 16)) rbx=\(v("rbx", 16)) rcx=\(v("rcx", 16))",
+                "rdx=\(v("rdx", 16)) rsi=\(v("rsi", 16)) rdi=\(v("rdi", 16))",
+                "rip=\(v("rip", 16)) rsp=\(v("rsp", 16)) rbp=\(v("rbp", 16))",
+                " r8=\(v("r8", 16))  r9=\(v("r9", 16)) r10=\(v("r10", 16))",
+                "r11=\(v("r11", 16)) r12=\(v("r12", 16)) r13=\(v("r13", 16))",
+                "r14=\(v("r14", 16)) r15=\(v("r15", 16))",
+                "iopl=\((efl >> 12) & 3)         \(flags(efl))",
+                "cs=\(v("cs", 4))  ss=\(v("ss", 4))  ds=\(v("ds", 4))  es=\(v("es", 4))  fs=\(v("fs", 4))  gs=\(v("gs", 4))             efl=\(v("efl", 8))",
+            ]
+        case .x86:
+            let efl = ctx["efl"] ?? 0
+            return [
+                "eax=\(v("eax", 8)) ebx=\(v("ebx", 8)) ecx=\(v("ecx", 8)) edx=\(v("edx", 8)) esi=\(v("esi", 8)) edi=\(v("edi", 8))",
+                "eip=\(v("eip", 8)) esp=\(v("esp", 8)) ebp=\(v("ebp", 8)) iopl=\((efl >> 12) & 3)         \(flags(efl))",
+                "cs=\(v("cs", 4))  ss=\(v("ss", 4))  ds=\(v("ds", 4))  es=\(v("es", 4))  fs=\(v("fs", 4))  gs=\(v("gs", 4))             efl=\(v("efl", 8))",
+            ]
+        case .arm64:
+            var lines: [String] = []
+            var row: [String] = []
+            for i in 0..<29 {
+                row.append(("x\(i)").leftPad(3) + "=" + v("x\(i)", 16))
+                if row.count == 4 { lines.append(row.joined(separator: "   ")); row = [] }
+            }
+            row.append(" fp=" + v("fp", 16))
+            row.append(" lr=" + v("lr", 16))
+            row.append(" sp=" + v("sp", 16))
+            lines.append(row.joined(separator: "   "))
+            lines.append(" pc=" + v("pc", 16) + "  psr=" + v("cpsr", 8))
+            return lines
+        default:
+            // Other architectures: every register, four to a line, at its own width.
+            var lines: [String] = []
+            var row: [String] = []
+            for r in ctx.registers {
+                row.append(r.name.leftPad(4) + "=" + Hex.pad(r.value, r.bits / 4))
+                if row.count == 4 { lines.append(row.joined(separator: " ")); row = [] }
+            }
+            if !row.isEmpty { lines.append(row.joined(separator: " ")) }
+            return lines
+        }
+    }
+
+    /// EFLAGS as WinDbg's mnemonics: "nv up ei pl zr na po nc".
+    static func flags(_ efl: UInt64) -> String {
+        func bit(_ n: UInt64) -> Bool { efl & (1 << n) != 0 }
+        return [bit(11) ? "ov" : "nv", bit(10) ? "dn" : "up", bit(9) ? "ei" : "di", bit(7) ? "ng" : "pl",
+                bit(6) ? "zr" : "nz", bit(4) ? "ac" : "na", bit(2) ? "pe" : "po", bit(0) ? "cy" : "nc"].joined(separator: " ")
+    }
+}
+
+/// The line under the register block: the address and the instruction bytes there (or `??` when the
+/// code is not in the dump).
+enum InstructionLine {
+    static func describe(_ ip: UInt64, session s: Session) -> String {
+        let bytes = s.memory.read(ip, count: 8)
+        if bytes.allSatisfy({ $0 == nil }) { return "\(s.address(ip)) ??              ???" }
+        let hex = bytes.prefix { $0 != nil }.map { Hex.pad(UInt64($0!), 2) }.joined()
+        return "\(s.address(ip)) \(hex)"
+    }
+}
+
+/// `.ecxr`: switch to the exception's context record.
+struct ExceptionContextCommand: DebuggerCommand {
+    let names = [".ecxr"]
+    let summary = "switch to the context of the exception in the dump"
+    let help = ".ecxr         sets the register context to the one saved with the exception, and shows it.\nExample: .ecxr"
+    func run(_ inv: Invocation, in s: Session) throws {
+        guard let e = s.dump.exception, e.context != nil else {
+            throw CommandError("Unable to get exception context, HRESULT 0x8000FFFF")
+        }
+        if let i = s.dump.threads.firstIndex(where: { $0.id == e.threadId }) { s.currentThread = i }
+        s.useExceptionContext = true
+        RegisterCommand.printAll(s)
+    }
+}
+
+/// `.exr -1`: the exception record.
+struct ExceptionRecordCommand: DebuggerCommand {
+    let names = [".exr"]
+    let summary = "show the exception record (.exr -1: the one in the dump)"
+    let help = ".exr -1       shows the most recent exception record: code, flags, address, parameters.\nExample: .exr -1"
+    func run(_ inv: Invocation, in s: Session) throws {
+        let arg = inv.arguments.trimmed(" ")
+        guard arg == "-1" || arg == "ffffffffffffffff" || arg == "ffffffff" else {
+            if arg.isEmpty { throw CommandError("Usage: .exr -1 (an exception record address needs its memory in the dump)") }
+            throw CommandError("Only the stored exception (.exr -1) is available in a dump")
+        }
+        guard let e = s.dump.exception else { throw CommandError("Unable to get exception record: this dump has no exception stream") }
+        for line in Self.lines(e, s) { s.output.line(line) }
+    }
+
+    static func lines(_ e: ExceptionInfo, _ s: Session) -> [String] {
+        var out: [String] = []
+        let sym = s.namer.name(e.address).map { " (\($0))" } ?? ""
+        out.append("ExceptionAddress: \(Hex.pad(e.address, s.pointerSize * 2))\(sym)")
+        out.append("   ExceptionCode: \(Hex.pad(UInt64(e.code), 8)) (\(Describe.exceptionName(e, os: s.dump.system.os)))")
+        out.append("  ExceptionFlags: \(Hex.pad(UInt64(e.flags), 8))")
+        out.append("NumberParameters: \(e.parameters.count)")
+        for (i, p) in e.parameters.enumerated() {
+            out.append("   Parameter[\(i)]: \(Hex.pad(p, s.pointerSize * 2))")
+        }
+        if s.dump.system.os == .windows, e.code == 0xC000_0005, e.parameters.count >= 2 {
+            let kind = ["read from", "write to", "", "", "", "", "", "", "execute"]
+            let k = Int(e.parameters[0]) < kind.count && !kind[Int(e.parameters[0])].isEmpty ? kind[Int(e.parameters[0])] : "access"
+            out.append("Attempt to \(k) address \(Hex.pad(e.parameters[1], s.pointerSize * 2))")
+        }
+        if e.code == 0xC000_0409, let p = e.parameters.first {
+            out.append("Subcode: 0x\(String(p, radix: 16))")
+        }
+        return out
+    }
+}

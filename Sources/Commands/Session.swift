@@ -1,0 +1,95 @@
+import DumpModel
+import Foundation
+import Native
+import Synchronization
+
+/// Set by the SIGINT handler while a command runs; long commands poll it.
+public let interruptRequested = Atomic<Bool>(false)
+
+/// Everything a command may consult or change: the dump, the current thread and context, paths, logs.
+/// One per debugging session; nothing is global except the Ctrl-C flag.
+public final class Session: @unchecked Sendable {
+    // @unchecked: a session lives on one thread; the REPL and script runner drive it sequentially.
+    public let dump: any Dump
+    public let namer: AddressNamer
+    public let output: Output
+    public let registry: CommandRegistry
+    /// Index into dump.threads of the current thread (`~Ns`).
+    public var currentThread: Int
+    /// Index of the thread that raised the event (the exception), shown with `#` by `~`.
+    public let eventThread: Int?
+    /// Set by `.ecxr`: commands use the exception context instead of the thread's own until the thread changes.
+    public var useExceptionContext = false
+    /// Where `db`/`dd`/... continue when given no address.
+    public var nextDumpAddress: UInt64?
+    /// `.exepath` / `-i`: folders searched for images by file name.
+    public var imagePath: [String] = []
+    /// Set when a command failed, so a script run can exit non-zero.
+    public var failures = 0
+    /// Nested `$<` depth, to stop a script that includes itself.
+    var scriptDepth = 0
+    public var quitRequested = false
+
+    public init(dump: any Dump, output: Output, registry: CommandRegistry = .standard()) {
+        self.dump = dump
+        self.output = output
+        self.registry = registry
+        namer = AddressNamer(dump: dump)
+        if let e = dump.exception, let i = dump.threads.firstIndex(where: { $0.id == e.threadId }) {
+            eventThread = i
+        } else {
+            eventThread = nil
+        }
+        currentThread = eventThread ?? 0
+    }
+
+    public var pointerSize: Int { dump.system.architecture.pointerSize }
+    public var memory: AddressSpace { dump.memory }
+
+    public var thread: DumpThread? {
+        dump.threads.indices.contains(currentThread) ? dump.threads[currentThread] : nil
+    }
+
+    /// The register context commands see: the exception's after `.ecxr`, else the current thread's.
+    public var context: RegisterContext? {
+        if useExceptionContext, let c = dump.exception?.context { return c }
+        return thread?.context
+    }
+
+    /// `0:000>`, WinDbg's prompt: process index and current thread index.
+    public var prompt: String {
+        "0:" + String(format: "%03d", dump.threads.isEmpty ? 0 : currentThread) + "> "
+    }
+
+    public func address(_ v: UInt64) -> String { Hex.address(v, pointerSize: pointerSize) }
+
+    public func checkInterrupt() throws {
+        if interruptRequested.load(ordering: .relaxed) { throw CommandError.interrupted }
+    }
+
+    // MARK: - Running commands
+
+    /// Runs one input line: splits it into commands at `;` and runs each; errors are printed, never thrown.
+    public func execute(line: String) {
+        for command in CommandLineSplitter.split(line) {
+            if quitRequested { return }
+            run(command)
+        }
+    }
+
+    func run(_ text: String) {
+        interruptRequested.store(false, ordering: .relaxed)
+        do {
+            try registry.dispatch(text, in: self)
+        } catch let e as CommandError {
+            failures += 1
+            output.line(e.message)
+        } catch let e as DumpError {
+            failures += 1
+            output.line(e.description)
+        } catch {
+            failures += 1
+            output.line("\(error)")
+        }
+    }
+}

@@ -1,0 +1,160 @@
+/// One view of the target's memory over whatever ranges the dump captured, the same for every format.
+/// Ranges are sorted and made disjoint once; a read is a binary search, then copies or borrows the bytes.
+public struct AddressSpace: Sendable {
+    public struct Range: Sendable, Equatable {
+        public let start: UInt64
+        /// The size of the range in the target.
+        public let size: UInt64
+        /// Where its bytes begin in the file.
+        public let fileOffset: UInt64
+        /// How many of its bytes the file holds (less than `size` when the dump is truncated or a
+        /// segment was not written); the rest reads as missing.
+        public let present: UInt64
+
+        public var end: UInt64 { start &+ size }
+    }
+
+    public let file: MappedFile?
+    public let ranges: [Range]
+    public let pointerSize: Int
+    public let bigEndian: Bool
+
+    /// Builds the space from possibly overlapping ranges: the first range given for an address wins.
+    public init(file: MappedFile?, ranges raw: [Range], pointerSize: Int, bigEndian: Bool = false) {
+        self.file = file
+        self.pointerSize = pointerSize
+        self.bigEndian = bigEndian
+        let indexed = raw.enumerated().filter { $0.element.size > 0 }
+            .sorted { ($0.element.start, $0.offset) < ($1.element.start, $1.offset) }
+        var out: [Range] = []
+        out.reserveCapacity(indexed.count)
+        for (_, r) in indexed {
+            var start = r.start, size = r.size, off = r.fileOffset, present = min(r.present, r.size)
+            if let last = out.last, start < last.end {
+                // Clip the overlap away; if nothing is left, drop the range.
+                let cut = last.end - start
+                if cut >= size { continue }
+                start += cut
+                size -= cut
+                off += cut
+                present = present > cut ? present - cut : 0
+            }
+            out.append(Range(start: start, size: size, fileOffset: off, present: present))
+        }
+        ranges = out
+    }
+
+    /// The index of the range that holds `address`, if any.
+    public func rangeIndex(containing address: UInt64) -> Int? {
+        var lo = 0, hi = ranges.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ranges[mid].start <= address { lo = mid + 1 } else { hi = mid }
+        }
+        let i = lo - 1
+        guard i >= 0, address < ranges[i].end else { return nil }
+        return i
+    }
+
+    /// True when the byte at `address` is in the dump.
+    public func isReadable(_ address: UInt64) -> Bool {
+        guard let i = rangeIndex(containing: address) else { return false }
+        return address - ranges[i].start < ranges[i].present
+    }
+
+    /// Borrows the bytes at [address, address+count) straight from the mapping when they are all present
+    /// and lie in one range; the fast path for walking a heap without copying it.
+    @inline(__always)
+    public func contiguousBytes(_ address: UInt64, count: Int) -> UnsafeRawBufferPointer? {
+        guard let file, count >= 0, let i = rangeIndex(containing: address) else { return nil }
+        let r = ranges[i]
+        let rel = address - r.start
+        guard rel <= r.present, UInt64(count) <= r.present - rel else { return nil }
+        return file.bytes(at: r.fileOffset + rel, count: count)
+    }
+
+    /// Reads `count` bytes; each is nil where the dump lacks it (printed as `??` by the commands).
+    public func read(_ address: UInt64, count: Int) -> [UInt8?] {
+        var out = [UInt8?](repeating: nil, count: max(0, count))
+        guard count > 0, let file else { return out }
+        var done = 0
+        while done < count {
+            let va = address &+ UInt64(done)
+            if va < address { break }  // wrapped past the top of the address space
+            if let i = rangeIndex(containing: va) {
+                let r = ranges[i]
+                let rel = va - r.start
+                let inRange = Int(min(UInt64(count - done), r.size - rel))
+                if rel < r.present {
+                    let n = Int(min(UInt64(inRange), r.present - rel))
+                    if let b = file.bytes(at: r.fileOffset + rel, count: n) {
+                        for k in 0..<n { out[done + k] = b[k] }
+                    }
+                }
+                done += inRange
+            } else {
+                // Skip to the next range start (or the end of the request).
+                let next = nextRangeStart(after: va) ?? UInt64.max
+                let gap = next &- va
+                done += Int(min(UInt64(count - done), gap))
+            }
+        }
+        return out
+    }
+
+    /// Reads `count` bytes, or nil if any is missing.
+    public func readExact(_ address: UInt64, count: Int) -> [UInt8]? {
+        if let b = contiguousBytes(address, count: count) { return Array(b) }
+        let partial = read(address, count: count)
+        var out = [UInt8]()
+        out.reserveCapacity(count)
+        for b in partial {
+            guard let b else { return nil }
+            out.append(b)
+        }
+        return out
+    }
+
+    public func readInteger<T: FixedWidthInteger>(_ type: T.Type, at address: UInt64) -> T? {
+        let n = MemoryLayout<T>.size
+        if let b = contiguousBytes(address, count: n) {
+            let v = b.loadUnaligned(as: T.self)
+            return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
+        }
+        guard let bytes = readExact(address, count: n) else { return nil }
+        let v = bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
+        return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
+    }
+
+    public func readU8(_ a: UInt64) -> UInt8? { readInteger(UInt8.self, at: a) }
+    public func readU16(_ a: UInt64) -> UInt16? { readInteger(UInt16.self, at: a) }
+    public func readU32(_ a: UInt64) -> UInt32? { readInteger(UInt32.self, at: a) }
+    public func readU64(_ a: UInt64) -> UInt64? { readInteger(UInt64.self, at: a) }
+    public func readPointer(_ a: UInt64) -> UInt64? {
+        pointerSize == 8 ? readU64(a) : readU32(a).map(UInt64.init)
+    }
+
+    /// A NUL-terminated string of 1-byte characters, at most `limit` bytes; nil if the first byte is missing.
+    public func readCString(_ address: UInt64, limit: Int = 1024) -> String? {
+        var bytes: [UInt8] = []
+        var a = address
+        while bytes.count < limit, let b = readU8(a), b != 0 {
+            bytes.append(b)
+            a &+= 1
+        }
+        if bytes.isEmpty && !isReadable(address) { return nil }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    public func nextRangeStart(after address: UInt64) -> UInt64? {
+        var lo = 0, hi = ranges.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if ranges[mid].start <= address { lo = mid + 1 } else { hi = mid }
+        }
+        return lo < ranges.count ? ranges[lo].start : nil
+    }
+
+    /// Total bytes the dump holds for the target.
+    public var presentBytes: UInt64 { ranges.reduce(0) { $0 &+ $1.present } }
+}

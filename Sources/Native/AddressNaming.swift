@@ -1,0 +1,35 @@
+import DumpModel
+
+/// Names an address the way WinDbg does without symbol files: `module+0xoffset`, or `module` at its base.
+/// Symbol sources (exports, ELF symtab, PDB) refine this later; without them this is what WinDbg prints too.
+public struct AddressNamer: Sendable {
+    private let modules: [DumpModule]
+
+    public init(dump: any Dump) {
+        modules = dump.modules.sorted { $0.base < $1.base }
+    }
+
+    public func module(containing address: UInt64) -> DumpModule? {
+        var lo = 0, hi = modules.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if modules[mid].base <= address { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0, modules[lo - 1].contains(address) else { return nil }
+        return modules[lo - 1]
+    }
+
+    /// `chrome+0x6cc480`, `ntdll` (at the base), or nil outside every module.
+    public func name(_ address: UInt64) -> String? {
+        guard let m = module(containing: address) else { return nil }
+        let off = address - m.base
+        return off == 0 ? m.moduleName : "\(m.moduleName)+0x\(String(off, radix: 16))"
+    }
+
+    /// Module by WinDbg name (case-insensitive), for `lm m` and MASM expressions.
+    public func module(named name: String) -> DumpModule? {
+        let n = name.lowercased()
+        return modules.first { $0.moduleName.lowercased() == n }
+            ?? modules.first { $0.fileName.lowercased() == n }
+    }
+}

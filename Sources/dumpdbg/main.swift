@@ -1,0 +1,132 @@
+import ArgumentParser
+import Commands
+import DumpModel
+import Foundation
+import LineEditor
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+/// dumpdbg's command line, in cdb's shape: `dumpdbg -z DUMP [-c "cmds"] [-cf FILE] [-i PATHS]`.
+struct DumpDbg: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "dumpdbg",
+        abstract: "A WinDbg-compatible crash dump debugger for Windows minidumps and ELF core files.",
+        discussion: """
+        Examples:
+          dumpdbg -z crash.dmp
+          dumpdbg -z core.1234.xz -c "~; lm; q"
+          dumpdbg -z crash.dmp -cf triage.txt
+        """)
+
+    @Option(name: .customShort("z"), help: "The dump to open (minidump or ELF core; .xz/.gz/.bz2 are decompressed into a cache).")
+    var dumpOption: String?
+
+    @Argument(help: "The dump to open, when -z is not given.")
+    var dumpArgument: String?
+
+    @Option(name: .customShort("c"), help: "Commands to run first, separated by ';' (as cdb's -c).")
+    var commands: String?
+
+    @Option(name: .customLong("cf", withSingleDash: true), help: "A file of commands to run first (as cdb's -cf).")
+    var commandFile: String?
+
+    @Option(name: .customShort("i"), help: "Image path: ';'-separated folders searched for images by file name.")
+    var imagePath: String?
+
+    @Flag(name: .customLong("no-banner"), help: "Do not print the banner when the dump opens.")
+    var noBanner = false
+
+    mutating func run() throws {
+        guard let path = dumpOption ?? dumpArgument else {
+            throw ValidationError("no dump given: use -z FILE")
+        }
+        let opened: DumpLoader.Opened
+        do {
+            opened = try DumpLoader.open(path: path)
+        } catch {
+            FileHandle.standardError.write(Data("dumpdbg: \(error.description)\n".utf8))
+            throw ExitCode(2)
+        }
+        let output = Output.standardOutput()
+        let session = Session(dump: opened.dump, output: output)
+        var paths = (imagePath ?? "").split(separator: ";").map(String.init)
+        if let env = ProcessInfo.processInfo.environment["_NT_EXECUTABLE_IMAGE_PATH"] {
+            paths += env.split(separator: ";").map(String.init)
+        }
+        session.imagePath = paths
+        if !noBanner {
+            for l in Banner.lines(for: session, decompressedFrom: opened.decompressedPath) { output.line(l) }
+        }
+        installInterruptHandler()
+
+        let interactive = isatty(0) != 0
+        if let commandFile {
+            session.execute(line: "$<\(commandFile)")
+        }
+        if let commands, !session.quitRequested {
+            output.line(session.prompt + commands)
+            session.execute(line: commands)
+        }
+        if !session.quitRequested {
+            if interactive {
+                runInteractive(session)
+            } else {
+                runPiped(session)
+            }
+        }
+        output.closeLog()
+        if !interactive && session.failures > 0 { throw ExitCode(1) }
+    }
+
+    func runInteractive(_ session: Session) {
+        let history = ProcessInfo.processInfo.environment["DUMPDBG_HISTORY"]
+            ?? (NSHomeDirectory() + "/.dumpdbg_history")
+        let names = session.registry.allNames
+        guard let editor = LineEditor(programName: "dumpdbg", historyPath: history, completions: { typed in
+            names.filter { $0.lowercased().hasPrefix(typed.lowercased()) && !typed.isEmpty }
+        }) else {
+            runPiped(session)
+            return
+        }
+        while !session.quitRequested {
+            switch editor.readLine(prompt: session.prompt) {
+            case .line(let l): session.execute(line: l)
+            case .interrupted: continue
+            case .endOfInput: return
+            }
+        }
+    }
+
+    /// Standard input that is not a terminal: one command line per input line, echoed after the prompt
+    /// so that a transcript reads like a session.
+    func runPiped(_ session: Session) {
+        while !session.quitRequested, let line = Swift.readLine(strippingNewline: true) {
+            session.output.line(session.prompt + line)
+            session.execute(line: line)
+        }
+    }
+
+    func installInterruptHandler() {
+        var action = sigaction()
+        #if canImport(Glibc)
+        action.__sigaction_handler.sa_handler = { _ in
+            interruptRequested.store(true, ordering: .relaxed)
+            LineEditor.sigintSeen.store(true, ordering: .relaxed)
+        }
+        #else
+        action.__sigaction_u.__sa_handler = { _ in
+            interruptRequested.store(true, ordering: .relaxed)
+            LineEditor.sigintSeen.store(true, ordering: .relaxed)
+        }
+        #endif
+        sigemptyset(&action.sa_mask)
+        // No SA_RESTART: a read at the prompt must return so the line can be abandoned.
+        action.sa_flags = 0
+        sigaction(SIGINT, &action, nil)
+    }
+}
+
+DumpDbg.main()
