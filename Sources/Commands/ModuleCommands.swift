@@ -31,7 +31,7 @@ struct ListModulesCommand: DebuggerCommand {
                 }
             }
         }
-        var modules = s.dump.modules
+        var modules = s.dump.modules.sorted { $0.base < $1.base }
         if let pattern { modules = modules.filter { Wildcard.matches(pattern, $0.moduleName) } }
         if sorted { modules.sort { $0.moduleName.lowercased() < $1.moduleName.lowercased() } }
         let wide = s.pointerSize == 8

@@ -29,12 +29,17 @@ public final class ElfCore: Dump, @unchecked Sendable {
     public private(set) var mappedFiles: [(start: UInt64, end: UInt64, pageOffset: UInt64, path: String)] = []
     public private(set) var auxv: [(type: UInt64, value: UInt64)] = []
     public private(set) var hasSigInfo = false
+    /// The thread whose note group is being read: NT_SIGINFO belongs to the NT_PRSTATUS before it.
+    private var noteThread: Int?
+    /// pr_cursig per thread, before NT_SIGINFO (if any) refines it.
+    private var cursig: [Int] = []
     private var noteNames: Set<String> = []
 
     public var producer: String {
         if noteNames.contains(where: { $0.hasPrefix("NetBSD-CORE") }) { return "NetBSD kernel" }
         if modules.contains(where: { $0.fileName == "libcoreclr.so" }) && !hasSigInfo { return ".NET createdump" }
-        if !hasSigInfo && threads.allSatisfy({ ($0.signal ?? 0) == 0 }) { return "gdb gcore" }
+        // The kernel records the fatal signal in every thread's pr_cursig; gcore leaves it 0.
+        if !cursig.isEmpty && cursig.allSatisfy({ $0 == 0 }) { return "gdb gcore" }
         return "Linux kernel"
     }
 
@@ -103,6 +108,7 @@ public final class ElfCore: Dump, @unchecked Sendable {
         }
         memory = AddressSpace(file: file, ranges: loads, pointerSize: arch.pointerSize, bigEndian: bigEndian)
         for n in notes { parseNotes(n) }
+        settleSignals()
         buildModules()
         for i in regionList.indices {
             regionList[i].mappedPath = mappedFiles.first(where: { regionList[i].base >= $0.start && regionList[i].base < $0.end })?.path
@@ -181,13 +187,36 @@ public final class ElfCore: Dump, @unchecked Sendable {
         if t.context == nil { warnings.append("thread \(pid): registers in NT_PRSTATUS are too short") }
         if threads.isEmpty { processId = UInt64(pid) }
         threads.append(t)
-        if cursig != 0, exception == nil, !hasSigInfo {
-            var e = ExceptionInfo(threadId: UInt64(pid), code: UInt32(cursig), address: t.context?.instructionPointer ?? 0)
-            e.isSignal = true
-            e.context = t.context
-            exception = e
-        }
+        self.cursig.append(cursig)
+        noteThread = threads.count - 1
     }
+
+    /// Decides each thread's signal and the dump's event. With NT_SIGINFO notes, a thread's signal is the one
+    /// in its own note group (the kernel writes one, for the faulting thread; gcore one per thread, SIGSTOP).
+    /// Without them (createdump), pr_cursig is all there is. The event is the first signal that pr_cursig
+    /// confirms, so a gcore snapshot (pr_cursig 0) has none.
+    private func settleSignals() {
+        guard !threads.isEmpty, system.os != .netBSD else { return }
+        if hasSigInfo {
+            for i in threads.indices where sigInfoByThread[i] == nil { threads[i].signal = 0 }
+        }
+        let event = threads.indices.first { i in
+            hasSigInfo ? (sigInfoByThread[i] != nil && cursig[i] != 0) : cursig[i] != 0
+        }
+        guard let i = event else { return }
+        let t = threads[i]
+        var e = ExceptionInfo(threadId: t.id, code: UInt32(t.signal ?? 0), address: t.context?.instructionPointer ?? 0)
+        e.isSignal = true
+        e.context = t.context
+        if let info = sigInfoByThread[i] {
+            e.code = info.signo
+            // SIGSEGV/SIGBUS/SIGILL/SIGFPE carry a fault address; keep it with the si_code.
+            e.parameters = [4, 5, 7, 8, 11].contains(Int(info.signo)) ? [UInt64(info.code), info.address] : [UInt64(info.code)]
+        }
+        exception = e
+    }
+
+    private var sigInfoByThread: [Int: (signo: UInt32, code: UInt32, address: UInt64)] = [:]
 
     private func decodeRegisters(_ r: ByteView) -> RegisterContext? {
         let arch = system.architecture
@@ -291,14 +320,9 @@ public final class ElfCore: Dump, @unchecked Sendable {
         hasSigInfo = true
         let code = d.u32(8) ?? 0
         let addr = d.word(is64 ? 16 : 12, size: wordSize) ?? 0
-        // The signalled thread is the first NT_PRSTATUS with a signal, or the first thread.
-        let thread = threads.first(where: { ($0.signal ?? 0) != 0 }) ?? threads.first
-        var e = ExceptionInfo(threadId: thread?.id ?? 0, code: signo, address: thread?.context?.instructionPointer ?? 0)
-        e.isSignal = true
-        e.context = thread?.context
-        // SIGSEGV/SIGBUS/SIGILL/SIGFPE carry a fault address; keep it with the si_code.
-        if [4, 5, 7, 8, 11].contains(Int(signo)) { e.parameters = [UInt64(code), addr] } else { e.parameters = [UInt64(code)] }
-        exception = e
+        guard let i = noteThread else { return }
+        sigInfoByThread[i] = (signo, code, addr)
+        threads[i].signal = Int(signo)
     }
 
     private func parseNetBSD(name: String, type: UInt32, desc: ByteView) {

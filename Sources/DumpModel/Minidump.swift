@@ -163,10 +163,11 @@ public final class Minidump: Dump, @unchecked Sendable {
     private func parseMemory() {
         var raw: [AddressSpace.Range] = []
         if let v = stream(.memoryList), let n = v.u32(0) {
-            let count = min(UInt64(n), v.remaining(after: 4) / 16)
+            let first = listStart(v, count: n, entrySize: 16)
+            let count = min(UInt64(n), v.remaining(after: first) / 16)
             if count < n { warnings.append("MemoryListStream holds \(count) of the \(n) ranges it announces") }
             for i in 0..<count {
-                let o = 4 + i * 16
+                let o = first + i * 16
                 guard let start = v.u64(o), let size = v.u32(o + 8), let rva = v.u32(o + 12) else { break }
                 raw.append(range(start: start, size: UInt64(size), rva: UInt64(rva)))
             }
@@ -188,6 +189,12 @@ public final class Minidump: Dump, @unchecked Sendable {
         let truncated = raw.filter { $0.present < $0.size }.count
         if truncated > 0 { warnings.append("\(truncated) memory range(s) extend past the end of the file; their missing bytes read as ????????") }
         memory = AddressSpace(file: file, ranges: raw, pointerSize: system.architecture.pointerSize)
+    }
+
+    /// Where the entries of a `u32 count; T entries[]` list start. Some writers (old Breakpad on macOS)
+    /// pad the count to 8 bytes; the stream size tells which layout it is.
+    private func listStart(_ v: ByteView, count: UInt32, entrySize: UInt64) -> UInt64 {
+        v.count == 8 + UInt64(count) * entrySize ? 8 : 4
     }
 
     private func range(start: UInt64, size: UInt64, rva: UInt64) -> AddressSpace.Range {
@@ -217,13 +224,14 @@ public final class Minidump: Dump, @unchecked Sendable {
             return
         }
         let entrySize: UInt64 = isEx ? 64 : 48
-        let count = min(UInt64(n), v.remaining(after: 4) / entrySize)
+        let first = listStart(v, count: n, entrySize: entrySize)
+        let count = min(UInt64(n), v.remaining(after: first) / entrySize)
         if count < n { warnings.append("ThreadListStream holds \(count) of the \(n) threads it announces") }
         var out: [DumpThread] = []
         out.reserveCapacity(Int(count))
         var stackRanges: [AddressSpace.Range] = []
         for i in 0..<count {
-            let o = 4 + i * entrySize
+            let o = first + i * entrySize
             guard let tid = v.u32(o) else { break }
             var t = DumpThread(id: UInt64(tid))
             t.suspendCount = v.u32(o + 4) ?? 0
@@ -257,11 +265,12 @@ public final class Minidump: Dump, @unchecked Sendable {
 
     private func parseModules() {
         guard let v = stream(.moduleList), let n = v.u32(0) else { return }
-        let count = min(UInt64(n), v.remaining(after: 4) / 108)
+        let first = listStart(v, count: n, entrySize: 108)
+        let count = min(UInt64(n), v.remaining(after: first) / 108)
         if count < n { warnings.append("ModuleListStream holds \(count) of the \(n) modules it announces") }
         var out: [DumpModule] = []
         for i in 0..<count {
-            let o = 4 + i * 108
+            let o = first + i * 108
             guard let base = v.u64(o), let size = v.u32(o + 8) else { break }
             let nameRva = v.u32(o + 20) ?? 0
             var m = DumpModule(base: base, size: UInt64(size), path: string(at: UInt64(nameRva)) ?? "<unknown module>")

@@ -17,6 +17,8 @@ public protocol ByteSource: Sendable {
     var count: Int { get }
 
     /// The bytes `offset..<offset+count`, or nil when any of them is unavailable.
+    /// A source may also return nil for a range that exists but is not contiguous in its
+    /// storage (two memory regions of a dump): the readers then retry in smaller pieces.
     /// The pointer stays valid as long as the source is alive; callers must not keep it longer.
     func bytes(at offset: Int, count: Int) -> UnsafeRawBufferPointer?
 }
@@ -34,21 +36,36 @@ extension ByteSource {
         try checkedBytes(at: offset, count: 1, "byte")[0]
     }
 
-    public func readU16(at offset: Int) throws(MetadataError) -> UInt16 {
-        UInt16(littleEndian: try checkedBytes(at: offset, count: 2, "UInt16").loadUnaligned(as: UInt16.self))
-    }
+    public func readU16(at offset: Int) throws(MetadataError) -> UInt16 { try readInteger(at: offset) }
+    public func readU32(at offset: Int) throws(MetadataError) -> UInt32 { try readInteger(at: offset) }
+    public func readU64(at offset: Int) throws(MetadataError) -> UInt64 { try readInteger(at: offset) }
 
-    public func readU32(at offset: Int) throws(MetadataError) -> UInt32 {
-        UInt32(littleEndian: try checkedBytes(at: offset, count: 4, "UInt32").loadUnaligned(as: UInt32.self))
-    }
-
-    public func readU64(at offset: Int) throws(MetadataError) -> UInt64 {
-        UInt64(littleEndian: try checkedBytes(at: offset, count: 8, "UInt64").loadUnaligned(as: UInt64.self))
-    }
-
-    /// A copy of a byte range (for the few places that need to own bytes, e.g. a GUID).
+    /// A copy of a byte range (for the few places that need to own bytes: GUIDs, blobs).
     public func readBytes(at offset: Int, count: Int) throws(MetadataError) -> [UInt8] {
-        Array(try checkedBytes(at: offset, count: count, "byte range"))
+        if offset >= 0, count >= 0, let span = bytes(at: offset, count: count) { return Array(span) }
+        guard offset >= 0, count >= 0, rangeIsInside(offset: offset, length: count, size: self.count) else {
+            throw MetadataError.outOfBounds("byte range", offset: offset, count: count, size: self.count)
+        }
+        // The range exists but is not contiguous in this source (e.g. it spans two memory
+        // regions of a dump): gather it byte by byte.
+        var result: [UInt8] = []
+        result.reserveCapacity(count)
+        for i in 0..<count { result.append(try readU8(at: offset + i)) }
+        return result
+    }
+
+    /// Little-endian integer; falls back to byte-wise reads when the span is not contiguous.
+    private func readInteger<T: FixedWidthInteger>(at offset: Int) throws(MetadataError) -> T {
+        let size = MemoryLayout<T>.size
+        if offset >= 0, let span = bytes(at: offset, count: size) {
+            return T(littleEndian: span.loadUnaligned(as: T.self))
+        }
+        guard offset >= 0, rangeIsInside(offset: offset, length: size, size: count) else {
+            throw MetadataError.outOfBounds("\(size)-byte integer", offset: offset, count: size, size: count)
+        }
+        var value: T = 0
+        for i in 0..<size { value |= T(try readU8(at: offset + i)) << (8 * i) }
+        return value
     }
 }
 

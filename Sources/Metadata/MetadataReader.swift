@@ -41,6 +41,8 @@ public struct MetadataReader: Sendable {
     public let sortedMask: UInt64
 
     let layout: TableLayout
+    /// Offset of the tables stream from the start of the metadata root.
+    let tablesStreamOffset: Int
     let stringsHeap: StreamHeader?
     let userStringsHeap: StreamHeader?
     let blobHeap: StreamHeader?
@@ -115,13 +117,9 @@ public struct MetadataReader: Sendable {
             guard n <= TableLayout.maxRows else {
                 throw MetadataError(.badFormat, "table 0x\(String(bit, radix: 16)) claims \(n) rows")
             }
-            if let id = TableID(rawValue: UInt8(bit)) {
-                rowCounts[id] = n
-            } else if n > 0 {
-                // Tables we do not know (e.g. portable PDB tables) come after all known
-                // ones, so the known tables can still be located.
-                continue
-            }
+            // Tables we do not know (0x2D and up, e.g. portable PDB tables) come after all
+            // known ones, so skipping them still leaves every known table locatable.
+            if let id = TableID(rawValue: UInt8(bit)) { rowCounts[id] = n }
         }
         if heapSizes & 0x40 != 0 { cursor += 4 } // "extra data" dword of ENC-era writers
         layout = try TableLayout(rowCounts: rowCounts, heapSizes: heapSizes,
@@ -133,8 +131,6 @@ public struct MetadataReader: Sendable {
     public init(image: PEImage) throws(MetadataError) {
         try self.init(metadata: image.metadataBytes())
     }
-
-    let tablesStreamOffset: Int
 
     // MARK: Tables
 

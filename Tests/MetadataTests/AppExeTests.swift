@@ -223,8 +223,30 @@ import Testing
         _ = try? MetadataReader(image: PEImage(source: ByteArraySource(mapped), layout: .file)).walkEverything()
     }
 
+    /// A dump's memory may only serve reads inside one region; simulate 64-byte regions.
+    @Test func sourceThatOnlyServesSmallPages() throws {
+        let paged = PagedSource(inner: ByteArraySource(try Fixtures.appBytes()), page: 64)
+        let r = try MetadataReader(image: PEImage(source: paged))
+        #expect(try r.walkEverything() == reader.walkEverything())
+        #expect(try r.allTypeNames().map(\.name) == reader.allTypeNames().map(\.name))
+        #expect(try r.module().mvid == reader.module().mvid)
+    }
+
     @Test func inMemoryAndMappedSourcesAgree() throws {
         let inMemory = try MetadataReader(image: PEImage(source: ByteArraySource(Fixtures.appBytes())))
         #expect(try inMemory.walkEverything() == reader.walkEverything())
+    }
+}
+
+/// Serves only ranges that stay inside one `page`-sized block, like a dump whose memory
+/// comes in separate regions.
+struct PagedSource: ByteSource {
+    let inner: ByteArraySource
+    let page: Int
+    var count: Int { inner.count }
+    func bytes(at offset: Int, count n: Int) -> UnsafeRawBufferPointer? {
+        guard n > 0 else { return inner.bytes(at: offset, count: n) }
+        guard offset >= 0, offset / page == (offset + n - 1) / page else { return nil }
+        return inner.bytes(at: offset, count: n)
     }
 }
