@@ -1,0 +1,164 @@
+import DumpModel
+import Foundation
+import Testing
+
+/// Edge cases no real dump shows, built byte by byte.
+struct SyntheticDumpTests {
+    typealias B = MinidumpBuilder
+
+    @Test func overlappingMemoryRangesFirstWins() throws {
+        var b = MinidumpBuilder()
+        b.add(7, B.systemInfoAMD64())
+        // MemoryList with two overlapping ranges: [0x1000, 0x1010) = 0xAA.., [0x1008, 0x1018) = 0xBB..
+        var list = B.le(UInt32(2))
+        list += B.le(UInt64(0x1000)); list += B.le(UInt32(16)); list += B.le(UInt32(0))
+        list += B.le(UInt64(0x1008)); list += B.le(UInt32(16)); list += B.le(UInt32(0))
+        b.add(5, list)
+        b.tail = [UInt8](repeating: 0xAA, count: 16) + [UInt8](repeating: 0xBB, count: 16)
+        let bytes = b.build { out, rvas in
+            let tailStart = UInt32(out.count - 32)
+            let list = Int(rvas[1])
+            out.replaceSubrange((list + 16)..<(list + 20), with: B.le(tailStart))
+            out.replaceSubrange((list + 32)..<(list + 36), with: B.le(tailStart + 16))
+        }
+        let d = try DumpLoader.open(path: TempFiles.write(bytes, name: "overlap.dmp")).dump
+        #expect(d.memory.readExact(0x1000, count: 16) == [UInt8](repeating: 0xAA, count: 16))
+        #expect(d.memory.readExact(0x1010, count: 8) == [UInt8](repeating: 0xBB, count: 8))
+        #expect(d.memory.readExact(0x1018, count: 1) == nil)
+        let partial = d.memory.read(0x1014, count: 8)
+        #expect(partial.prefix(4).allSatisfy { $0 == 0xBB } && partial.suffix(4).allSatisfy { $0 == nil })
+    }
+
+    @Test func rangePastEndOfFileReadsAsMissing() throws {
+        var b = MinidumpBuilder()
+        b.add(7, B.systemInfoAMD64())
+        var list = B.le(UInt32(1))
+        list += B.le(UInt64(0x5000)); list += B.le(UInt32(0x100)); list += B.le(UInt32(0))
+        b.add(5, list)
+        b.tail = [1, 2, 3, 4]
+        let bytes = b.build { out, rvas in
+            let list = Int(rvas[1])
+            out.replaceSubrange((list + 16)..<(list + 20), with: B.le(UInt32(out.count - 4)))
+        }
+        let d = try DumpLoader.open(path: TempFiles.write(bytes, name: "pastend.dmp")).dump
+        #expect(d.memory.readExact(0x5000, count: 4) == [1, 2, 3, 4])
+        #expect(d.memory.readExact(0x5000, count: 5) == nil)
+        #expect(d.warnings.contains { $0.contains("past the end") })
+    }
+
+    @Test func hugeCountsAreClampedToTheStream() throws {
+        var b = MinidumpBuilder()
+        b.add(7, B.systemInfoAMD64())
+        b.add(3, B.le(UInt32.max))  // ThreadList claiming 4 billion threads, holding none
+        b.add(4, B.le(UInt32.max))  // ModuleList likewise
+        b.add(9, B.le(UInt64.max) + B.le(UInt64(0)))  // Memory64List likewise
+        let d = try DumpLoader.open(path: TempFiles.write(b.build(), name: "huge.dmp")).dump
+        #expect(d.threads.isEmpty)
+        #expect(d.modules.isEmpty)
+        #expect(d.warnings.contains { $0.contains("ThreadListStream holds 0 of the 4294967295") })
+    }
+
+    @Test func directoryPastEndIsAnError() throws {
+        var b = MinidumpBuilder()
+        b.add(7, B.systemInfoAMD64())
+        var bytes = b.build()
+        bytes.replaceSubrange(12..<16, with: B.le(UInt32(0x7FFF_0000)))
+        let path = TempFiles.write(bytes, name: "baddir.dmp")
+        #expect(throws: DumpError.self) { try DumpLoader.open(path: path) }
+        do { _ = try DumpLoader.open(path: path) } catch {
+            #expect(error.description.hasPrefix(path + ": "), "the error names the file")
+            #expect(error.description.contains("directory"))
+        }
+    }
+
+    @Test func threadContextAndExceptionFromSyntheticStreams() throws {
+        var b = MinidumpBuilder()
+        b.add(7, B.systemInfoAMD64())
+        let ctx = B.contextAMD64(rip: 0x7FF6_0000_1234, rsp: 0x1000)
+        // ThreadList: one thread, context at an RVA fixed up below.
+        var thread = B.le(UInt32(1))
+        thread += B.le(UInt32(0x44)); thread += B.le(UInt32(0)); thread += B.le(UInt32(0)); thread += B.le(UInt32(0))
+        thread += B.le(UInt64(0x7000)); thread += B.le(UInt64(0)); thread += B.le(UInt32(0)); thread += B.le(UInt32(0))
+        thread += B.le(UInt32(ctx.count)); thread += B.le(UInt32(0))
+        b.add(3, thread)
+        var exc = B.le(UInt32(0x44))
+        exc += B.le(UInt32(0)); exc += B.le(UInt32(0xC000_0005)); exc += B.le(UInt32(0)); exc += B.le(UInt64(0))
+        exc += B.le(UInt64(0x7FF6_0000_1234)); exc += B.le(UInt32(2)); exc += B.le(UInt32(0)); exc += B.le(UInt64(1))
+        exc += B.le(UInt64(0xDEAD)); exc += [UInt8](repeating: 0, count: 13 * 8)
+        exc += B.le(UInt32(ctx.count)); exc += B.le(UInt32(0))
+        b.add(6, exc)
+        b.tail = ctx
+        let bytes = b.build { out, rvas in
+            let ctxRva = UInt32(out.count - ctx.count)
+            out.replaceSubrange(Int(rvas[1]) + 44..<Int(rvas[1]) + 48, with: B.le(ctxRva))
+            out.replaceSubrange(Int(rvas[2]) + 164..<Int(rvas[2]) + 168, with: B.le(ctxRva))
+        }
+        let d = try DumpLoader.open(path: TempFiles.write(bytes, name: "ctx.dmp")).dump
+        #expect(d.threads.count == 1)
+        #expect(d.threads[0].id == 0x44)
+        #expect(d.threads[0].teb == 0x7000)
+        #expect(d.threads[0].context?["rip"] == 0x7FF6_0000_1234)
+        #expect(d.exception?.parameters == [1, 0xDEAD])
+        #expect(d.exception?.context?.stackPointer == 0x1000)
+    }
+
+    @Test func elfSegmentsWithoutFileBytesReadAsMissing() throws {
+        var b = ElfCoreBuilder()
+        b.notes.append(("CORE", 1, ElfCoreBuilder.prstatus(pid: 42, signal: 11, rip: 0x401000, rsp: 0x7FF0)))
+        b.segments.append(.init(vaddr: 0x400000, data: [0x90, 0x90], memsz: 0x1000))
+        b.segments.append(.init(vaddr: 0x600000, data: [], memsz: 0x1000))
+        let d = try DumpLoader.open(path: TempFiles.write(b.build(), name: "segs.core")).dump
+        #expect(d.threads.map(\.id) == [42])
+        #expect(d.threads[0].context?.instructionPointer == 0x401000)
+        #expect(d.exception?.code == 11)
+        #expect(d.memory.readExact(0x400000, count: 2) == [0x90, 0x90])
+        #expect(d.memory.readExact(0x400002, count: 1) == nil, "bytes past p_filesz are not in the core")
+        #expect(d.memory.readExact(0x600000, count: 1) == nil)
+    }
+
+    @Test func elfNoteWithHugeSizeStopsCleanly() throws {
+        var b = ElfCoreBuilder()
+        b.notes.append(("CORE", 1, ElfCoreBuilder.prstatus(pid: 7, signal: 6, rip: 1, rsp: 2)))
+        var bytes = b.build()
+        // Make the note's descsz enormous.
+        bytes.replaceSubrange((64 + 56 + 4)..<(64 + 56 + 8), with: ElfCoreBuilder.le(UInt32.max))
+        let d = try DumpLoader.open(path: TempFiles.write(bytes, name: "hugenote.core")).dump
+        #expect(d.threads.isEmpty)
+        #expect(!d.warnings.isEmpty)
+    }
+
+    @Test func elfProgramHeadersPastEndAreReported() throws {
+        var b = ElfCoreBuilder()
+        b.declaredPhnum = 60000
+        let d = try DumpLoader.open(path: TempFiles.write(b.build(), name: "phnum.core")).dump
+        #expect(d.warnings.contains { $0.contains("program header table is truncated") })
+    }
+
+    @Test func notADumpNamesTheFile() {
+        let p = TempFiles.write(Array("hello, world".utf8), name: "text.dmp")
+        do {
+            _ = try DumpLoader.open(path: p)
+            Issue.record("a text file opened as a dump")
+        } catch {
+            #expect(error.description == "\(p): not a minidump or ELF core (starts with 68 65 6c 6c)")
+        }
+        let missing = TempFiles.directory + "/nope.dmp"
+        do { _ = try DumpLoader.open(path: missing) } catch {
+            #expect(error.description == "\(missing): cannot open: No such file or directory")
+        }
+    }
+
+    @Test func truncatedXZIsAClearError() throws {
+        let src = SharedDumps.path("elfutils/bz2/backtrace.x86_64.core.bz2")
+        guard FileManager.default.fileExists(atPath: src) else { return }
+        let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: src)))
+        let p = TempFiles.write(Array(bytes.prefix(bytes.count / 2)), name: "half.core.bz2")
+        setenv("DUMPDBG_CACHE", TempFiles.directory + "/cache", 1)
+        do {
+            _ = try DumpLoader.open(path: p)
+            Issue.record("half a bzip2 file opened")
+        } catch {
+            #expect(error.description.hasPrefix(p + ": bzip2 data is damaged"))
+        }
+    }
+}
