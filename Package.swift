@@ -16,6 +16,8 @@ let package = Package(
         // System libraries: the C code the field already wrote.
         .systemLibrary(name: "CLibEdit", pkgConfig: "libedit",
                        providers: [.apt(["libedit-dev"]), .brew(["libedit"])]),
+        .systemLibrary(name: "CCapstone", pkgConfig: "capstone",
+                       providers: [.apt(["libcapstone-dev"]), .brew(["capstone"])]),
         .systemLibrary(name: "CCompression", pkgConfig: "liblzma",
                        providers: [.apt(["liblzma-dev", "zlib1g-dev", "libbz2-dev"]), .brew(["xz"])]),
 
@@ -23,8 +25,8 @@ let package = Package(
         .target(name: "DumpModel", dependencies: ["CCompression"]),
         // ECMA-335 metadata (type, field and method names) over any byte view of a PE image.
         .target(name: "Metadata"),
-        // Native meaning of bytes: address -> module+offset, Windows TEB/PEB.
-        .target(name: "Native", dependencies: ["DumpModel"]),
+        // Native meaning of bytes: address -> module+offset, Windows TEB/PEB, disassembly (Capstone).
+        .target(name: "Native", dependencies: ["DumpModel", "CCapstone"]),
         // The WinDbg-language layer: registry, parser, expression evaluator, commands.
         .target(name: "Commands", dependencies: ["DumpModel", "Native"]),
         // libedit wrapper: prompt, history, completion, Ctrl-C.

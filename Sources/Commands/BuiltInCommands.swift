@@ -3,7 +3,7 @@
 let builtInCommands: [any DebuggerCommand] = [
     SystemStatusCommand(), ProcessStatusCommand(), VertargetCommand(), TimeCommand(), LastEventCommand(),
     ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(),
-    ListModulesCommand(), DisplayMemoryCommand(), SearchMemoryCommand(), AddressCommand(),
+    ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     TebCommand(), PebCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
     HelpCommand(), QuitCommand(),
 ]

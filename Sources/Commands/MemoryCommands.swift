@@ -30,6 +30,9 @@ struct AddressRange {
                 var unlimited = false
                 if body.hasPrefix("?") { unlimited = true; body.removeFirst() }
                 count = try ExpressionEvaluator.evaluate(body, environment: env)
+                if count.multipliedReportingOverflow(by: unit).overflow {
+                    throw CommandError("Range error in '\(text)': the range is larger than the address space")
+                }
                 if !unlimited && count * unit > limit {
                     throw CommandError("Range error in '\(text)': use L? for more than 0x\(String(limit, radix: 16)) bytes")
                 }

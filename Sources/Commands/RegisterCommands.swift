@@ -24,10 +24,20 @@ struct RegisterCommand: DebuggerCommand {
             if name.contains("=") { throw CommandError("Registers cannot be changed in a dump") }
             if name.hasPrefix("@") { name.removeFirst() }
             guard let v = s.registerValue(name) else { throw CommandError("Bad register error at '\(part)'") }
-            let bits = s.context?.registers.first(where: { $0.name == name.lowercased() })?.bits ?? s.pointerSize * 8
+            let bits = s.context?.registers.first(where: { $0.name == name.lowercased() })?.bits ?? Self.viewBits(name.lowercased(), s)
             out.append("\(name.lowercased())=\(Hex.pad(v, bits / 4))")
         }
         s.output.line(out.joined(separator: " "))
+    }
+
+    /// Width of a register view that is not in the context itself (eax, ax, al, r8d, $ip).
+    static func viewBits(_ n: String, _ s: Session) -> Int {
+        if n.hasPrefix("$") { return s.pointerSize * 8 }
+        if n.count == 3, n.hasPrefix("e") { return 32 }
+        if n.hasPrefix("r"), n.hasSuffix("d") { return 32 }
+        if n.count == 2, n.hasSuffix("l") || n.hasSuffix("h") { return 8 }
+        if n.count == 2, n.hasSuffix("x") || ["si", "di", "sp", "bp"].contains(n) { return 16 }
+        return s.pointerSize * 8
     }
 
     /// The full register block in WinDbg's layout for the architecture, then the `module+off:` line.
@@ -99,14 +109,53 @@ struct RegisterCommand: DebuggerCommand {
     }
 }
 
-/// The line under the register block: the address and the instruction bytes there (or `??` when the
-/// code is not in the dump).
+/// The line under the register block: the instruction at the address, disassembled, or `??` when the
+/// code is not in the dump (as WinDbg prints it then).
 enum InstructionLine {
     static func describe(_ ip: UInt64, session s: Session) -> String {
-        let bytes = s.memory.read(ip, count: 8)
-        if bytes.allSatisfy({ $0 == nil }) { return "\(s.address(ip)) ??              ???" }
-        let hex = bytes.prefix { $0 != nil }.map { Hex.pad(UInt64($0!), 2) }.joined()
-        return "\(s.address(ip)) \(hex)"
+        let raw = s.memory.read(ip, count: 16)
+        let bytes = raw.prefix { $0 != nil }.map { $0! }
+        guard !bytes.isEmpty else { return "\(s.address(ip)) ??              ???" }
+        guard let dis = s.disassembler, let i = dis.decode(bytes, at: ip) else {
+            return "\(s.address(ip)) \(bytes.prefix(8).map { Hex.pad(UInt64($0), 2) }.joined())".rightPad(s.pointerSize == 8 ? 34 : 25) + "???"
+        }
+        return s.instructionText(i)
+    }
+}
+
+/// `u`: disassemble.
+struct UnassembleCommand: DebuggerCommand {
+    let names = ["u", "ub"]
+    let summary = "disassemble (u [ADDRESS] [L COUNT])"
+    let help = "u [ADDRESS] [L COUNT]   disassembles COUNT instructions (8 by default) from ADDRESS (the current IP).\nExample: u @rip L4"
+    func run(_ inv: Invocation, in s: Session) throws {
+        guard let dis = s.disassembler else { throw CommandError("u: no disassembler for \(s.dump.system.architecture)") }
+        let r = try AddressRange.parse(inv.arguments, session: s, defaultCount: 8, unit: 1,
+                                       fallbackStart: s.nextUnassembleAddress ?? s.context?.instructionPointer, limit: 0x1000)
+        var at = r.start
+        var lastModule: String?
+        for _ in 0..<r.count {
+            try s.checkInterrupt()
+            if let name = s.namer.name(at), s.namer.module(containing: at)?.moduleName != lastModule || at == r.start {
+                s.output.line(name + ":")
+                lastModule = s.namer.module(containing: at)?.moduleName
+            }
+            let raw = s.memory.read(at, count: 16)
+            let bytes = raw.prefix { $0 != nil }.map { $0! }
+            guard !bytes.isEmpty else {
+                s.output.line("\(s.address(at)) ??              ???")
+                at &+= 1
+                continue
+            }
+            guard let i = dis.decode(bytes, at: at) else {
+                s.output.line("\(s.address(at)) \(Hex.pad(UInt64(bytes[0]), 2))              ???")
+                at &+= 1
+                continue
+            }
+            s.output.line(s.instructionText(i))
+            at &+= UInt64(i.bytes.count)
+        }
+        s.nextUnassembleAddress = at
     }
 }
 
@@ -151,13 +200,21 @@ struct ExceptionRecordCommand: DebuggerCommand {
             out.append("   Parameter[\(i)]: \(Hex.pad(p, s.pointerSize * 2))")
         }
         if s.dump.system.os == .windows, e.code == 0xC000_0005, e.parameters.count >= 2 {
-            let kind = ["read from", "write to", "", "", "", "", "", "", "execute"]
-            let k = Int(e.parameters[0]) < kind.count && !kind[Int(e.parameters[0])].isEmpty ? kind[Int(e.parameters[0])] : "access"
+            let kinds: [UInt64: String] = [0: "read from", 1: "write to", 8: "execute"]
+            let k = kinds[e.parameters[0]] ?? "access"
             out.append("Attempt to \(k) address \(Hex.pad(e.parameters[1], s.pointerSize * 2))")
         }
         if e.code == 0xC000_0409, let p = e.parameters.first {
             out.append("Subcode: 0x\(String(p, radix: 16))")
         }
         return out
+    }
+}
+
+extension Session {
+    /// One disassembled instruction in WinDbg's shape, with targets named by module.
+    func instructionText(_ i: Disassembler.Instruction) -> String {
+        Disassembler.line(i, address: address(i.address), format: { [unowned self] in self.address($0) },
+                          name: { [unowned self] in self.namer.name($0) })
     }
 }

@@ -22,6 +22,10 @@ public final class Session: @unchecked Sendable {
     public var useExceptionContext = false
     /// Where `db`/`dd`/... continue when given no address.
     public var nextDumpAddress: UInt64?
+    /// Where `u` continues when given no address.
+    public var nextUnassembleAddress: UInt64?
+    /// Capstone for the dump's architecture (nil where Capstone has none).
+    public lazy var disassembler: Disassembler? = Disassembler(architecture: dump.system.architecture)
     /// `.exepath` / `-i`: folders searched for images by file name.
     public var imagePath: [String] = []
     /// Set when a command failed, so a script run can exit non-zero.
@@ -69,16 +73,23 @@ public final class Session: @unchecked Sendable {
 
     // MARK: - Running commands
 
+    /// Runs a line typed at the prompt (or given with -c): clears a Ctrl-C left from before, then executes it.
+    public func executeTopLevel(line: String) {
+        interruptRequested.store(false, ordering: .relaxed)
+        execute(line: line)
+    }
+
     /// Runs one input line: splits it into commands at `;` and runs each; errors are printed, never thrown.
+    /// After Ctrl-C, the remaining commands (and enclosing scripts and `~* e` loops) stop silently: the
+    /// interrupted command has already said so.
     public func execute(line: String) {
         for command in CommandLineSplitter.split(line) {
-            if quitRequested { return }
+            if quitRequested || interruptRequested.load(ordering: .relaxed) { return }
             run(command)
         }
     }
 
     func run(_ text: String) {
-        interruptRequested.store(false, ordering: .relaxed)
         do {
             try registry.dispatch(text, in: self)
         } catch let e as CommandError {

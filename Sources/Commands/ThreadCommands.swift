@@ -76,7 +76,6 @@ struct ThreadCommand: DebuggerCommand {
                 s.currentThread = i
                 s.useExceptionContext = false
                 s.execute(line: String(cmd))
-                s.output.line()
             }
             return
         }

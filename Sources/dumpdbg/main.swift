@@ -64,11 +64,11 @@ struct DumpDbg: ParsableCommand {
 
         let interactive = isatty(0) != 0
         if let commandFile {
-            session.execute(line: "$<\(commandFile)")
+            session.executeTopLevel(line: "$<\(commandFile)")
         }
         if let commands, !session.quitRequested {
             output.line(session.prompt + commands)
-            session.execute(line: commands)
+            session.executeTopLevel(line: commands)
         }
         if !session.quitRequested {
             if interactive {
@@ -93,7 +93,7 @@ struct DumpDbg: ParsableCommand {
         }
         while !session.quitRequested {
             switch editor.readLine(prompt: session.prompt) {
-            case .line(let l): session.execute(line: l)
+            case .line(let l): session.executeTopLevel(line: l)
             case .interrupted: continue
             case .endOfInput: return
             }
@@ -105,7 +105,7 @@ struct DumpDbg: ParsableCommand {
     func runPiped(_ session: Session) {
         while !session.quitRequested, let line = Swift.readLine(strippingNewline: true) {
             session.output.line(session.prompt + line)
-            session.execute(line: line)
+            session.executeTopLevel(line: line)
         }
     }
 

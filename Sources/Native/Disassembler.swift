@@ -1,0 +1,104 @@
+import CCapstone
+import DumpModel
+
+/// Disassembles target code with Capstone, formatted the way WinDbg prints it:
+/// `00007ff6`127dc480 c70000000000    mov     dword ptr [rax],0`.
+public final class Disassembler {
+    public struct Instruction: Sendable {
+        public let address: UInt64
+        public let bytes: [UInt8]
+        public let mnemonic: String
+        public let operands: String
+    }
+
+    private var handle: csh = 0
+    private let opened: Bool
+
+    public init?(architecture: CPUArchitecture) {
+        let arch: cs_arch
+        let mode: cs_mode
+        switch architecture {
+        case .amd64: arch = CS_ARCH_X86; mode = CS_MODE_64
+        case .x86: arch = CS_ARCH_X86; mode = CS_MODE_32
+        case .x32: arch = CS_ARCH_X86; mode = CS_MODE_64
+        case .arm64: arch = CS_ARCH_ARM64; mode = CS_MODE_LITTLE_ENDIAN
+        case .arm: arch = CS_ARCH_ARM; mode = CS_MODE_ARM
+        default: return nil
+        }
+        guard cs_open(arch, mode, &handle) == CS_ERR_OK else { return nil }
+        opened = true
+        if arch == CS_ARCH_X86 {
+            // MASM syntax gives WinDbg's `10h` immediates and `dword ptr [...]` operands.
+            cs_option(handle, CS_OPT_SYNTAX, Int(CS_OPT_SYNTAX_MASM.rawValue))
+        }
+    }
+
+    deinit { if opened { cs_close(&handle) } }
+
+    /// Decodes one instruction from `code` at `address`; nil when the bytes are not a valid instruction.
+    public func decode(_ code: [UInt8], at address: UInt64) -> Instruction? {
+        var insn: UnsafeMutablePointer<cs_insn>?
+        let n = code.withUnsafeBufferPointer { buf in cs_disasm(handle, buf.baseAddress, buf.count, address, 1, &insn) }
+        guard n > 0, let i = insn else { return nil }
+        defer { cs_free(insn, n) }
+        let ins = i.pointee
+        let size = Int(ins.size)
+        let bytes = withUnsafeBytes(of: ins.bytes) { Array($0.prefix(size)) }
+        let mnemonic = withUnsafeBytes(of: ins.mnemonic) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        var operands = withUnsafeBytes(of: ins.op_str) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+        operands = operands.replacingOccurrences(of: ", ", with: ",")
+        return Instruction(address: ins.address, bytes: bytes, mnemonic: mnemonic, operands: operands)
+    }
+
+    /// WinDbg's line for an instruction: address, bytes (padded to 16 columns), mnemonic (to 7), operands.
+    /// Branch targets and rip-relative operands are shown as `module+0xoff (address)` when `name` knows them.
+    public static func line(_ i: Instruction, address: String, format: (UInt64) -> String,
+                            name: (UInt64) -> String?) -> String {
+        var hex = i.bytes.map { b in let s = String(b, radix: 16); return s.count == 1 ? "0" + s : s }.joined()
+        hex += String(repeating: " ", count: max(1, 16 - hex.count))
+        var m = i.mnemonic
+        if m.count < 7 { m += String(repeating: " ", count: 7 - m.count) }
+        return "\(address) \(hex)\(m) \(symbolicOperands(i, format: format, name: name))".trimmingTrailingSpaces()
+    }
+
+    static func symbolicOperands(_ i: Instruction, format: (UInt64) -> String, name: (UInt64) -> String?) -> String {
+        let ops = i.operands
+        func label(_ target: UInt64) -> String {
+            name(target).map { "\($0) (\(format(target)))" } ?? format(target)
+        }
+        let isBranch = i.mnemonic.hasPrefix("j") || i.mnemonic.hasPrefix("call") || i.mnemonic.hasPrefix("loop")
+        if isBranch, ops.hasSuffix("h"), let target = UInt64(ops.dropLast(), radix: 16) {
+            return label(target)
+        }
+        // [rip + 1f45h] -> [module+0xoff (address)]
+        for sign in [" + ", " - "] {
+            if let r = ops.range(of: "[rip" + sign), let close = ops[r.upperBound...].firstIndex(of: "]"),
+               ops[r.upperBound..<close].hasSuffix("h"), let disp = UInt64(ops[r.upperBound..<close].dropLast(), radix: 16) {
+                let next = i.address &+ UInt64(i.bytes.count)
+                let target = sign == " + " ? next &+ disp : next &- disp
+                return String(ops[..<r.lowerBound]) + "[" + label(target) + "]" + String(ops[ops.index(after: close)...])
+            }
+        }
+        return ops
+    }
+}
+
+extension String {
+    func replacingOccurrences(of a: String, with b: String) -> String {
+        guard !a.isEmpty else { return self }
+        var out = ""
+        var rest = Substring(self)
+        while let r = rest.range(of: a) {
+            out += rest[..<r.lowerBound]
+            out += b
+            rest = rest[r.upperBound...]
+        }
+        return out + rest
+    }
+
+    func trimmingTrailingSpaces() -> String {
+        var s = self
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}
