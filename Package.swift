@@ -28,7 +28,9 @@ let package = Package(
         // Native meaning of bytes: address -> module+offset, Windows TEB/PEB, disassembly (Capstone).
         .target(name: "Native", dependencies: ["DumpModel", "CCapstone"]),
         // The WinDbg-language layer: registry, parser, expression evaluator, commands.
-        .target(name: "Commands", dependencies: ["DumpModel", "Native"]),
+        // CoreCLR structures read without the DAC: runtime, GC heap, types, objects.
+        .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata"]),
+        .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout"]),
         // libedit wrapper: prompt, history, completion, Ctrl-C.
         .target(name: "LineEditor", dependencies: ["CLibEdit"]),
         .executableTarget(name: "dumpdbg", dependencies: [
@@ -40,6 +42,7 @@ let package = Package(
         .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native"]),
         .testTarget(name: "DumpdbgTests", dependencies: ["dumpdbg"]),
+        .testTarget(name: "ClrLayoutTests", dependencies: ["ClrLayout", "Commands", "DumpModel", "Metadata"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -6,4 +6,4 @@ let builtInCommands: [any DebuggerCommand] = [
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     TebCommand(), PebCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
     HelpCommand(), QuitCommand(),
-]
+] + sosCommands

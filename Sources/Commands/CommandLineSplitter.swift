@@ -42,6 +42,8 @@ public enum CommandLineSplitter {
     /// True once `lead` is the head of a command that takes the rest of the line.
     static func ownsRestOfLine(_ lead: Substring) -> Bool {
         if isScriptCommand(lead) { return true }
+        // Path commands take ';'-separated folder lists.
+        for path in [".exepath ", ".exepath+ ", ".sympath ", ".sympath+ ", ".srcpath "] where lead.lowercased().hasPrefix(path) { return true }
         return ThreadSelector.parseEachPrefix(lead) != nil
     }
 }

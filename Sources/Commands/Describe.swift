@@ -5,8 +5,7 @@ import Foundation
 public enum Describe {
     /// "Windows 10 Version 22631 MP (8 procs) Free x64".
     public static func target(_ s: SystemInfo) -> String {
-        let procs = s.processorCount ?? 1
-        let mp = procs > 1 ? "MP (\(procs) procs)" : "UP"
+        let mp = s.processorCount.map { $0 > 1 ? "MP (\($0) procs)" : "UP" } ?? "(processor count not recorded)"
         let arch = s.architecture == .x86 ? "x86 compatible" : s.architecture.description
         switch s.os {
         case .windows:

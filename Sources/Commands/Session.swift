@@ -17,7 +17,8 @@ public final class Session: @unchecked Sendable {
     /// Index into dump.threads of the current thread (`~Ns`).
     public var currentThread: Int
     /// Index of the thread that raised the event (the exception), shown with `#` by `~`.
-    public let eventThread: Int?
+    /// Set from the dump's exception at open, and refined by `.loadby sos` where only the runtime knows it.
+    public var eventThread: Int?
     /// Set by `.ecxr`: commands use the exception context instead of the thread's own until the thread changes.
     public var useExceptionContext = false
     /// Where `db`/`dd`/... continue when given no address.

@@ -22,8 +22,8 @@ public enum DumpLoader {
             throw DumpError(path: displayPath, problem: "file is too small to be a dump (\(file.size) bytes)")
         }
         do {
-            if magic == [0x4D, 0x44, 0x4D, 0x50] { return try Minidump(file: file) }
-            if magic == [0x7F, 0x45, 0x4C, 0x46] { return try ElfCore(file: file) }
+            if magic == [0x4D, 0x44, 0x4D, 0x50] { return try Minidump(file: file, displayPath: displayPath) }
+            if magic == [0x7F, 0x45, 0x4C, 0x46] { return try ElfCore(file: file, displayPath: displayPath) }
         } catch {
             throw DumpError(path: displayPath, problem: error.problem)
         }

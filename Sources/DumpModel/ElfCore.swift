@@ -3,7 +3,8 @@
 // @unchecked: every property is set while parsing in init and never changes afterwards.
 public final class ElfCore: Dump, @unchecked Sendable {
     public let file: MappedFile
-    public var path: String { file.path }
+    /// The file the user opened (for a compressed dump, not the decompressed cache copy).
+    public let path: String
     public let format = DumpFormat.elfCore
     public let is64: Bool
     public let bigEndian: Bool
@@ -43,20 +44,22 @@ public final class ElfCore: Dump, @unchecked Sendable {
         return "Linux kernel"
     }
 
-    public init(file: MappedFile) throws(DumpError) {
+    public init(file: MappedFile, displayPath: String? = nil) throws(DumpError) {
         self.file = file
+        let path = displayPath ?? file.path
+        self.path = path
         let ident = ByteView(file: file, offset: 0, count: 64)
         guard ident.count >= 16, ident.bytes(0, 4) == [0x7F, 0x45, 0x4C, 0x46] else {
-            throw DumpError(path: file.path, problem: "not an ELF file")
+            throw DumpError(path: path, problem: "not an ELF file")
         }
         let cls = ident.u8(4)!, data = ident.u8(5)!
-        guard cls == 1 || cls == 2 else { throw DumpError(path: file.path, problem: "unknown ELF class \(cls)") }
-        guard data == 1 || data == 2 else { throw DumpError(path: file.path, problem: "unknown ELF data encoding \(data)") }
+        guard cls == 1 || cls == 2 else { throw DumpError(path: path, problem: "unknown ELF class \(cls)") }
+        guard data == 1 || data == 2 else { throw DumpError(path: path, problem: "unknown ELF data encoding \(data)") }
         is64 = cls == 2
         bigEndian = data == 2
         let h = ByteView(file: file, offset: 0, count: is64 ? 64 : 52, bigEndian: bigEndian)
-        guard h.count >= (is64 ? 64 : 52) else { throw DumpError(path: file.path, problem: "truncated ELF header") }
-        guard h.u16(16) == 4 else { throw DumpError(path: file.path, problem: "ELF file is not a core dump (e_type \(h.u16(16)!), expected 4 ET_CORE)") }
+        guard h.count >= (is64 ? 64 : 52) else { throw DumpError(path: path, problem: "truncated ELF header") }
+        guard h.u16(16) == 4 else { throw DumpError(path: path, problem: "ELF file is not a core dump (e_type \(h.u16(16)!), expected 4 ET_CORE)") }
         machine = h.u16(18)!
         let ws = is64 ? 8 : 4
         let phoff = h.word(is64 ? 32 : 28, size: ws)!
@@ -65,7 +68,7 @@ public final class ElfCore: Dump, @unchecked Sendable {
         let arch = ElfCore.architecture(machine: machine, is64: is64, bigEndian: bigEndian)
         system = SystemInfo(architecture: arch, os: .linux)
         memory = AddressSpace(file: file, ranges: [], pointerSize: arch.pointerSize, bigEndian: bigEndian)
-        guard phentsize >= (is64 ? 56 : 32) else { throw DumpError(path: file.path, problem: "bad program header size \(phentsize)") }
+        guard phentsize >= (is64 ? 56 : 32) else { throw DumpError(path: path, problem: "bad program header size \(phentsize)") }
         if phnum == 0xFFFF {
             // PN_XNUM: the real count lives in section header 0's sh_info.
             let shoff = h.word(is64 ? 40 : 32, size: ws) ?? 0

@@ -10,7 +10,8 @@ public final class Minidump: Dump, @unchecked Sendable {
     }
 
     public let file: MappedFile
-    public var path: String { file.path }
+    /// The file the user opened (for a compressed dump, not the decompressed cache copy).
+    public let path: String
     public let format = DumpFormat.minidump
     public let version: UInt32
     public let flags: UInt64
@@ -49,14 +50,15 @@ public final class Minidump: Dump, @unchecked Sendable {
 
     static let signature: UInt32 = 0x504D_444D  // "MDMP"
 
-    public init(file: MappedFile) throws(DumpError) {
+    public init(file: MappedFile, displayPath: String? = nil) throws(DumpError) {
         self.file = file
+        path = displayPath ?? file.path
         let header = ByteView(file: file, offset: 0, count: 32)
         guard header.count >= 32 else {
-            throw DumpError(path: file.path, problem: "truncated minidump header (\(file.size) bytes, need 32)")
+            throw DumpError(path: path, problem: "truncated minidump header (\(file.size) bytes, need 32)")
         }
         guard header.u32(0) == Minidump.signature else {
-            throw DumpError(path: file.path, problem: "not a minidump (signature is not MDMP)")
+            throw DumpError(path: path, problem: "not a minidump (signature is not MDMP)")
         }
         version = header.u32(4)!
         let streamCount = header.u32(8)!
@@ -66,7 +68,7 @@ public final class Minidump: Dump, @unchecked Sendable {
         flags = header.u64(24)!
         let dirView = ByteView(file: file, offset: UInt64(dirRva), count: UInt64(streamCount) * 12)
         if dirView.count == 0 && streamCount > 0 {
-            throw DumpError(path: file.path, problem: "stream directory at 0x\(String(dirRva, radix: 16)) lies past the end of the file")
+            throw DumpError(path: path, problem: "stream directory at 0x\(String(dirRva, radix: 16)) lies past the end of the file")
         }
         let usable = Int(dirView.count / 12)
         var entries: [DirectoryEntry] = []

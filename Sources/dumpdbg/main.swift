@@ -123,6 +123,11 @@ struct DumpDbg: ParsableCommand {
         }
         #endif
         sigemptyset(&action.sa_mask)
+        // A parent may have started us with SIGINT blocked; Ctrl-C must work regardless.
+        var unblock = sigset_t()
+        sigemptyset(&unblock)
+        sigaddset(&unblock, SIGINT)
+        sigprocmask(SIG_UNBLOCK, &unblock, nil)
         // No SA_RESTART: a read at the prompt must return so the line can be abandoned.
         action.sa_flags = 0
         sigaction(SIGINT, &action, nil)

@@ -12,6 +12,7 @@ struct SplitterTests {
         #expect(CommandLineSplitter.split("r; ~3 e k; kb") == ["r", "~3 e k; kb"])
         #expect(CommandLineSplitter.split("$$>a<script.txt 1 2; q") == ["$$>a<script.txt 1 2; q"])
         #expect(CommandLineSplitter.split("  ;; ") == [])
+        #expect(CommandLineSplitter.split(".exepath /a;/b") == [".exepath /a;/b"])
     }
 }
 

@@ -3,7 +3,7 @@ import Testing
 @testable import Metadata
 
 /// Where the project's shared fixtures live: $DUMPDBG_SHARED, else `shared/` beside the
-/// package checkout (how CI lays it out), else /work/shared.
+/// package checkout (how CI lays it out).
 enum Fixtures {
     static let packageRoot: URL = URL(fileURLWithPath: #filePath)
         .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -11,8 +11,7 @@ enum Fixtures {
     static let sharedDirectory: String = {
         if let env = ProcessInfo.processInfo.environment["DUMPDBG_SHARED"], !env.isEmpty { return env }
         let beside = packageRoot.deletingLastPathComponent().appendingPathComponent("shared").path
-        if FileManager.default.fileExists(atPath: beside) { return beside }
-        return "/work/shared"
+        return beside
     }()
 
     static let asyncCrashDirectory = sharedDirectory + "/dumps/clr/async-crash"
@@ -21,7 +20,7 @@ enum Fixtures {
     /// The .NET Core 3.1.23 runtime folder (holding System.Private.CoreLib.dll), from
     /// $DUMPDBG_RUNTIME_3_1; nil when unset or when the file is not there.
     static let runtime31: String? = {
-        guard let dir = ProcessInfo.processInfo.environment["DUMPDBG_RUNTIME_3_1"], !dir.isEmpty else { return nil }
+        guard let dir = installedRuntime31() else { return nil }
         let path = dir + "/System.Private.CoreLib.dll"
         return FileManager.default.fileExists(atPath: path) ? path : nil
     }()
@@ -94,4 +93,19 @@ extension MetadataReader {
         }
         return visited
     }
+}
+
+/// The .NET Core 3.1.23 runtime folder: $DUMPDBG_RUNTIME_3_1, else where Samples/install-deps.sh puts it
+/// (~/.cache/dumpdbg-runtimes/venv/lib/python3.*/site-packages/dotnetcore2/bin/shared/Microsoft.NETCore.App/3.1.23).
+func installedRuntime31() -> String? {
+    let env = ProcessInfo.processInfo.environment
+    if let dir = env["DUMPDBG_RUNTIME_3_1"], !dir.isEmpty { return dir }
+    let cache = env["DUMPDBG_RUNTIMES"] ?? ((env["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")) + "/dumpdbg-runtimes")
+    let lib = cache + "/venv/lib"
+    guard let pythons = try? FileManager.default.contentsOfDirectory(atPath: lib) else { return nil }
+    for py in pythons.sorted() where py.hasPrefix("python") {
+        let dir = "\(lib)/\(py)/site-packages/dotnetcore2/bin/shared/Microsoft.NETCore.App/3.1.23"
+        if FileManager.default.fileExists(atPath: dir + "/libcoreclr.so") { return dir }
+    }
+    return nil
 }

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# install-deps.sh - the system packages dumpdbg builds and tests with (Debian/Ubuntu, as root or with sudo),
+# and the .NET Core 3.1.23 runtime from PyPI (for SOS commands: dumpdbg reads its libcoreclr.so and
+# System.Private.CoreLib.dll by file name; it never runs it).
+#
+# Usage: install-deps.sh [--tests]     --tests adds what the test suite needs (gdb, gcc-multilib, mono-utils)
+# Prints the runtime folder on its last line.
+set -euo pipefail
+SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+pkgs="libedit-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev pkg-config python3-venv xz-utils"
+[ "${1:-}" = "--tests" ] && pkgs="$pkgs gdb gcc gcc-multilib mono-utils mono-mcs"
+missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
+if [ -n "$missing" ]; then
+  echo "install-deps: apt-get install $missing" >&2
+  $SUDO apt-get update -qq >&2
+  # shellcheck disable=SC2086
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
+fi
+CACHE=${DUMPDBG_RUNTIMES:-${XDG_CACHE_HOME:-$HOME/.cache}/dumpdbg-runtimes}
+find_runtime() { find "$CACHE/venv" -path '*Microsoft.NETCore.App/3.1.23/libcoreclr.so' 2>/dev/null | head -1; }
+if [ -z "$(find_runtime)" ]; then
+  echo "install-deps: pip install dotnetcore2==3.1.23 into $CACHE/venv" >&2
+  python3 -m venv "$CACHE/venv" >&2
+  "$CACHE/venv/bin/pip" install -q --no-deps dotnetcore2==3.1.23 >&2
+fi
+lib=$(find_runtime)
+[ -n "$lib" ] || { echo "install-deps: the .NET Core 3.1.23 runtime did not install" >&2; exit 1; }
+dirname "$lib"

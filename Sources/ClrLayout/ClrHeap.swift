@@ -1,0 +1,153 @@
+import DumpModel
+
+/// One GC heap segment.
+public struct ClrSegment: Sendable {
+    public let address: UInt64
+    /// First object.
+    public let start: UInt64
+    /// End of the objects (alloc_allocated for the ephemeral segment).
+    public let end: UInt64
+    public let committed: UInt64
+    public let reserved: UInt64
+    public let flags: UInt64
+    /// 2 for small-object segments, 3 for the large object heap.
+    public let generation: Int
+    public let isEphemeral: Bool
+    public var isLarge: Bool { generation == 3 }
+    public func contains(_ a: UInt64) -> Bool { a >= start && a < end }
+}
+
+/// An object found on the heap.
+public struct ClrHeapObject: Sendable {
+    public let address: UInt64
+    public let methodTable: UInt64
+    public let size: UInt64
+}
+
+/// The GC heap of a workstation-GC CoreCLR, walked through the dump's mapping without copying it.
+public final class ClrHeap: @unchecked Sendable {
+    // @unchecked: immutable after init.
+    unowned let runtime: ClrRuntime
+    public let segments: [ClrSegment]
+    public let maxGeneration: Int
+    /// generation_table[n].allocation_start for n = 0...maxGeneration.
+    public let generationStarts: [UInt64]
+    public let ephemeralSegment: UInt64
+    /// [alloc_ptr, alloc_limit) of every live allocation context (threads' and the GC's own).
+    public let allocationContexts: [UInt64: UInt64]
+    /// Problems met while walking (bad MethodTables), one line each.
+    public private(set) var walkProblems: [String] = []
+
+    init(runtime: ClrRuntime) throws(ClrError) {
+        self.runtime = runtime
+        let l = runtime.layout, t = runtime.target
+        if let a = runtime.global(l.symbols.heapType), let heapType = t.u32(a), heapType == l.heapTypeServer {
+            throw ClrError("this dump uses server GC, which dumpdbg does not read yet")
+        }
+        guard let table = runtime.global(l.symbols.generationTable),
+              let ephA = runtime.global(l.symbols.ephemeralSegment),
+              let allocA = runtime.global(l.symbols.allocAllocated) else {
+            throw ClrError("libcoreclr.so lacks the GC heap symbols")
+        }
+        let maxGen = runtime.global(l.symbols.maxGeneration).flatMap { t.u32($0) }.map(Int.init) ?? 2
+        guard maxGen >= 1, maxGen + 1 < l.generationCount else { throw ClrError("implausible max generation \(maxGen)") }
+        maxGeneration = maxGen
+        guard let eph = t.u64(ephA), let allocAllocated = t.u64(allocA),
+              let soh = t.u64(table + UInt64(maxGen) * l.generationSize + l.genStartSegment), soh != 0 else {
+            throw ClrError("the GC heap is not in this dump")
+        }
+        ephemeralSegment = eph
+        var starts: [UInt64] = []
+        for g in 0...maxGen { starts.append(t.u64(table + UInt64(g) * l.generationSize + l.genAllocationStart) ?? 0) }
+        generationStarts = starts
+        var segs: [ClrSegment] = []
+        var seen: Set<UInt64> = []
+        for gen in [maxGen, maxGen + 1] {
+            var s = t.u64(table + UInt64(gen) * l.generationSize + l.genStartSegment) ?? 0
+            while s != 0, seen.insert(s).inserted, segs.count < 100_000 {
+                guard let mem = t.u64(s + l.segMem), let allocated = t.u64(s + l.segAllocated) else { break }
+                let end = s == eph ? allocAllocated : allocated
+                segs.append(ClrSegment(address: s, start: mem, end: max(mem, end), committed: t.u64(s + l.segCommitted) ?? 0,
+                                       reserved: t.u64(s + l.segReserved) ?? 0, flags: t.u64(s + l.segFlags) ?? 0,
+                                       generation: gen == maxGen ? maxGen : 3, isEphemeral: s == eph))
+                s = t.u64(s + l.segNext) ?? 0
+            }
+        }
+        segments = segs
+        // The heap's bytes must be in the dump: a mini or triage dump holds the GC's bookkeeping but not the objects.
+        guard let first = segs.first(where: { $0.end > $0.start }), runtime.memory.isReadable(first.start),
+              runtime.memory.isReadable(first.end - 1) else {
+            throw ClrError("the GC heap is not in this dump")
+        }
+        var ctx: [UInt64: UInt64] = [:]
+        if let p = t.u64(table + l.allocContextPtr), p != 0, let lim = t.u64(table + l.allocContextLimit) { ctx[p] = lim }
+        for th in runtime.threads() where th.allocPtr != 0 { ctx[th.allocPtr] = th.allocLimit }
+        allocationContexts = ctx
+    }
+
+    /// The segment holding an address.
+    public func segment(containing a: UInt64) -> ClrSegment? { segments.first { $0.contains(a) } }
+
+    /// gen0/1/2 on the ephemeral segment by allocation starts, 2 on other small-object segments, 3 on the LOH.
+    public func generation(of a: UInt64) -> Int? {
+        guard let s = segment(containing: a) else { return nil }
+        if s.isLarge { return 3 }
+        guard s.isEphemeral else { return maxGeneration }
+        for g in 0..<maxGeneration where generationStarts[g] != 0 && a >= generationStarts[g] { return g }
+        return maxGeneration
+    }
+
+    public var totalSize: UInt64 { segments.reduce(0) { $0 + ($1.end - $1.start) } }
+
+    /// Walks every object in heap order. `body` returns false to stop. Objects whose MethodTable is damaged
+    /// end the walk of their segment (noted in `walkProblems`), as SOS does.
+    public func enumerateObjects(_ body: (ClrHeapObject) throws -> Bool) rethrows {
+        walkProblems = []
+        let l = runtime.layout, mem = runtime.memory
+        let align = l.objectAlignment - 1
+        // Cache of MT -> (baseSize, componentSize); nil marks a bad MT.
+        var sizes: [UInt64: (UInt64, UInt64)?] = [:]
+        for seg in segments {
+            var o = seg.start
+            while o < seg.end {
+                if let limit = allocationContexts[o] {
+                    let next = limit &+ l.minObjectSize
+                    guard next > o else { break }
+                    o = next
+                    continue
+                }
+                guard let word = mem.readU64(o) else {
+                    walkProblems.append("object \(Hex16.s(o)): not in the dump; rest of segment \(Hex16.s(seg.address)) skipped")
+                    break
+                }
+                let mt = word & ~7
+                var info: (UInt64, UInt64)?
+                if let cached = sizes[mt] { info = cached } else {
+                    if let t = runtime.type(mt), t.baseSize >= 16 { info = (UInt64(t.baseSize), UInt64(t.componentSize)) }
+                    sizes[mt] = info
+                }
+                guard let (baseSize, comp) = info else {
+                    walkProblems.append("object \(Hex16.s(o)): bad MethodTable \(Hex16.s(mt)); rest of segment \(Hex16.s(seg.address)) skipped")
+                    break
+                }
+                var size = baseSize
+                if comp != 0 {
+                    guard let n = mem.readU32(o + l.arrayLength) else { break }
+                    size += comp * UInt64(n)
+                }
+                size = max(size, l.minObjectSize)
+                if try !body(ClrHeapObject(address: o, methodTable: mt, size: size)) { return }
+                let next = (o &+ size &+ align) & ~align
+                guard next > o else { break }
+                o = next
+            }
+        }
+    }
+
+    /// True when `a` looks like an object: on the heap, aligned, with a valid MethodTable (not Free).
+    public func isValidObject(_ a: UInt64) -> Bool {
+        guard a & 7 == 0, segment(containing: a) != nil, let w = runtime.memory.readU64(a),
+              let t = runtime.type(w & ~7), !t.isFree else { return false }
+        return true
+    }
+}

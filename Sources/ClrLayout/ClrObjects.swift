@@ -1,0 +1,151 @@
+import DumpModel
+import Metadata
+
+/// A managed thread from the ThreadStore.
+public struct ClrThread: Sendable {
+    public let address: UInt64
+    public let managedId: UInt32
+    public let osId: UInt64
+    public let state: UInt32
+    public let preemptiveGCDisabled: Bool
+    public let frame: UInt64
+    public let domain: UInt64
+    public let lockCount: UInt32
+    public let allocPtr: UInt64
+    public let allocLimit: UInt64
+    public let exposedObjectHandle: UInt64
+    public let lastThrownHandle: UInt64
+    public let isFinalizer: Bool
+    public var isBackground: Bool { state & 0x200 != 0 }
+    public var isDead: Bool { state & 0x800 != 0 }
+    public var isThreadPoolWorker: Bool { state & 0x0100_0000 != 0 }
+    public var isCompletionPort: Bool { state & 0x0800_0000 != 0 }
+}
+
+public struct ClrThreadStoreCounts: Sendable {
+    public let threads, unstarted, background, pending, dead: Int32
+}
+
+/// One frame of an exception's `_stackTrace`.
+public struct ClrStackTraceFrame: Sendable {
+    public let ip: UInt64
+    public let sp: UInt64
+    public let methodDesc: UInt64
+    public let isLastOfForeignTrace: Bool
+}
+
+extension ClrRuntime {
+    public func threadStoreCounts() -> ClrThreadStoreCounts? {
+        let l = layout
+        guard let ts = globalPointer(l.symbols.threadStore), ts != 0 else { return nil }
+        func c(_ o: UInt64) -> Int32 { Int32(bitPattern: target.u32(ts + o) ?? 0) }
+        return ClrThreadStoreCounts(threads: c(l.tsThreadCount), unstarted: c(l.tsUnstartedCount), background: c(l.tsBackgroundCount),
+                                    pending: c(l.tsPendingCount), dead: c(l.tsDeadCount))
+    }
+
+    /// Managed threads in ThreadStore order (bounded, cycle-safe).
+    public func threads() -> [ClrThread] {
+        let l = layout
+        guard let ts = globalPointer(l.symbols.threadStore), ts != 0 else { return [] }
+        let finalizer = globalPointer(l.symbols.finalizerThread) ?? 0
+        var out: [ClrThread] = []
+        var seen: Set<UInt64> = []
+        var link = target.u64(ts + l.tsThreadList) ?? 0
+        while link != 0, out.count < l.maxThreads, seen.insert(link).inserted {
+            let th = link &- l.threadLink
+            func q(_ o: UInt64) -> UInt64 { target.u64(th + o) ?? 0 }
+            func d(_ o: UInt64) -> UInt32 { target.u32(th + o) ?? 0 }
+            out.append(ClrThread(address: th, managedId: d(l.threadManagedId), osId: q(l.threadOSId), state: d(l.threadState),
+                                 preemptiveGCDisabled: d(l.threadPreemptiveDisabled) != 0, frame: q(l.threadFrame),
+                                 domain: q(l.threadDomain), lockCount: d(l.threadLockCount),
+                                 allocPtr: q(l.threadAllocContext), allocLimit: q(l.threadAllocContext + 8),
+                                 exposedObjectHandle: q(l.threadExposedObject), lastThrownHandle: q(l.threadLastThrown),
+                                 isFinalizer: th == finalizer))
+            guard let next = target.u64(link) else { break }
+            link = next
+        }
+        return out
+    }
+
+    /// The object an OBJECTHANDLE refers to (0 when none).
+    public func objectFromHandle(_ h: UInt64) -> UInt64 { h == 0 ? 0 : (target.u64(h) ?? 0) }
+
+    // MARK: Objects
+
+    /// The type of the object at `a`, nil when its MethodTable is not valid.
+    public func objectType(_ a: UInt64) -> ClrType? {
+        guard a != 0, let w = memory.readU64(a) else { return nil }
+        return type(w & ~7)
+    }
+
+    /// A String object's text (at most `limit` characters), nil if it is not readable.
+    public func stringValue(_ a: UInt64, limit: Int = 1 << 20) -> String? {
+        guard let n = target.u32(a + layout.stringLength) else { return nil }
+        let count = min(Int(n), limit)
+        guard let b = memory.readExact(a + layout.stringChars, count: count * 2) else { return nil }
+        var units: [UInt16] = []
+        units.reserveCapacity(count)
+        for i in 0..<count { units.append(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8) }
+        return String(decoding: units, as: UTF16.self)
+    }
+
+    /// The value of an instance field of the object at `object` read as a pointer (references).
+    public func referenceField(_ object: UInt64, _ name: String) -> UInt64? {
+        guard let t = objectType(object), let f = t.field(named: name) else { return nil }
+        return target.u64(object + 8 + UInt64(f.offset))
+    }
+
+    public func int32Field(_ object: UInt64, _ name: String) -> Int32? {
+        guard let t = objectType(object), let f = t.field(named: name) else { return nil }
+        return target.u32(object + 8 + UInt64(f.offset)).map { Int32(bitPattern: $0) }
+    }
+
+    /// Address of a static field's storage, for non-generic types whose statics live in the module's block.
+    public func staticFieldAddress(_ f: ClrField, of type: ClrType) -> UInt64? {
+        let dynamicStatics = !type.hasComponentSize && type.flags & layout.flagStaticsMask != 0
+        guard f.isStatic, !f.isThreadLocal, !f.isRVA, !dynamicStatics, type.genericsKind == 0,
+              let m = type.module, m.domainLocalModule != 0 else { return nil }
+        if f.elementType == .valueType || (f.elementType?.isReference ?? false) {
+            guard let gc = target.u64(m.domainLocalModule + layout.dlmGCStatics), gc != 0 else { return nil }
+            return gc + UInt64(f.offset)
+        }
+        return m.domainLocalModule + UInt64(f.offset)
+    }
+
+    /// An exception's `_stackTrace` frames.
+    public func stackTrace(ofException e: UInt64) -> [ClrStackTraceFrame] {
+        guard let arr = referenceField(e, "_stackTrace"), arr != 0, let len = target.u32(arr + layout.arrayLength) else { return [] }
+        let data = arr + layout.szArrayData
+        guard let count = target.u64(data) else { return [] }
+        let room = (UInt64(len) > layout.stackTraceHeader) ? (UInt64(len) - layout.stackTraceHeader) / layout.stackTraceElement : 0
+        var out: [ClrStackTraceFrame] = []
+        for i in 0..<min(count, room, 10_000) {
+            let e = data + layout.stackTraceHeader + i * layout.stackTraceElement
+            guard let ip = target.u64(e), let sp = target.u64(e + 8), let md = target.u64(e + 16) else { break }
+            out.append(ClrStackTraceFrame(ip: ip, sp: sp, methodDesc: md, isLastOfForeignTrace: (target.u32(e + 24) ?? 0) != 0))
+        }
+        return out
+    }
+
+    /// The MethodDesc's type and token.
+    public func methodDescInfo(_ md: UInt64) -> (type: ClrType, token: UInt32)? {
+        let l = layout
+        guard let f3 = target.u16(md), let idx = target.u8(md + 2) else { return nil }
+        let chunk = md &- l.mdChunkHeader &- UInt64(idx) * l.mdAlignment
+        guard let mt = target.u64(chunk), let range = target.u16(chunk + l.mdChunkTokenRange), let t = type(mt) else { return nil }
+        let remainderMask = UInt32(1) << l.mdTokenRemainderBits - 1
+        let token = 0x0600_0000 | UInt32(range & l.mdChunkTokenRangeMask) << l.mdTokenRemainderBits | (UInt32(f3) & remainderMask)
+        return (t, token)
+    }
+
+    /// `Module!Type.Method(Args)` as SOS prints a frame; nil parts become `<unknown>`.
+    public func methodName(_ md: UInt64, withModule: Bool = true) -> String {
+        guard let (t, token) = methodDescInfo(md) else { return "<unknown method \(Hex16.s(md))>" }
+        let prefix = withModule ? (t.module?.fileName ?? "<unknown>") + "!" : ""
+        guard let mdr = t.module?.metadata, let info = try? mdr.methodInfo(MetadataToken(rawValue: token)) else {
+            return prefix + t.name + ".<method 0x\(String(token, radix: 16))>"
+        }
+        let params = info.displayName.firstIndex(of: "(").map { String(info.displayName[$0...]) } ?? "()"
+        return prefix + t.name + "." + info.name + params
+    }
+}

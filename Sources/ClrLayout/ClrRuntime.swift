@@ -1,0 +1,279 @@
+import DumpModel
+import Foundation
+import Metadata
+
+/// What the dump says about its CoreCLR before any layout is trusted.
+public struct ClrInfo: Sendable {
+    /// The libcoreclr.so (or coreclr.dll) module.
+    public let module: DumpModule
+    /// `@(#)Version` of libcoreclr (e.g. 4.700.22.11601), from the dump's pages or the file.
+    public let fileVersion: String?
+    /// The folder version in the recorded path (…/Microsoft.NETCore.App/3.1.23/…).
+    public let productVersion: String?
+
+    public var versionText: String {
+        switch (productVersion, fileVersion) {
+        case let (p?, f?): return "\(p) (libcoreclr \(f))"
+        case let (p?, nil): return p
+        case let (nil, f?): return f
+        default: return "unknown"
+        }
+    }
+
+    /// Finds the runtime module and its version without reading any runtime structure.
+    public static func find(in target: DataTarget) -> ClrInfo? {
+        let dump = target.dump
+        guard let m = dump.modules.first(where: { ["libcoreclr.so", "coreclr.dll", "libcoreclr.dylib"].contains($0.fileName.lowercased()) })
+        else { return nil }
+        var version: String?
+        let mem = dump.memory
+        for r in mem.ranges where r.end > m.base && r.start < m.end && r.present > 0 {
+            let start = max(r.start, m.base)
+            let n = Int(min(r.start + r.present, m.end) - start)
+            guard n > 0, let b = mem.contiguousBytes(start, count: n) else { continue }
+            if let v = ElfSymbolFile.findVersion(in: b) { version = v; break }
+        }
+        var product: String?
+        let parts = m.path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).map(String.init)
+        if let i = parts.firstIndex(of: "Microsoft.NETCore.App"), i + 1 < parts.count - 1 { product = parts[i + 1] }
+        return ClrInfo(module: m, fileVersion: version, productVersion: product)
+    }
+}
+
+/// A managed module (assembly) of the target: where the runtime's Module lives, the file it was loaded from
+/// and that file's metadata, found by name on the image path.
+public final class ClrModule: @unchecked Sendable {
+    public let address: UInt64
+    /// The path the dump recorded (PEImage.m_path).
+    public let recordedPath: String
+    /// Image base and size in the target (the loaded layout), when known.
+    public let imageBase: UInt64
+    public let imageSize: UInt64
+    public let typeDefMap: UInt64
+    public let typeDefCount: UInt32
+    public let domainLocalModule: UInt64
+    /// The file found on the image path, and its metadata; or why not.
+    public private(set) var filePath: String?
+    public private(set) var metadata: MetadataReader?
+    public private(set) var problem: String?
+
+    init(address: UInt64, recordedPath: String, imageBase: UInt64, imageSize: UInt64, typeDefMap: UInt64,
+         typeDefCount: UInt32, domainLocalModule: UInt64) {
+        self.address = address
+        self.recordedPath = recordedPath
+        self.imageBase = imageBase
+        self.imageSize = imageSize
+        self.typeDefMap = typeDefMap
+        self.typeDefCount = typeDefCount
+        self.domainLocalModule = domainLocalModule
+    }
+
+    public var fileName: String { DataTarget.baseName(recordedPath) }
+    /// The simple name SOS uses in generic arguments (`System.Private.CoreLib`).
+    public var simpleName: String {
+        let f = fileName
+        if let dot = f.lastIndex(of: "."), [".dll", ".exe"].contains(f[dot...].lowercased()) { return String(f[..<dot]) }
+        return f
+    }
+
+    func load(target: DataTarget) {
+        guard metadata == nil, problem == nil else { return }
+        guard !fileName.isEmpty, let p = target.findFile(named: fileName) else {
+            problem = "\(fileName.isEmpty ? "module \(Hex16.s(address))" : fileName) was not found on the image path"
+            return
+        }
+        filePath = p
+        do {
+            let image = try PEImage(path: p)
+            // Identity: the PE header the dump holds for this module must match the file's.
+            if imageBase != 0, let lfanew = target.u32(imageBase + 0x3c), lfanew < 0x1000,
+               target.u32(imageBase + UInt64(lfanew)) == 0x4550,
+               let stamp = target.u32(imageBase + UInt64(lfanew) + 8),
+               let sizeOfImage = target.u32(imageBase + UInt64(lfanew) + 24 + 56) {
+                if stamp != image.timeDateStamp || sizeOfImage != image.sizeOfImage {
+                    problem = "\(p) does not match the module in the dump (PE timestamp \(Hex16.h(UInt64(image.timeDateStamp))), "
+                        + "size \(Hex16.h(UInt64(image.sizeOfImage))) vs \(Hex16.h(UInt64(stamp))), \(Hex16.h(UInt64(sizeOfImage))) in the dump)"
+                    return
+                }
+            }
+            metadata = try MetadataReader(image: image)
+        } catch {
+            problem = "\(p): \(error.message)"
+        }
+    }
+}
+
+enum Hex16 {
+    static func s(_ v: UInt64) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: max(0, 16 - h.count)) + h }
+    static func h(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
+}
+
+/// The CoreCLR of a dump, read without the DAC: globals from libcoreclr.so's symbol table (the file, found by
+/// name on the image path) at module base + symbol value, structures by the version's layout table.
+public final class ClrRuntime: @unchecked Sendable {
+    // @unchecked: one session thread uses it; caches fill on demand.
+    public let target: DataTarget
+    public let info: ClrInfo
+    public let layout: ClrLayoutTable
+    public let symbolFile: ElfSymbolFile
+    public let base: UInt64
+
+    public let freeMT: UInt64
+    public let stringMT: UInt64
+    public let objectMT: UInt64
+    public let exceptionMT: UInt64
+
+    var typeCache: [UInt64: ClrType] = [:]
+    var badTypes: Set<UInt64> = []
+    var moduleCache: [UInt64: ClrModule] = [:]
+    var heapCache: Result<ClrHeap, ClrError>?
+
+    public init(target: DataTarget) throws(ClrError) {
+        self.target = target
+        guard let info = ClrInfo.find(in: target) else {
+            throw ClrError("no CLR runtime (libcoreclr.so) in this dump's module list")
+        }
+        self.info = info
+        let fileName = info.module.fileName
+        guard fileName.lowercased() == "libcoreclr.so" else {
+            throw ClrError("unsupported runtime: \(fileName) \(info.versionText); dumpdbg reads Linux CoreCLR (libcoreclr.so) only: "
+                + Self.supportedText)
+        }
+        // The version must be known before any layout is used: from the dump's own pages, else the
+        // recorded runtime folder name, else the file found on the image path.
+        func unsupported(_ fileVersion: String?) -> ClrError {
+            ClrError("unsupported runtime version \(ClrInfo(module: info.module, fileVersion: fileVersion, productVersion: info.productVersion).versionText): "
+                + Self.supportedText)
+        }
+        if let v = info.fileVersion, ClrLayoutTable.forFileVersion(v) == nil { throw unsupported(v) }
+        if info.fileVersion == nil, let p = info.productVersion,
+           !ClrLayoutTable.supported.contains(where: { $0.productVersion == p }) { throw unsupported(nil) }
+        var fileVersion = info.fileVersion
+        let path = target.findFile(named: "libcoreclr.so")
+        var sym: ElfSymbolFile?
+        if let path {
+            sym = try ElfSymbolFile(path: path)
+            if let want = info.module.buildId, let have = sym?.buildId, want != have {
+                throw ClrError("\(path) is not the libcoreclr.so of this dump (build id \(Self.hex(have)), the dump's is \(Self.hex(want)), "
+                    + "runtime \(info.versionText)): put the matching runtime folder on the image path")
+            }
+            if fileVersion == nil { fileVersion = sym?.versionString }
+        }
+        if fileVersion == nil {
+            throw ClrError("cannot tell the runtime version: libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";")))")
+        }
+        guard let table = fileVersion.flatMap({ ClrLayoutTable.forFileVersion($0) }) else { throw unsupported(fileVersion) }
+        layout = table
+        guard let sym else {
+            throw ClrError("libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
+                + "add the runtime folder with .exepath+ or -i")
+        }
+        symbolFile = sym
+        base = info.module.base
+        func global(_ name: String) throws(ClrError) -> UInt64 {
+            guard let s = sym.symbols[name] else { throw ClrError("libcoreclr.so (\(sym.path)) has no symbol \(name)") }
+            return info.module.base &+ s.value
+        }
+        func pointer(_ name: String) throws(ClrError) -> UInt64 {
+            let a = try global(name)
+            guard let v = target.u64(a) else { throw ClrError("the runtime global \(name) at \(Hex16.s(a)) is not in this dump") }
+            return v
+        }
+        freeMT = try pointer(table.symbols.freeObjectMT)
+        stringMT = try pointer(table.symbols.stringMT)
+        objectMT = try pointer(table.symbols.objectMT)
+        exceptionMT = try pointer(table.symbols.exceptionMT)
+    }
+
+    static var supportedText: String {
+        "dumpdbg knows CoreCLR " + ClrLayoutTable.supported.map { "\($0.productVersion) (libcoreclr \($0.fileVersions.joined(separator: ", ")))" }
+            .joined(separator: ", ")
+    }
+
+    static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
+
+    /// Address of a runtime global.
+    public func global(_ name: String) -> UInt64? { symbolFile.symbols[name].map { base &+ $0.value } }
+    public func globalPointer(_ name: String) -> UInt64? { global(name).flatMap { target.u64($0) } }
+
+    public var memory: AddressSpace { target.memory }
+
+    /// The GC heap (built once).
+    public func heap() throws(ClrError) -> ClrHeap {
+        if let heapCache { return try heapCache.get() }
+        do {
+            let h = try ClrHeap(runtime: self)
+            heapCache = .success(h)
+            return h
+        } catch {
+            heapCache = .failure(error)
+            throw error
+        }
+    }
+
+    // MARK: Modules
+
+    public func module(at address: UInt64) -> ClrModule? {
+        guard address != 0 else { return nil }
+        if let m = moduleCache[address] { return m }
+        let l = layout
+        var recorded = ""
+        var imageBase: UInt64 = 0, imageSize: UInt64 = 0
+        if let peFile = target.u64(address + l.moduleFile), let image = target.u64(peFile + l.peFileIdentity) {
+            if let size = target.u32(image + l.peImagePath), size > 0, size < 0x10000,
+               let buf = target.u64(image + l.peImagePath + 0x10), let bytes = target.read(buf, count: Int(size)) {
+                var units: [UInt16] = []
+                var i = 0
+                while i + 1 < bytes.count {
+                    let u = UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
+                    if u == 0 { break }
+                    units.append(u)
+                    i += 2
+                }
+                recorded = String(decoding: units, as: UTF16.self)
+            }
+            for k in [2, 1, 0] as [UInt64] {
+                if let layoutPtr = target.u64(image + l.peImageLayouts + 8 * k), layoutPtr != 0,
+                   let b = target.u64(layoutPtr + l.layoutBase), b != 0 {
+                    imageBase = b
+                    imageSize = UInt64(target.u32(layoutPtr + l.layoutSize) ?? 0)
+                    break
+                }
+            }
+        }
+        guard !recorded.isEmpty else { return nil }
+        let map = target.u64(address + l.moduleTypeDefMap + 8) ?? 0
+        let count = target.u32(address + l.moduleTypeDefMap + 0x10) ?? 0
+        let dlm = target.u64(address + l.moduleDomainLocalModule) ?? 0
+        let m = ClrModule(address: address, recordedPath: recorded, imageBase: imageBase, imageSize: imageSize,
+                          typeDefMap: map, typeDefCount: count, domainLocalModule: dlm)
+        m.load(target: target)
+        moduleCache[address] = m
+        return m
+    }
+
+    /// Every module met so far (through the types looked at).
+    public var knownModules: [ClrModule] { moduleCache.values.sorted { $0.address < $1.address } }
+
+    /// The MethodTable a module has loaded for a TypeDef row, if any.
+    public func methodTable(module: ClrModule, typeDefRow row: Int) -> UInt64? {
+        guard row > 0, UInt32(row) < module.typeDefCount, module.typeDefMap != 0,
+              let v = target.u64(module.typeDefMap + UInt64(row) * 8) else { return nil }
+        let mt = v & ~3
+        return mt == 0 ? nil : mt
+    }
+
+    /// Finds a loaded type by full name in the modules known so far (CoreLib first).
+    public func methodTable(named name: String) -> UInt64? {
+        var mods = knownModules
+        if let core = coreLib { mods.removeAll { $0 === core }; mods.insert(core, at: 0) }
+        for m in mods {
+            guard let md = m.metadata, let tok = try? md.typeDef(named: name),
+                  let mt = methodTable(module: m, typeDefRow: tok.row) else { continue }
+            return mt
+        }
+        return nil
+    }
+
+    public var coreLib: ClrModule? { type(objectMT).flatMap { $0.module } }
+}

@@ -1,0 +1,91 @@
+import DumpModel
+import Foundation
+
+/// A failure of the CLR layer, printed as one line.
+public struct ClrError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
+/// The dump plus where to find the files it names: folders searched by file name, because the paths the
+/// dump recorded belong to the machine that wrote it.
+public final class DataTarget: @unchecked Sendable {
+    // @unchecked: used from one session thread; the file cache is only touched there.
+    public let dump: any Dump
+    public let imagePath: [String]
+    private var fileCache: [String: MappedFile?] = [:]
+
+    public init(dump: any Dump, imagePath: [String]) {
+        self.dump = dump
+        var folders: [String] = []
+        for p in imagePath where !p.isEmpty && !folders.contains(p) { folders.append(p) }
+        // The dump's own folder last (for a decompressed dump this is the cache; callers add the original).
+        let own = URL(fileURLWithPath: dump.path).deletingLastPathComponent().path
+        if !folders.contains(own) { folders.append(own) }
+        self.imagePath = folders
+    }
+
+    public var memory: AddressSpace { dump.memory }
+
+    /// The first file called `name` in the image path folders (matched exactly, then case-insensitively).
+    public func findFile(named name: String) -> String? {
+        let fm = FileManager.default
+        for dir in imagePath {
+            let p = (dir as NSString).appendingPathComponent(name)
+            var isDir: ObjCBool = false
+            if fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { return p }
+        }
+        for dir in imagePath {
+            guard let items = try? fm.contentsOfDirectory(atPath: dir) else { continue }
+            if let hit = items.first(where: { $0.lowercased() == name.lowercased() }) {
+                return (dir as NSString).appendingPathComponent(hit)
+            }
+        }
+        return nil
+    }
+
+    static func baseName(_ path: String) -> String {
+        path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? path
+    }
+
+    // MARK: Reading target memory, falling back to file-backed mappings
+
+    private func mappedFile(for recordedPath: String) -> MappedFile? {
+        if let hit = fileCache[recordedPath] { return hit }
+        let f = findFile(named: Self.baseName(recordedPath)).flatMap { try? MappedFile(path: $0) }
+        fileCache[recordedPath] = f
+        return f
+    }
+
+    /// Bytes at `address`: from the dump, else from the file an NT_FILE mapping names (pages a type-2 core
+    /// left out). Nil when neither has them.
+    public func read(_ address: UInt64, count: Int) -> [UInt8]? {
+        if let b = memory.readExact(address, count: count) { return b }
+        guard let core = dump as? ElfCore, count >= 0 else { return nil }
+        let end = address &+ UInt64(count)
+        guard end >= address else { return nil }
+        for m in core.mappedFiles where m.start <= address && end <= m.end {
+            guard let f = mappedFile(for: m.path) else { return nil }
+            let off = m.pageOffset &* 4096 &+ (address - m.start)
+            return f.array(at: off, count: count)
+        }
+        return nil
+    }
+
+    @inline(__always)
+    public func u64(_ a: UInt64) -> UInt64? {
+        if let v = memory.readU64(a) { return v }
+        return read(a, count: 8).map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
+    }
+    @inline(__always)
+    public func u32(_ a: UInt64) -> UInt32? {
+        if let v = memory.readU32(a) { return v }
+        return read(a, count: 4).map { $0.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } }
+    }
+    public func u16(_ a: UInt64) -> UInt16? {
+        if let v = memory.readU16(a) { return v }
+        return read(a, count: 2).map { UInt16($0[0]) | UInt16($0[1]) << 8 }
+    }
+    public func u8(_ a: UInt64) -> UInt8? { memory.readU8(a) ?? read(a, count: 1)?.first }
+}

@@ -1,0 +1,136 @@
+import ClrLayout
+import DumpModel
+import Foundation
+
+/// `!eeheap -gc`: the GC heap's generations and segments.
+struct EEHeapCommand: DebuggerCommand {
+    let names = ["!eeheap"]
+    let summary = "GC heap segments and generations (!eeheap -gc)"
+    let help = "!eeheap [-gc]   lists the GC heap's generations and segments (loader heaps are not listed yet)."
+    var extensionName: String? { "sos" }
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        let words = inv.words.map { $0.lowercased() }
+        if let bad = words.first(where: { $0 != "-gc" && $0 != "-loader" }) { throw CommandError("Invalid argument \(bad)") }
+        let (_, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
+        let o = s.output
+        if !words.contains("-gc") { o.line("Loader Heap: (not listed yet; use !eeheap -gc)") }
+        o.line("Number of GC Heaps: 1")
+        for g in 0...heap.maxGeneration {
+            o.line("generation \(g) starts at 0x\(Sos.P(heap.generationStarts[g]))")
+        }
+        o.line("ephemeral segment allocation context: none")
+        func table(_ segs: [ClrSegment]) -> UInt64 {
+            o.line("         segment             begin         allocated              size")
+            var total: UInt64 = 0
+            for seg in segs {
+                let size = seg.end - seg.start
+                total += size
+                o.line("\(Sos.p(seg.address))  \(Sos.p(seg.start))  \(Sos.p(seg.end))  0x\(String(size, radix: 16))(\(size))")
+            }
+            return total
+        }
+        var total = table(heap.segments.filter { !$0.isLarge })
+        let loh = heap.segments.filter { $0.isLarge }
+        o.line("Large object heap starts at 0x\(Sos.P(loh.first?.start ?? 0))")
+        total += table(loh)
+        o.line("Total Size:              Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
+        o.line("------------------------------")
+        o.line("GC Heap Size:            Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
+    }
+}
+
+/// `!dumpheap [-stat] [-type T] [-mt MT] [-min N] [-max N] [-short]`.
+struct DumpHeapCommand: DebuggerCommand {
+    let names = ["!dumpheap"]
+    let summary = "list or count the objects on the GC heap"
+    let help = """
+    !dumpheap [-stat] [-short] [-type NAME] [-mt MT] [-min SIZE] [-max SIZE]
+    Lists every object (Address, MT, Size) and then per-type statistics sorted by total size;
+    -stat prints the statistics only, -short the addresses only. -type matches a substring of the type name.
+    """
+    var extensionName: String? { "sos" }
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        var stat = false, short = false
+        var typeFilter: String?, mtFilter: UInt64?, minSize: UInt64?, maxSize: UInt64?
+        var words = inv.words[...]
+        func number(_ w: String) throws -> UInt64 {
+            guard let n = ExpressionEvaluator.number(w) else { throw CommandError("Invalid number \(w)") }
+            return n
+        }
+        while let w = words.popFirst() {
+            switch w.lowercased() {
+            case "-stat": stat = true
+            case "-short": short = true
+            case "-type":
+                guard let t = words.popFirst() else { throw CommandError("Missing argument for -type") }
+                typeFilter = t
+            case "-mt":
+                guard let t = words.popFirst() else { throw CommandError("Missing argument for -mt") }
+                mtFilter = try number(t)
+            case "-min":
+                guard let t = words.popFirst() else { throw CommandError("Missing argument for -min") }
+                minSize = try number(t)
+            case "-max":
+                guard let t = words.popFirst() else { throw CommandError("Missing argument for -max") }
+                maxSize = try number(t)
+            case "-live", "-dead", "-thinlock", "-strings", "-gen":
+                throw CommandError("\(w) is not supported yet")
+            default:
+                if w.hasPrefix("-") { throw CommandError("Invalid argument \(w)") }
+                // SOS also takes a start [end] address range; not supported yet.
+                throw CommandError("Invalid argument \(w)")
+            }
+        }
+        let (runtime, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
+        let o = s.output
+        struct Stat { var count = 0; var size: UInt64 = 0 }
+        var stats: [UInt64: Stat] = [:]
+        var nameOf: [UInt64: String] = [:]
+        var matched: [UInt64: Bool] = [:]
+        func name(_ mt: UInt64) -> String {
+            if let n = nameOf[mt] { return n }
+            let n = runtime.type(mt)?.name ?? "<invalid>"
+            nameOf[mt] = n
+            return n
+        }
+        if !stat && !short { o.line("         Address               MT     Size") }
+        var interrupted = false
+        heap.enumerateObjects { obj in
+            if interruptRequested.load(ordering: .relaxed) { interrupted = true; return false }
+            if let mtFilter, obj.methodTable != mtFilter { return true }
+            if let minSize, obj.size < minSize { return true }
+            if let maxSize, obj.size > maxSize { return true }
+            if let typeFilter {
+                let ok: Bool
+                if let m = matched[obj.methodTable] { ok = m } else {
+                    ok = name(obj.methodTable).contains(typeFilter)
+                    matched[obj.methodTable] = ok
+                }
+                if !ok { return true }
+            }
+            if short {
+                o.line(Sos.p(obj.address))
+            } else if !stat {
+                let free = obj.methodTable == runtime.freeMT ? " Free" : ""
+                o.line("\(Sos.p(obj.address)) \(Sos.p(obj.methodTable)) \(String(obj.size).leftPad(8))\(free)")
+            }
+            stats[obj.methodTable, default: Stat()].count += 1
+            stats[obj.methodTable, default: Stat()].size += obj.size
+            return true
+        }
+        if interrupted { throw CommandError.interrupted }
+        for p in heap.walkProblems { o.line("Error: \(p)") }
+        if short { return }
+        if !stat { o.line() }
+        let rows = stats.map { (mt: $0.key, count: $0.value.count, size: $0.value.size, name: name($0.key)) }
+            .sorted { ($0.size, $0.count, $0.name) < ($1.size, $1.count, $1.name) }
+        o.line("Statistics:")
+        o.line("              MT    Count    TotalSize Class Name")
+        for r in rows {
+            o.line("\(Sos.p(r.mt)) \(String(r.count).leftPad(8)) \(String(r.size).leftPad(12)) \(r.name)")
+        }
+        o.line("Total \(rows.reduce(0) { $0 + $1.count }) objects")
+    }
+}

@@ -1,0 +1,94 @@
+import ClrLayout
+import DumpModel
+import Foundation
+
+/// `.loadby sos clr|coreclr`, `.load sos`: find the runtime, say what was found, and enable the `!` commands.
+struct LoadExtensionCommand: DebuggerCommand {
+    let names = [".loadby", ".load"]
+    let summary = "load an extension (.loadby sos clr, .load sos)"
+    let help = """
+    .loadby sos clr | .loadby sos coreclr | .load sos
+    Finds the CLR in the dump and enables the SOS commands (!dumpheap, !do, !dso, !pe, !Threads...).
+    dumpdbg reads the runtime's structures itself; it needs libcoreclr.so and the assemblies on the image path (.exepath).
+    """
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        let words = inv.words
+        guard let ext = words.first else { throw CommandError.syntax(inv.name) }
+        let extName = DumpModule(base: 0, size: 0, path: ext).fileName.lowercased()
+        guard ["sos", "sos.dll", "libsosplugin.so", "libsos.so"].contains(extName) else {
+            throw CommandError("The call to LoadLibrary(\(ext)) failed, Win32 error 0n2\n    \"The system cannot find the file specified.\"")
+        }
+        if inv.name.lowercased() == ".loadby" {
+            guard words.count >= 2 else { throw CommandError.syntax(inv.name + " " + inv.arguments) }
+            let mod = words[1].lowercased()
+            guard ["clr", "coreclr", "libcoreclr", "mscorwks"].contains(mod) else {
+                throw CommandError("Unable to find module '\(words[1])'")
+            }
+        }
+        try CorDllCommand.load(s, quietIfLoaded: false)
+    }
+}
+
+/// `.cordll`: the same discovery, WinDbg's way of loading the runtime's debugging support.
+struct CorDllCommand: DebuggerCommand {
+    let names = [".cordll"]
+    let summary = "find the CLR runtime and enable SOS"
+    let help = ".cordll [-ve] [-l]    finds the CLR runtime in the dump, prints what was found and enables the SOS commands."
+
+    func run(_ inv: Invocation, in s: Session) throws { try Self.load(s, quietIfLoaded: false) }
+
+    static func load(_ s: Session, quietIfLoaded: Bool) throws {
+        let target = DataTarget(dump: s.dump, imagePath: s.imagePath)
+        guard let info = ClrInfo.find(in: target) else {
+            throw CommandError("Unable to find module 'coreclr': no CLR runtime (libcoreclr.so / coreclr.dll) in this dump")
+        }
+        s.registry.loadedExtensions.insert("sos")
+        s.output.line("CLR runtime: \(info.module.fileName) \(info.versionText) at \(s.address(info.module.base))")
+        do {
+            let r = try SosRuntimes.runtime(for: s)
+            s.output.line("Runtime symbols: \(r.symbolFile.path)")
+            s.output.line("Layouts: CoreCLR \(r.layout.productVersion); SOS commands read the runtime's structures directly (no DAC)")
+            adoptManagedEventThread(s, r)
+        } catch let e as ClrError {
+            s.output.line("SOS commands will fail: \(e.message)")
+        }
+    }
+}
+
+/// createdump (3.1) marks every thread with SIGABRT and writes no NT_SIGINFO, so the dump cannot say which
+/// thread crashed. The runtime can: the thread whose last thrown exception is set. Make it the event thread,
+/// as WinDbg's !analyze does through SOS, so `~#s` and `!pe` start where the crash is.
+func adoptManagedEventThread(_ s: Session, _ r: ClrRuntime) {
+    guard let core = s.dump as? ElfCore, !core.hasSigInfo else { return }
+    let signals = Set(core.threads.map { $0.signal ?? 0 })
+    guard signals.count == 1, signals.first != 0 else { return }
+    let throwing = r.threads().filter { !$0.isDead && $0.lastThrownHandle != 0 && r.objectFromHandle($0.lastThrownHandle) != 0 }
+    guard throwing.count == 1, let i = s.dump.threads.firstIndex(where: { $0.id == throwing[0].osId }) else { return }
+    s.eventThread = i
+    s.currentThread = i
+    s.useExceptionContext = false
+    s.output.line("Event thread: ~\(i) (OS thread 0x\(String(throwing[0].osId, radix: 16))), the managed thread with the unhandled exception")
+}
+
+/// `.exepath [folders]`, `.exepath+ folders`: shows or sets the folders searched for images by file name.
+struct ExePathCommand: DebuggerCommand {
+    let names = [".exepath"]
+    let summary = "show or set the executable image search path"
+    let help = """
+    .exepath            shows the image path
+    .exepath DIR[;DIR]  replaces it;  .exepath+ DIR  appends
+    The runtime (libcoreclr.so, System.Private.CoreLib.dll) and the app's assemblies are found there by file name.
+    """
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        var args = inv.arguments.trimmingCharacters(in: .whitespaces)
+        var append = false
+        if args.hasPrefix("+") { append = true; args = String(args.dropFirst()).trimmingCharacters(in: .whitespaces) }
+        if !args.isEmpty {
+            let folders = args.split(separator: ";").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+            s.imagePath = append ? s.imagePath + folders.filter { !s.imagePath.contains($0) } : folders
+        }
+        s.output.line("Executable image search path is: " + s.imagePath.joined(separator: ";"))
+    }
+}

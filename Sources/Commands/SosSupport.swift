@@ -1,0 +1,69 @@
+import ClrLayout
+import DumpModel
+import Foundation
+import Synchronization
+
+/// The SOS commands dumpdbg implements on its own CLR reader (no DAC). `!` commands answer only after
+/// `.loadby sos clr` / `.load sos` / `.cordll` registered the "sos" extension.
+let sosCommands: [any DebuggerCommand] = [
+    LoadExtensionCommand(), CorDllCommand(), ExePathCommand(),
+    EEHeapCommand(), DumpHeapCommand(), DumpObjCommand(), DumpArrayCommand(), DumpMTCommand(),
+    ClrThreadsCommand(), PrintExceptionCommand(), DumpStackObjectsCommand(),
+]
+
+/// One CLR runtime per session, rebuilt when the image path changes.
+enum SosRuntimes {
+    private struct Entry: @unchecked Sendable {
+        weak var session: Session?
+        var imagePath: [String]
+        var result: Result<ClrRuntime, ClrError>
+    }
+    private static let cache = Mutex<[ObjectIdentifier: Entry]>([:])
+
+    static func runtime(for s: Session) throws -> ClrRuntime {
+        let key = ObjectIdentifier(s)
+        if let e = cache.withLock({ $0[key] }), e.session === s, e.imagePath == s.imagePath {
+            return try e.result.get()
+        }
+        let target = DataTarget(dump: s.dump, imagePath: s.imagePath)
+        let result: Result<ClrRuntime, ClrError>
+        do { result = .success(try ClrRuntime(target: target)) } catch { result = .failure(error) }
+        cache.withLock { c in
+            c = c.filter { $0.value.session != nil }
+            c[key] = Entry(session: s, imagePath: s.imagePath, result: result)
+        }
+        return try result.get()
+    }
+
+    static func heap(for s: Session) throws -> (ClrRuntime, ClrHeap) {
+        let r = try runtime(for: s)
+        return (r, try r.heap())
+    }
+}
+
+extension ClrError {
+    var command: CommandError { CommandError(message) }
+}
+
+/// Shared formatting for the SOS commands.
+enum Sos {
+    static func p(_ v: UInt64) -> String { Hex.pad(v, 16) }
+    static func P(_ v: UInt64) -> String { Hex.pad(v, 16).uppercased() }
+
+    /// Runs `body`, turning CLR errors into command errors.
+    static func run<T>(_ body: () throws -> T) throws -> T {
+        do { return try body() } catch let e as ClrError { throw e.command }
+    }
+
+    static func address(_ text: String, _ s: Session) throws -> UInt64 {
+        try ExpressionEvaluator.evaluate(text, environment: s.expressionEnvironment)
+    }
+
+    /// SOS's `%20.20s` for type names: longer names keep their last 17 characters after "...".
+    static func typeColumn(_ name: String) -> String {
+        let n = name.count > 20 ? "..." + String(name.suffix(17)) : name
+        return n.leftPad(20)
+    }
+
+    static func sizeText(_ n: UInt64) -> String { "\(n)(0x\(String(n, radix: 16))) bytes" }
+}

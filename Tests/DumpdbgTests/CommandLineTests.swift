@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// dumpdbg as a user runs it: cdb-style options, scripts, piped input, exit codes.
+@Suite(.enabled(if: Binary.dumpsAvailable, "../shared/dumps is absent: the end-to-end tests need it beside the project root"))
+struct CommandLineTests {
+    let md2 = Binary.dump("breakpad/minidump2.dmp")
+
+    @Test func initialCommandsThenQuit() throws {
+        let r = try Binary.run(["-z", md2, "-c", "~; r eip; q"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Loading Dump File [\(md2)]\nUser Mini Dump File: Only registers, stack and portions of memory are available\n"))
+        #expect(r.stdout.contains("(f5c.bf4): Access violation - code c0000005 (first/second chance not available)\n"))
+        #expect(r.stdout.hasSuffix("""
+        0:000> ~; r eip; q
+        .  0  Id: f5c.bf4 Suspend: 0 Teb: 7ffdf000 Unfrozen
+           1  Id: f5c.11c0 Suspend: 0 Teb: 7ffde000 Unfrozen
+        eip=7c90eb94
+
+        """))
+        #expect(r.stderr.isEmpty)
+    }
+
+    @Test func commandFileAndPipedInput() throws {
+        let script = Binary.scratch + "/triage.txt"
+        try "$$ triage\n~1s\nr esp\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let r = try Binary.run(["-z", md2, "--no-banner", "-cf", script], stdin: "r eip\n.echo bye\n")
+        #expect(r.status == 0)
+        #expect(r.stdout.hasPrefix("0:000> $$ triage\n0:000> ~1s\n"))
+        #expect(r.stdout.contains("0:001> r esp\nesp=0097f6ec\n0:001> r eip\neip=7c90eb94\n0:001> .echo bye\nbye\n"))
+    }
+
+    @Test func sameScriptSameBytesEveryRun() throws {
+        let args = ["-z", Binary.dump("rust-minidump/stability-report.dmp"), "-c", "||; |; vertarget; ~; ~* e r; lmv; .exr -1; !address -summary; !teb; !peb; dps @rsp L20; u @rip L10; q"]
+        let a = try Binary.run(args), b = try Binary.run(args)
+        #expect(a.status == 0)
+        #expect(a.stdout == b.stdout)
+        #expect(a.stdout.count > 10_000)
+    }
+
+    @Test func failedCommandMakesANonZeroExit() throws {
+        let r = try Binary.run(["-z", md2, "--no-banner", "-c", "foo; r eip; q"])
+        #expect(r.status == 1)
+        #expect(r.stdout.contains("       ^ Syntax error in 'foo'\neip=7c90eb94\n"), "the session went on after the error")
+    }
+
+    @Test func badFilesGetOneLine() throws {
+        let text = Binary.scratch + "/notes.txt"
+        try "just text".write(toFile: text, atomically: true, encoding: .utf8)
+        let r = try Binary.run(["-z", text, "-c", "q"])
+        #expect(r.status == 2)
+        #expect(r.stderr == "dumpdbg: \(text): not a minidump or ELF core (starts with 6a 75 73 74)\n")
+        let missing = try Binary.run(["-z", "/nonexistent/x.dmp"])
+        #expect(missing.stderr == "dumpdbg: /nonexistent/x.dmp: cannot open: No such file or directory\n")
+        let none = try Binary.run([])
+        #expect(none.status != 0 && none.stderr.contains("no dump given"))
+    }
+
+    @Test func compressedDumpsOpenDirectly() throws {
+        let r = try Binary.run(["-z", Binary.dump("elfutils/bz2/backtrace.aarch64.core.bz2"), "-c", "~; r; q"])
+        #expect(r.status == 0)
+        #expect(r.stdout.contains("Decompressed into: "))
+        #expect(r.stdout.contains("ARM64"))
+        #expect(r.stdout.split(separator: "\n").filter { $0.contains("Id: ") }.count == 2)
+        #expect(r.stdout.contains(" x0="))
+    }
+}
