@@ -38,6 +38,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 
+        // Figures, not tests: swift run -c release dumpdbg-bench
+        .executableTarget(name: "dumpdbg-bench", dependencies: ["Commands", "DumpModel"]),
+
         .testTarget(name: "DumpModelTests", dependencies: ["DumpModel"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native"]),

@@ -1,0 +1,181 @@
+import Commands
+import DumpModel
+import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
+
+// dumpdbg-bench: figures, not pass/fail.
+//   1. open, and open + `~` + `lm`, for every dump in ../shared/dumps;
+//   2. open time and peak RSS for real gcore cores of a process holding 1 GiB and 4 GiB;
+//   3. `!dumpheap -stat` throughput on a heap of over 1 M objects (Samples/clr/HeapMillion.cs), beside the
+//      DAC oracle's raw walk on the same dump.
+// Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap] [--work DIR]
+
+let args = CommandLine.arguments
+let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+let shared = projectRoot.deletingLastPathComponent().appendingPathComponent("shared")
+let work = args.firstIndex(of: "--work").map { args[$0 + 1] } ?? (FileManager.default.temporaryDirectory.path + "/dumpdbg-bench")
+try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+setenv("DUMPDBG_CACHE", work + "/cache", 1)
+let dumpdbgBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dumpdbg").path
+
+func now() -> Double {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return Double(ts.tv_sec) + Double(ts.tv_nsec) / 1e9
+}
+
+/// Best of `n` runs, in milliseconds.
+func best(_ n: Int, _ body: () throws -> Void) rethrows -> Double {
+    var b = Double.infinity
+    for _ in 0..<n {
+        let t = now()
+        try body()
+        b = min(b, now() - t)
+    }
+    return b * 1000
+}
+
+@discardableResult
+func shell(_ command: String, environment: [String: String] = [:]) -> (status: Int32, out: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: "/bin/bash")
+    p.arguments = ["-c", command]
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let pipe = Pipe()
+    p.standardOutput = pipe
+    p.standardError = FileHandle.standardError
+    try? p.run()
+    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    return (p.terminationStatus, String(decoding: data, as: UTF8.self))
+}
+
+/// Runs dumpdbg as a child and returns (wall ms, peak RSS in MiB), measured by wait4.
+func runDumpdbg(_ arguments: [String]) -> (ms: Double, rssMiB: Double) {
+    let argv = ([dumpdbgBinary] + arguments).map { strdup($0) } + [nil]
+    defer { argv.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    var pid: pid_t = 0
+    let t = now()
+    guard posix_spawn(&pid, dumpdbgBinary, &actions, nil, argv, environ) == 0 else { return (0, 0) }
+    var status: Int32 = 0
+    var usage = rusage()
+    wait4(pid, &status, 0, &usage)
+    return ((now() - t) * 1000, Double(usage.ru_maxrss) / 1024)
+}
+
+func silentSession(_ dump: any Dump) -> Session {
+    Session(dump: dump, output: Output { _ in })
+}
+
+func pad(_ s: String, _ n: Int) -> String { s.count >= n ? s : s + String(repeating: " ", count: n - s.count) }
+func lpad(_ s: String, _ n: Int) -> String { s.count >= n ? s : String(repeating: " ", count: n - s.count) + s }
+func f(_ v: Double, _ digits: Int = 2) -> String { String(format: "%.\(digits)f", v) }
+
+print("dumpdbg-bench on \(ProcessInfo.processInfo.processorCount) cores; work folder \(work)")
+print("dumpdbg binary: \(dumpdbgBinary)\n")
+
+// MARK: 1. Every shared dump
+
+if FileManager.default.fileExists(atPath: shared.path + "/dumps/INDEX.md") {
+    print("== 1. open and open + ~ + lm, every dump in ../shared/dumps (best of 5; compressed dumps from a warm cache)")
+    print(pad("dump", 58) + lpad("MiB", 8) + lpad("open ms", 10) + lpad("+~ +lm ms", 11))
+    let index = (try? String(contentsOfFile: shared.path + "/dumps/INDEX.md", encoding: .utf8)) ?? ""
+    var total = 0.0
+    for line in index.split(separator: "\n") where line.hasPrefix("| ") {
+        let cols = line.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard cols.count > 3, cols[2] == "MDMP" || cols[2] == "ELF core" else { continue }
+        let path = shared.path + "/dumps/" + cols[0]
+        guard let first = try? DumpLoader.open(path: path) else { print(pad(cols[0], 58) + "  cannot open"); continue }
+        let plain = first.decompressedPath ?? path
+        let size = Double((try? FileManager.default.attributesOfItem(atPath: plain)[.size] as? Int) ?? 0) / 1048576
+        let open = best(5) { _ = try? DumpLoader.open(path: path) }
+        let withCommands = best(5) {
+            if let d = try? DumpLoader.open(path: path).dump { silentSession(d).execute(line: "~; lm") }
+        }
+        total += withCommands
+        print(pad(cols[0], 58) + lpad(f(size, 1), 8) + lpad(f(open, 3), 10) + lpad(f(withCommands, 3), 11))
+    }
+    print("all dumps, open + ~ + lm: \(f(total, 1)) ms\n")
+} else {
+    print("== 1. skipped: ../shared/dumps is absent\n")
+}
+
+// MARK: 2. Big real cores
+
+if !args.contains("--no-big") {
+    print("== 2. real gcore cores of a process holding N MiB (open best of 5 in-process; dumpdbg -c \"~; lm; q\" as a child)")
+    let hold = work + "/hold"
+    if !FileManager.default.isExecutableFile(atPath: hold) {
+        shell("gcc -O2 -o '\(hold)' '\(projectRoot.path)/Samples/bench/hold.c'")
+    }
+    print(pad("core", 30) + lpad("GiB", 8) + lpad("open ms", 10) + lpad("child ms", 10) + lpad("peak RSS MiB", 14))
+    for mib in [1024, 4096] {
+        let core = "\(work)/hold-\(mib).core"
+        if !FileManager.default.fileExists(atPath: core) {
+            let r = shell("""
+            set -e; '\(hold)' \(mib) > '\(work)/hold.pid' & sleep 0.2
+            while [ ! -s '\(work)/hold.pid' ]; do sleep 0.2; done
+            pid=$(cat '\(work)/hold.pid'); gcore -o '\(work)/hold-tmp' $pid >/dev/null 2>&1; kill $pid
+            mv '\(work)/hold-tmp.'$pid '\(core)'
+            """)
+            if r.status != 0 { print("could not make a \(mib) MiB core (gcc and gdb needed)"); continue }
+        }
+        let size = Double((try? FileManager.default.attributesOfItem(atPath: core)[.size] as? Int) ?? 0) / 1073741824
+        let open = best(5) { _ = try? DumpLoader.open(path: core) }
+        let child = runDumpdbg(["-z", core, "--no-banner", "-c", "~; lm; q"])
+        print(pad("hold-\(mib).core", 30) + lpad(f(size, 2), 8) + lpad(f(open, 3), 10) + lpad(f(child.ms, 1), 10) + lpad(f(child.rssMiB, 1), 14))
+    }
+    print("goal: open cost flat in dump size (<= 30 ms at 4 GiB), RSS <= 64 MiB\n")
+}
+
+// MARK: 3. Heap walk throughput
+
+if !args.contains("--no-heap") {
+    print("== 3. !dumpheap -stat on Samples/clr/HeapMillion.cs (linux-3.1 type-2 core)")
+    let out = work + "/clr"
+    let made = shell("SAMPLES=HeapMillion KEEP_RAW=1 bash '\(projectRoot.path)/Samples/make-clr-dumps.sh' '\(out)' linux-3.1 >&2")
+    let runtime = shell("bash '\(projectRoot.path)/Samples/install-deps.sh' | tail -1").out.trimmingCharacters(in: .whitespacesAndNewlines)
+    let dumpPath = out + "/heap-million/linux-3.1.core.xz"
+    if made.status != 0 || runtime.isEmpty || !FileManager.default.fileExists(atPath: dumpPath) {
+        print("could not make the HeapMillion dump or install the runtime; skipped\n")
+    } else if let opened = try? DumpLoader.open(path: dumpPath) {
+        let session = Session(dump: opened.dump, output: Output { _ in })
+        session.imagePath = [runtime, out + "/heap-million"]
+        session.execute(line: ".loadby sos clr")
+        var lastText = ""
+        let buffer = Output.Buffer()
+        let counting = Session(dump: opened.dump, output: Output(sink: buffer.append))
+        counting.imagePath = session.imagePath
+        counting.execute(line: ".loadby sos clr")
+        counting.execute(line: "!dumpheap -stat")
+        lastText = buffer.text
+        let totalLine = lastText.split(separator: "\n").last { $0.hasPrefix("Total ") } ?? ""
+        let objects = Double(totalLine.split(separator: " ").dropFirst().first?.replacingOccurrences(of: ",", with: "") ?? "0") ?? 0
+        let ms = best(3) { session.execute(line: "!dumpheap -stat") }
+        let child = runDumpdbg(["-z", dumpPath, "-i", session.imagePath.joined(separator: ";"), "--no-banner", "-c", ".loadby sos clr; !dumpheap -stat; q"])
+        print("dumpdbg:    \(Int(objects)) objects in \(f(ms, 1)) ms = \(f(objects / (ms / 1000) / 1e6, 1)) M objects/s (best of 3); whole run as a child \(f(child.ms, 0)) ms, peak RSS \(f(child.rssMiB, 1)) MiB")
+        // The DAC oracle's walks on the same dump, when it builds here.
+        let oracleDir = shared.path + "/labs/dac-oracle"
+        let oracle = work + "/dac-oracle"
+        if !FileManager.default.isExecutableFile(atPath: oracle) {
+            shell("gcc -O2 -o '\(oracle)' '\(oracleDir)/dac-oracle.c' -ldl")
+        }
+        let raw = opened.decompressedPath ?? dumpPath
+        let r = shell("'\(oracle)' '\(raw)' '\(runtime)' --search '\(out)/heap-million' --stat --walk both --repeat 3 2>/dev/null | grep '^# walk'")
+        if r.status == 0, !r.out.isEmpty {
+            for l in r.out.split(separator: "\n") { print("dac-oracle: \(l.dropFirst(2))") }
+        } else {
+            print("dac-oracle: did not run here")
+        }
+        print()
+    }
+}
