@@ -136,6 +136,31 @@ public struct ClrLayoutTable: Sendable {
     public var mdChunkTokenRange: UInt64 = 0x12
     public var mdTokenRemainderBits: UInt32 = 14
     public var mdChunkTokenRangeMask: UInt16 = 0x3FF
+    public var mdFlags2: UInt64 = 0x03
+    public var mdSlotNumber: UInt64 = 0x04
+    public var mdFlags: UInt64 = 0x06
+    public var mdChunkNext: UInt64 = 0x08
+    public var mdChunkSize: UInt64 = 0x10
+    public var mdChunkCount: UInt64 = 0x11
+    /// sizeof the MethodDesc subclass per classification (IL, FCall, NDirect, EEImpl, Array, Instantiated, ComInterop, Dynamic).
+    public var mdClassificationSizes: [UInt64] = [8, 16, 64, 24, 24, 32, 8, 40]
+    public var mdcHasNonVtableSlot: UInt16 = 0x0008
+    public var mdcMethodImpl: UInt16 = 0x0010
+    public var md2HasStableEntryPoint: UInt8 = 0x01
+    public var md2HasPrecode: UInt8 = 0x02
+    public var md2HasNativeCodeSlot: UInt8 = 0x08
+    /// MethodTable vtable: indirection chunk pointers from mtSize, 8 slots each.
+    public var vtableSlotsPerChunk: UInt64 = 8
+    public var flag2HasNonVirtualSlots: UInt16 = 0x08
+    public var flag2HasSingleNonVirtualSlot: UInt16 = 0x4000
+    public var packedNumNonVirtualSlots = 10
+    /// RealCodeHeader (pointed to by the word before JIT-compiled code): phdrMDesc.
+    public var realCodeHeaderMethodDesc: UInt64 = 0x18
+    // Module (more)
+    public var moduleAssembly: UInt64 = 0x30
+    public var moduleTransientFlags: UInt64 = 0x20
+    public var moduleIndex: UInt64 = 0x520
+    public var moduleLookupMapSize: UInt64 = 0x20
 
     /// .NET Core 3.1.23, Linux x64 (libcoreclr.so `@(#)Version 4.700.22.11601`).
     public static let coreclr3_1_23 = ClrLayoutTable(productVersion: "3.1.23", fileVersions: ["4.700.22.11601"])

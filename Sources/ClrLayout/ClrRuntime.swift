@@ -56,6 +56,13 @@ public final class ClrModule: @unchecked Sendable {
     public private(set) var filePath: String?
     public private(set) var metadata: MetadataReader?
     public private(set) var problem: String?
+    /// The CLI header's metadata directory (RVA, size) and its file offset, from the file on disk.
+    public private(set) var metadataRVA: UInt32 = 0
+    public private(set) var metadataSize: UInt32 = 0
+    public private(set) var metadataFileOffset: UInt64?
+    /// The PEImageLayout the image base came from, and that layout's vtable pointer (tells flat from mapped).
+    public internal(set) var layoutAddress: UInt64 = 0
+    public internal(set) var layoutVTable: UInt64 = 0
 
     init(address: UInt64, recordedPath: String, imageBase: UInt64, imageSize: UInt64, typeDefMap: UInt64,
          typeDefCount: UInt32, domainLocalModule: UInt64) {
@@ -96,6 +103,11 @@ public final class ClrModule: @unchecked Sendable {
                     return
                 }
             }
+            if let cli = try? image.cliHeader(), !cli.metadata.isEmpty {
+                metadataRVA = cli.metadata.rva
+                metadataSize = cli.metadata.size
+                metadataFileOffset = (try? image.offset(ofRVA: cli.metadata.rva)).map { UInt64($0) }
+            }
             metadata = try MetadataReader(image: image)
         } catch {
             problem = "\(p): \(error.message)"
@@ -127,6 +139,8 @@ public final class ClrRuntime: @unchecked Sendable {
     var badTypes: Set<UInt64> = []
     var moduleCache: [UInt64: ClrModule] = [:]
     var heapCache: Result<ClrHeap, ClrError>?
+    var allModulesCache: [ClrModule]?
+    var introducedMethodsCache: [UInt64: [ClrMethodDesc]] = [:]
 
     public init(target: DataTarget) throws(ClrError) {
         self.target = target
@@ -218,7 +232,7 @@ public final class ClrRuntime: @unchecked Sendable {
         if let m = moduleCache[address] { return m }
         let l = layout
         var recorded = ""
-        var imageBase: UInt64 = 0, imageSize: UInt64 = 0
+        var imageBase: UInt64 = 0, imageSize: UInt64 = 0, layoutAddress: UInt64 = 0
         if let peFile = target.u64(address + l.moduleFile), let image = target.u64(peFile + l.peFileIdentity) {
             if let size = target.u32(image + l.peImagePath), size > 0, size < 0x10000,
                let buf = target.u64(image + l.peImagePath + 0x10), let bytes = target.read(buf, count: Int(size)) {
@@ -237,6 +251,7 @@ public final class ClrRuntime: @unchecked Sendable {
                    let b = target.u64(layoutPtr + l.layoutBase), b != 0 {
                     imageBase = b
                     imageSize = UInt64(target.u32(layoutPtr + l.layoutSize) ?? 0)
+                    layoutAddress = layoutPtr
                     break
                 }
             }
@@ -247,6 +262,8 @@ public final class ClrRuntime: @unchecked Sendable {
         let dlm = target.u64(address + l.moduleDomainLocalModule) ?? 0
         let m = ClrModule(address: address, recordedPath: recorded, imageBase: imageBase, imageSize: imageSize,
                           typeDefMap: map, typeDefCount: count, domainLocalModule: dlm)
+        m.layoutAddress = layoutAddress
+        m.layoutVTable = target.u64(layoutAddress) ?? 0
         m.load(target: target)
         moduleCache[address] = m
         return m

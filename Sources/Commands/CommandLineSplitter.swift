@@ -1,3 +1,5 @@
+import DumpModel
+
 /// Splits a WinDbg input line into commands. `;` separates commands except inside quotes; `$$` starts a
 /// comment that runs to the next `;`; `~* e ...` and the script commands (`$<`, `$$><`, ...) own the rest of
 /// the line, semicolons included, as in WinDbg.
@@ -45,14 +47,5 @@ public enum CommandLineSplitter {
         // Path commands take ';'-separated folder lists.
         for path in [".exepath ", ".exepath+ ", ".sympath ", ".sympath+ ", ".srcpath "] where lead.lowercased().hasPrefix(path) { return true }
         return ThreadSelector.parseEachPrefix(lead) != nil
-    }
-}
-
-extension StringProtocol {
-    func trimmed(_ set: String) -> String {
-        var s = Substring(self)
-        while let f = s.first, set.contains(f) { s.removeFirst() }
-        while let l = s.last, set.contains(l) { s.removeLast() }
-        return String(s)
     }
 }

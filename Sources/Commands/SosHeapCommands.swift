@@ -45,14 +45,33 @@ struct DumpHeapCommand: DebuggerCommand {
     let names = ["!dumpheap"]
     let summary = "list or count the objects on the GC heap"
     let help = """
-    !dumpheap [-stat] [-short] [-type NAME] [-mt MT] [-min SIZE] [-max SIZE]
+    !dumpheap [-stat] [-strings] [-short] [-type NAME] [-mt MT] [-min SIZE] [-max SIZE] [START [END]]
     Lists every object (Address, MT, Size) and then per-type statistics sorted by total size;
     -stat prints the statistics only, -short the addresses only. -type matches a substring of the type name.
+    -strings counts the strings by value. START [END] keeps the objects whose address is in [START, END].
     """
     var extensionName: String? { "sos" }
 
+    static let stringWidth = 60
+
+    /// A string value on one line: control characters escaped, long values cut with "...".
+    static func display(_ text: String) -> String {
+        var out = ""
+        for (i, ch) in text.enumerated() {
+            if i >= stringWidth { out += "..."; break }
+            switch ch {
+            case "\n": out += "\\n"
+            case "\r": out += "\\r"
+            case "\t": out += "\\t"
+            default: out += ch.isASCII && (ch.asciiValue ?? 0) < 0x20 ? "." : String(ch)
+            }
+        }
+        return out
+    }
+
     func run(_ inv: Invocation, in s: Session) throws {
-        var stat = false, short = false
+        var stat = false, short = false, strings = false
+        var range: [UInt64] = []
         var typeFilter: String?, mtFilter: UInt64?, minSize: UInt64?, maxSize: UInt64?
         var words = inv.words[...]
         func number(_ w: String) throws -> UInt64 {
@@ -75,31 +94,47 @@ struct DumpHeapCommand: DebuggerCommand {
             case "-max":
                 guard let t = words.popFirst() else { throw CommandError("Missing argument for -max") }
                 maxSize = try number(t)
-            case "-live", "-dead", "-thinlock", "-strings", "-gen":
+            case "-strings": strings = true
+            case "-live", "-dead", "-thinlock", "-gen":
                 throw CommandError("\(w) is not supported yet")
             default:
                 if w.hasPrefix("-") { throw CommandError("Invalid argument \(w)") }
-                // SOS also takes a start [end] address range; not supported yet.
-                throw CommandError("Invalid argument \(w)")
+                // A start [end] address range.
+                guard range.count < 2 else { throw CommandError("Invalid argument \(w)") }
+                range.append(try Sos.address(w, s))
             }
         }
+        let rangeStart = range.first ?? 0, rangeEnd = range.count > 1 ? range[1] : UInt64.max
+        if rangeEnd < rangeStart { throw CommandError("Invalid range: \(Sos.p(rangeStart)) is above \(Sos.p(rangeEnd))") }
         let (runtime, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
         let o = s.output
         struct Stat { var count = 0; var size: UInt64 = 0 }
         var stats: [UInt64: Stat] = [:]
         var nameOf: [UInt64: String] = [:]
         var matched: [UInt64: Bool] = [:]
+        var stringStats: [String: Stat] = [:]
         func name(_ mt: UInt64) -> String {
             if let n = nameOf[mt] { return n }
             let n = runtime.type(mt)?.name ?? "<invalid>"
             nameOf[mt] = n
             return n
         }
-        if !stat && !short { o.line("         Address               MT     Size") }
+        if !stat && !short && !strings { o.line("         Address               MT     Size") }
         var interrupted = false
         heap.enumerateObjects { obj in
             if interruptRequested.load(ordering: .relaxed) { interrupted = true; return false }
+            if obj.address < rangeStart { return true }
+            if obj.address > rangeEnd { return false }
             if let mtFilter, obj.methodTable != mtFilter { return true }
+            if strings {
+                guard obj.methodTable == runtime.stringMT else { return true }
+                if !short {
+                    let text = runtime.stringValue(obj.address, limit: Self.stringWidth + 1) ?? "<invalid>"
+                    stringStats[text, default: Stat()].count += 1
+                    stringStats[text, default: Stat()].size += obj.size
+                    return true
+                }
+            }
             if let minSize, obj.size < minSize { return true }
             if let maxSize, obj.size > maxSize { return true }
             if let typeFilter {
@@ -123,6 +158,17 @@ struct DumpHeapCommand: DebuggerCommand {
         if interrupted { throw CommandError.interrupted }
         for p in heap.walkProblems { o.line("Error: \(p)") }
         if short { return }
+        if strings {
+            // SOS's -strings: one row per distinct value (the first characters), ascending by total size.
+            let rows = stringStats.sorted { ($0.value.size, $0.value.count, $0.key) < ($1.value.size, $1.value.count, $1.key) }
+            o.line("Statistics:")
+            o.line("   Count    TotalSize String Value")
+            for (text, st) in rows {
+                o.line("\(String(st.count).leftPad(8)) \(String(st.size).leftPad(12)) \(Self.display(text))")
+            }
+            o.line("Total \(rows.reduce(0) { $0 + $1.value.count }) strings")
+            return
+        }
         if !stat { o.line() }
         let rows = stats.map { (mt: $0.key, count: $0.value.count, size: $0.value.size, name: name($0.key)) }
             .sorted { ($0.size, $0.count, $0.name) < ($1.size, $1.count, $1.name) }

@@ -36,11 +36,27 @@ enum SosObject {
         o.line("EEClass:     " + Sos.p(t.eeClass))
         o.line("Size:        " + Sos.sizeText(t.objectSize(addr) ?? UInt64(t.baseSize)))
         o.line("File:        " + (t.module?.recordedPath ?? "<Unknown Module>"))
+        o.line("Module:      " + Sos.p(t.module?.address ?? 0))
     }
 
-    static func fields(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output) {
+    /// Where field values come from: an object (instance offsets count from the object, after its
+    /// MethodTable pointer), a value type's bytes (`!DumpVC`, offsets from the address), or none (`!DumpClass`).
+    enum FieldsMode { case object, valueClass, classOnly }
+
+    /// `!DumpVC`'s body (and `!da -details` for struct elements), each line prefixed by `indent`.
+    static func valueClass(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output, indent: String) {
+        let inner = Output(sink: { o.write(indent + $0) })
+        inner.line("Name:        " + t.name)
+        inner.line("MethodTable: " + Sos.p(t.methodTable))
+        inner.line("EEClass:     " + Sos.p(t.eeClass))
+        inner.line("Size:        " + Sos.sizeText(UInt64(t.baseSize)))
+        inner.line("File:        " + (t.module?.recordedPath ?? "<Unknown Module>"))
+        fields(addr, t, r, inner, mode: .valueClass)
+    }
+
+    static func fields(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output, mode: FieldsMode = .object) {
         let all = t.allFields
-        o.line("Fields:")
+        if mode != .classOnly { o.line("Fields:") }
         if all.isEmpty { o.line("None"); return }
         o.line("              MT    Field   Offset                 Type VT     Attr            Value Name")
         for f in all {
@@ -50,10 +66,15 @@ enum SosObject {
             if f.isStatic {
                 if let owner = r.type(f.enclosingMT), let a = r.staticFieldAddress(f, of: owner) { value = fieldValue(at: a, f, r, isStatic: true) } else { value = "<no information>" }
             } else {
-                value = fieldValue(at: addr + 8 + UInt64(f.offset), f, r, isStatic: false)
+                switch mode {
+                case .object: value = fieldValue(at: addr + 8 + UInt64(f.offset), f, r, isStatic: false)
+                case .valueClass: value = fieldValue(at: addr + UInt64(f.offset), f, r, isStatic: false)
+                case .classOnly: value = ""
+                }
             }
+            let shown = f.isStatic || mode == .valueClass ? f.offset : f.offset + 8
             let typeName = f.typeName.isEmpty ? (f.elementType?.systemTypeName ?? "") : f.typeName
-            o.line("\(Sos.p(r.fieldTypeMT(f)))  \(String(f.token, radix: 16).leftPad(7)) \(String(f.offset, radix: 16).leftPad(8)) "
+            o.line("\(Sos.p(r.fieldTypeMT(f)))  \(String(f.token, radix: 16).leftPad(7)) \(String(shown, radix: 16).leftPad(8)) "
                 + "\(Sos.typeColumn(typeName)) \(String(vt).leftPad(2)) \(attr.leftPad(8)) \(value.leftPad(16)) \(f.name)")
         }
     }
@@ -110,12 +131,14 @@ struct DumpArrayCommand: DebuggerCommand {
     func run(_ inv: Invocation, in s: Session) throws {
         var start: UInt64 = 0, length: UInt64?
         var target: String?
+        var details = false, noFields = false
         var words = inv.words[...]
         while let w = words.popFirst() {
             switch w.lowercased() {
             case "-start": start = try words.popFirst().map { try Sos.address($0, s) } ?? 0
             case "-length": length = try words.popFirst().map { try Sos.address($0, s) }
-            case "-details", "-nofields": break
+            case "-details": details = true
+            case "-nofields": noFields = true
             default: target = w
             }
         }
@@ -137,38 +160,27 @@ struct DumpArrayCommand: DebuggerCommand {
         while i < end {
             try s.checkInterrupt()
             let a = data + i * comp
+            let indented = Output(sink: { o.write("    " + $0) })
             if kind == .class {
                 let v = r.target.u64(a)
                 o.line("[\(i)] " + (v.map { $0 == 0 ? "null" : Sos.p($0) } ?? "<invalid>"))
+                if details, let v, v != 0 {
+                    do { try SosObject.dump(v, runtime: r, output: indented, noFields: noFields) } catch let e as CommandError {
+                        indented.line(e.message)
+                    }
+                }
             } else {
                 o.line("[\(i)] " + Sos.p(a))
+                if details, kind == .valueType, let e = t.elementType {
+                    if noFields {
+                        indented.line("Name:        " + e.name)
+                        indented.line("MethodTable: " + Sos.p(e.methodTable))
+                    } else {
+                        SosObject.valueClass(a, e, r, indented, indent: "")
+                    }
+                }
             }
             i += 1
         }
-    }
-}
-
-/// `!DumpMT <MethodTable>`.
-struct DumpMTCommand: DebuggerCommand {
-    let names = ["!DumpMT"]
-    let summary = "show a MethodTable"
-    let help = "!DumpMT [-MD] <MethodTable address>"
-    var extensionName: String? { "sos" }
-
-    func run(_ inv: Invocation, in s: Session) throws {
-        guard let arg = inv.words.last(where: { !$0.hasPrefix("-") }) else { throw CommandError("Missing MethodTable address") }
-        let mt = try Sos.address(arg, s)
-        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        guard let t = r.type(mt) else { throw CommandError("\(Sos.p(mt)) is not a MethodTable") }
-        let o = s.output
-        o.line("EEClass:         " + Sos.p(t.eeClass))
-        o.line("Module:          " + Sos.p(t.module?.address ?? 0))
-        o.line("Name:            " + t.name)
-        o.line("mdToken:         " + Hex.pad(UInt64(t.token), 16))
-        o.line("File:            " + (t.module?.recordedPath ?? "<Unknown Module>"))
-        o.line("BaseSize:        0x" + String(t.baseSize, radix: 16))
-        o.line("ComponentSize:   0x" + String(t.componentSize, radix: 16))
-        o.line("Slots in VTable: \(t.numVirtuals)")
-        o.line("Number of IFaces in IFaceMap: \(t.numInterfaces)")
     }
 }

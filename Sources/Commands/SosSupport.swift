@@ -8,6 +8,7 @@ import Synchronization
 let sosCommands: [any DebuggerCommand] = [
     LoadExtensionCommand(), CorDllCommand(), ExePathCommand(),
     EEHeapCommand(), DumpHeapCommand(), DumpObjCommand(), DumpArrayCommand(), DumpMTCommand(),
+    DumpClassCommand(), DumpModuleCommand(), Name2EECommand(), DumpVCCommand(),
     ClrThreadsCommand(), PrintExceptionCommand(), DumpStackObjectsCommand(),
 ]
 

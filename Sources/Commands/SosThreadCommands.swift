@@ -58,6 +58,18 @@ struct PrintExceptionCommand: DebuggerCommand {
             guard addr != 0 else { throw CommandError("There is no current managed exception on this thread") }
         }
         try Self.print(addr, r, s.output)
+        guard inv.words.contains(where: { $0.lowercased() == "-nested" }) else { return }
+        // SOS's -nested walks the thread's nested exception trackers, which dumpdbg does not read; it follows
+        // the _innerException chain instead (bounded, cycle-safe).
+        var seen: Set<UInt64> = [addr]
+        var cur = r.referenceField(addr, "_innerException") ?? 0
+        while cur != 0, seen.count < 64, seen.insert(cur).inserted {
+            s.output.line()
+            s.output.line("Nested exception -------------------------------------------------------------")
+            do { try Self.print(cur, r, s.output) } catch let e as CommandError { s.output.line(e.message); break }
+            cur = r.referenceField(cur, "_innerException") ?? 0
+        }
+        if seen.count == 1 { s.output.line("(no inner exceptions; nested exception trackers are not read by dumpdbg)") }
     }
 
     static func isException(_ t: ClrType, _ r: ClrRuntime) -> Bool {

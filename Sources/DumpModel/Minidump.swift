@@ -407,7 +407,8 @@ public final class Minidump: Dump, @unchecked Sendable {
 }
 
 extension StringProtocol {
-    func trimmed(_ set: String) -> String {
+    /// The string without leading and trailing characters from `set`.
+    public func trimmed(_ set: String) -> String {
         var s = Substring(self)
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }

@@ -54,22 +54,16 @@ func shell(_ command: String, environment: [String: String] = [:]) -> (status: I
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }
 
-/// Runs dumpdbg as a child and returns (wall ms, peak RSS in MiB), measured by wait4.
+/// Runs dumpdbg as a child and returns (wall ms, peak RSS in MiB). The figures come from /usr/bin/time:
+/// a child spawned straight from this (large) process would inherit its RSS high-water mark.
 func runDumpdbg(_ arguments: [String]) -> (ms: Double, rssMiB: Double) {
-    let argv = ([dumpdbgBinary] + arguments).map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    var actions = posix_spawn_file_actions_t()
-    posix_spawn_file_actions_init(&actions)
-    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
-    posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-    defer { posix_spawn_file_actions_destroy(&actions) }
-    var pid: pid_t = 0
-    let t = now()
-    guard posix_spawn(&pid, dumpdbgBinary, &actions, nil, argv, environ) == 0 else { return (0, 0) }
-    var status: Int32 = 0
-    var usage = rusage()
-    wait4(pid, &status, 0, &usage)
-    return ((now() - t) * 1000, Double(usage.ru_maxrss) / 1024)
+    let quoted = ([dumpdbgBinary] + arguments).map { "'" + $0.replacingOccurrences(of: "'", with: "'\\''") + "'" }.joined(separator: " ")
+    let r = shell("/usr/bin/time -f '%e %M' \(quoted) </dev/null 2>&1 >/dev/null | tail -1")
+    let parts = r.out.split(separator: " ")
+    guard parts.count == 2, let secs = Double(parts[0]), let kb = Double(parts[1].trimmingCharacters(in: .whitespacesAndNewlines)) else {
+        return (0, 0)
+    }
+    return (secs * 1000, kb / 1024)
 }
 
 func silentSession(_ dump: any Dump) -> Session {
@@ -130,6 +124,9 @@ if !args.contains("--no-big") {
             if r.status != 0 { print("could not make a \(mib) MiB core (gcc and gdb needed)"); continue }
         }
         let size = Double((try? FileManager.default.attributesOfItem(atPath: core)[.size] as? Int) ?? 0) / 1073741824
+        // A warm-up run first: a core gcore has just written may be partly out of the page cache, and the
+        // figure is meant to show dumpdbg's cost, not the disk's.
+        _ = runDumpdbg(["-z", core, "--no-banner", "-c", "~; lm; q"])
         let open = best(5) { _ = try? DumpLoader.open(path: core) }
         let child = runDumpdbg(["-z", core, "--no-banner", "-c", "~; lm; q"])
         print(pad("hold-\(mib).core", 30) + lpad(f(size, 2), 8) + lpad(f(open, 3), 10) + lpad(f(child.ms, 1), 10) + lpad(f(child.rssMiB, 1), 14))

@@ -154,6 +154,39 @@ struct ExpectedOutputTests {
         }
     }
 
+    /// The crashing thread's frame-0 registers in rust-minidump's snapshots equal the exception context.
+    @Test(arguments: [
+        ("rust-minidump/linux-mini.dmp", "test_minidump_stackwalk__linux_human.snap"),
+        ("rust-minidump/pipeline-inlines-macos-segv.dmp", "test_minidump_stackwalk__macos_inlines_human.snap"),
+        ("breakpad/minidump2.dmp", "test_minidump_stackwalk__human.snap"),
+    ])
+    func crashRegistersMatchRustMinidump(_ dumpPath: String, _ snap: String) throws {
+        let text = try String(contentsOfFile: SharedDumps.path("rust-minidump/expected/" + snap), encoding: .utf8)
+        var regs: [String: UInt64] = [:]
+        var inCrashed = false
+        for line in text.split(separator: "\n") {
+            if line.hasPrefix("Thread "), line.contains("(crashed)") { inCrashed = true; continue }
+            guard inCrashed else { continue }
+            // Inlined frames come first and carry no registers; frame 0's context ends at its "Found by".
+            if line.contains("Found by:") { if line.contains("inlining") { continue } else { break } }
+            let parts = line.split(separator: " ", omittingEmptySubsequences: true)
+            var i = 0
+            while i + 2 < parts.count {
+                if parts[i + 1] == "=", parts[i + 2].hasPrefix("0x"), let v = UInt64(parts[i + 2].dropFirst(2), radix: 16) {
+                    regs[String(parts[i])] = v
+                    i += 3
+                } else { i += 1 }
+            }
+        }
+        #expect(regs.count >= 10, "registers parsed from the snapshot")
+        let dump = try SharedDumps.open(dumpPath)
+        let ctx = try #require(dump.exception?.context)
+        for (name, value) in regs {
+            let mine = name == "eflags" ? ctx["efl"] : ctx[name]
+            #expect(mine == value, "\(dumpPath) \(name)")
+        }
+    }
+
     /// Thread ids in rust-minidump's macOS snapshot ("Thread N ... - tid: T").
     @Test func macThreadIdsMatchRustMinidump() throws {
         let text = try String(contentsOfFile: SharedDumps.path("rust-minidump/expected/test_minidump_stackwalk__macos_inlines_human.snap"), encoding: .utf8)
