@@ -41,11 +41,13 @@ let package = Package(
         // Figures, not tests: swift run -c release dumpdbg-bench
         .executableTarget(name: "dumpdbg-bench", dependencies: ["Commands", "DumpModel"]),
 
+        // Test-only helpers shared by the test targets (where the runtime's files are installed).
+        .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DumpModelTests", dependencies: ["DumpModel"]),
-        .testTarget(name: "MetadataTests", dependencies: ["Metadata"]),
+        .testTarget(name: "MetadataTests", dependencies: ["Metadata", "TestSupport"]),
         .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native"]),
-        .testTarget(name: "DumpdbgTests", dependencies: ["dumpdbg"]),
-        .testTarget(name: "ClrLayoutTests", dependencies: ["ClrLayout", "Commands", "DumpModel", "Metadata"]),
+        .testTarget(name: "DumpdbgTests", dependencies: ["dumpdbg", "TestSupport"]),
+        .testTarget(name: "ClrLayoutTests", dependencies: ["ClrLayout", "Commands", "DumpModel", "Metadata", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

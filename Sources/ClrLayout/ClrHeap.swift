@@ -101,41 +101,70 @@ public final class ClrHeap: @unchecked Sendable {
 
     /// Walks every object in heap order. `body` returns false to stop. Objects whose MethodTable is damaged
     /// end the walk of their segment (noted in `walkProblems`), as SOS does.
+    /// A segment that lies in one range of the dump is read straight from the mapping; sizes are cached per
+    /// MethodTable, and the last one is kept at hand because objects of one type tend to sit together.
     public func enumerateObjects(_ body: (ClrHeapObject) throws -> Bool) rethrows {
         walkProblems = []
         let l = runtime.layout, mem = runtime.memory
         let align = l.objectAlignment - 1
-        // Cache of MT -> (baseSize, componentSize); nil marks a bad MT.
+        let minObject = l.minObjectSize, lengthOffset = l.arrayLength
+        // MT -> (baseSize, componentSize); nil marks a bad MT.
         var sizes: [UInt64: (UInt64, UInt64)?] = [:]
+        var lastMT: UInt64 = 0, lastBase: UInt64 = 0, lastComponent: UInt64 = 0
+        let contexts = allocationContexts.sorted { $0.key < $1.key }
         for seg in segments {
+            var nextContext = contexts.firstIndex { $0.key >= seg.start } ?? contexts.count
+            let length = seg.end - seg.start
+            let buffer = length < UInt64(Int.max) ? mem.contiguousBytes(seg.start, count: Int(length)) : nil
+            func word(_ a: UInt64) -> UInt64? {
+                let rel = a &- seg.start
+                if let buffer, rel < length, length - rel >= 8 {
+                    return UInt64(littleEndian: buffer.loadUnaligned(fromByteOffset: Int(rel), as: UInt64.self))
+                }
+                return mem.readU64(a)
+            }
+            func u32(_ a: UInt64) -> UInt32? {
+                let rel = a &- seg.start
+                if let buffer, rel < length, length - rel >= 4 {
+                    return UInt32(littleEndian: buffer.loadUnaligned(fromByteOffset: Int(rel), as: UInt32.self))
+                }
+                return mem.readU32(a)
+            }
             var o = seg.start
             while o < seg.end {
-                if let limit = allocationContexts[o] {
-                    let next = limit &+ l.minObjectSize
+                while nextContext < contexts.count && contexts[nextContext].key < o { nextContext += 1 }
+                if nextContext < contexts.count && contexts[nextContext].key == o {
+                    // An allocation context: [alloc_ptr, alloc_limit) plus the object header slack is unused.
+                    let next = contexts[nextContext].value &+ minObject
                     guard next > o else { break }
                     o = next
                     continue
                 }
-                guard let word = mem.readU64(o) else {
+                guard let w = word(o) else {
                     walkProblems.append("object \(Hex16.s(o)): not in the dump; rest of segment \(Hex16.s(seg.address)) skipped")
                     break
                 }
-                let mt = word & ~7
-                var info: (UInt64, UInt64)?
-                if let cached = sizes[mt] { info = cached } else {
-                    if let t = runtime.type(mt), t.baseSize >= 16 { info = (UInt64(t.baseSize), UInt64(t.componentSize)) }
-                    sizes[mt] = info
+                let mt = w & ~7
+                if mt != lastMT || lastBase == 0 {
+                    var info: (UInt64, UInt64)?
+                    if let cached = sizes[mt] { info = cached } else {
+                        if let t = runtime.type(mt), t.baseSize >= 16 { info = (UInt64(t.baseSize), UInt64(t.componentSize)) }
+                        sizes[mt] = info
+                    }
+                    guard let (base, component) = info else {
+                        walkProblems.append("object \(Hex16.s(o)): bad MethodTable \(Hex16.s(mt)); rest of segment \(Hex16.s(seg.address)) skipped")
+                        break
+                    }
+                    lastMT = mt
+                    lastBase = base
+                    lastComponent = component
                 }
-                guard let (baseSize, comp) = info else {
-                    walkProblems.append("object \(Hex16.s(o)): bad MethodTable \(Hex16.s(mt)); rest of segment \(Hex16.s(seg.address)) skipped")
-                    break
+                var size = lastBase
+                if lastComponent != 0 {
+                    guard let n = u32(o &+ lengthOffset) else { break }
+                    size &+= lastComponent &* UInt64(n)
                 }
-                var size = baseSize
-                if comp != 0 {
-                    guard let n = mem.readU32(o + l.arrayLength) else { break }
-                    size += comp * UInt64(n)
-                }
-                size = max(size, l.minObjectSize)
+                size = max(size, minObject)
                 if try !body(ClrHeapObject(address: o, methodTable: mt, size: size)) { return }
                 let next = (o &+ size &+ align) & ~align
                 guard next > o else { break }

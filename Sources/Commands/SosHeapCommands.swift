@@ -121,6 +121,7 @@ struct DumpHeapCommand: DebuggerCommand {
         }
         if !stat && !short && !strings { o.line("         Address               MT     Size") }
         var interrupted = false
+        var runMT: UInt64 = 0, runCount = 0, runSize: UInt64 = 0
         heap.enumerateObjects { obj in
             if interruptRequested.load(ordering: .relaxed) { interrupted = true; return false }
             if obj.address < rangeStart { return true }
@@ -151,10 +152,18 @@ struct DumpHeapCommand: DebuggerCommand {
                 let free = obj.methodTable == runtime.freeMT ? " Free" : ""
                 o.line("\(Sos.p(obj.address)) \(Sos.p(obj.methodTable)) \(String(obj.size).leftPad(8))\(free)")
             }
-            stats[obj.methodTable, default: Stat()].count += 1
-            stats[obj.methodTable, default: Stat()].size += obj.size
+            // One dictionary lookup per run of same-typed objects, not two per object.
+            if obj.methodTable != runMT {
+                if runCount > 0 { stats[runMT, default: Stat()].count += runCount; stats[runMT, default: Stat()].size += runSize }
+                runMT = obj.methodTable
+                runCount = 0
+                runSize = 0
+            }
+            runCount += 1
+            runSize &+= obj.size
             return true
         }
+        if runCount > 0 { stats[runMT, default: Stat()].count += runCount; stats[runMT, default: Stat()].size += runSize }
         if interrupted { throw CommandError.interrupted }
         for p in heap.walkProblems { o.line("Error: \(p)") }
         if short { return }

@@ -84,9 +84,9 @@ struct PrintExceptionCommand: DebuggerCommand {
     }
 
     static func print(_ addr: UInt64, _ r: ClrRuntime, _ o: Output) throws {
-        guard let t = r.objectType(addr), isException(t, r) else {
-            throw CommandError("Invalid exception object \(Sos.p(addr))")
-        }
+        // SOS's own two answers (strike.cpp PrintException): not an object at all, or not an exception.
+        guard let t = r.objectType(addr) else { throw CommandError("Invalid object") }
+        guard isException(t, r) else { throw CommandError("Not a valid exception object") }
         func text(_ field: String) -> String? {
             guard let p = r.referenceField(addr, field), p != 0 else { return nil }
             return r.stringValue(p, limit: 8192) ?? "<invalid>"

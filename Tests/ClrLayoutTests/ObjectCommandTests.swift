@@ -123,7 +123,7 @@ struct ObjectCommandTests {
         #expect(ClrFixtures.run(s, b, "!do 7fb07000c9c4").contains("Invalid object"))
         #expect(ClrFixtures.run(s, b, "!do 0").hasPrefix("Invalid object address"))
         #expect(ClrFixtures.run(s, b, "!DumpMT 7fb07000c9c0") == "00007fb07000c9c0 is not a MethodTable\n")
-        #expect(ClrFixtures.run(s, b, "!pe 7fb07000c9c0") == "Invalid exception object 00007fb07000c9c0\n")
+        #expect(ClrFixtures.run(s, b, "!pe 7fb07000c9c0") == "Not a valid exception object\n")
         #expect(ClrFixtures.run(s, b, "!da 7fb07000c9c0") == "Not an array, please use !DumpObj instead\n")
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// dumpdbg as a user runs it: cdb-style options, scripts, piped input, exit codes.
@@ -63,5 +64,37 @@ struct CommandLineTests {
         #expect(r.stdout.contains("ARM64"))
         #expect(r.stdout.split(separator: "\n").filter { $0.contains("Id: ") }.count == 2)
         #expect(r.stdout.contains(" x0="))
+    }
+}
+
+/// The README's first command, without the install step: the bundled sample with the runtime found through
+/// `-i` or `_NT_EXECUTABLE_IMAGE_PATH`, and app.exe found beside the dump.
+@Suite(.enabled(if: installedRuntime31() != nil, "no .NET Core 3.1.23 runtime: run Samples/install-deps.sh"))
+struct BundledSampleTests {
+    let sample = Binary.projectRoot.appendingPathComponent("Samples/dumps/async-crash/linux-3.1.core.xz").path
+
+    @Test func walkthroughWithImagePathOption() throws {
+        let r = try Binary.run(["-z", sample, "-i", installedRuntime31()!, "-c", ".loadby sos clr; !pe; !dso; q"])
+        #expect(r.status == 0, Comment(rawValue: r.stdout + r.stderr))
+        #expect(r.stdout.contains("Event thread: ~8 (OS thread 0x3a8e), the managed thread with the unhandled exception\n"))
+        #expect(r.stdout.contains("Exception type:   System.NullReferenceException\n"))
+        #expect(r.stdout.contains("Message:          Object reference not set to an instance of an object.\n"))
+        #expect(r.stdout.contains(" System.Web.Hosting.IIS7WorkerRequest\n"))
+        #expect(r.stdout.contains("0:008> ") == false, "-c output is not re-prompted")
+    }
+
+    @Test func imagePathFromTheEnvironment() throws {
+        let r = try Binary.run(["-z", sample, "--no-banner", "-c", ".loadby sos clr; !dumpheap -type Samples.Order -stat; q"],
+                               environment: ["_NT_EXECUTABLE_IMAGE_PATH": installedRuntime31()!])
+        #expect(r.status == 0, Comment(rawValue: r.stdout + r.stderr))
+        // AsyncCrash.cs allocates exactly 1234 Samples.Order (FACT type.Samples.Order.count=1234).
+        #expect(r.stdout.range(of: #"\n[0-9a-f]{16} +1234 +\d+ Samples\.Order\n"#, options: .regularExpression) != nil, Comment(rawValue: r.stdout))
+    }
+
+    @Test func withoutTheRuntimeSOSSaysWhatIsMissing() throws {
+        let r = try Binary.run(["-z", sample, "--no-banner", "-c", ".loadby sos clr; !dumpheap -stat; q"])
+        #expect(r.stdout.contains("SOS commands will fail: "), Comment(rawValue: r.stdout))
+        #expect(r.stdout.contains("libcoreclr.so"))
+        #expect(r.status == 1)
     }
 }
