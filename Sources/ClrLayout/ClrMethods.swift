@@ -255,3 +255,20 @@ extension ClrRuntime {
         methodTable(module: m, typeDefRow: row).flatMap { type($0) }
     }
 }
+
+extension ClrRuntime {
+    /// The MethodDesc at `address`, found among its type's chunks (so its flags and slot are known).
+    public func methodDesc(at address: UInt64) -> ClrMethodDesc? {
+        guard let (t, _) = methodDescInfo(address) else { return nil }
+        return introducedMethods(of: t).first { $0.address == address }
+    }
+
+    /// How far `ip` is into its method's native code, as SOS prints `Method()+0x1d`. Nil when the method's
+    /// current code does not contain `ip` (not compiled, re-JITted at another tier, or unreadable): then
+    /// no offset is shown rather than a wrong one.
+    public func codeOffset(ip: UInt64, methodDesc address: UInt64) -> UInt64? {
+        guard let d = methodDesc(at: address), let code = nativeCode(d, entry: nil), code != 0, ip >= code,
+              ip - code < 0x10_0000 else { return nil }
+        return ip - code
+    }
+}

@@ -106,7 +106,8 @@ struct PrintExceptionCommand: DebuggerCommand {
             o.line("StackTrace (generated):")
             o.line("    SP               IP               Function")
             for f in frames {
-                o.line("    \(Sos.P(f.sp)) \(Sos.P(f.ip)) \(r.methodName(f.methodDesc))")
+                let offset = r.codeOffset(ip: f.ip, methodDesc: f.methodDesc).map { "+0x" + String($0, radix: 16) } ?? ""
+                o.line("    \(Sos.P(f.sp)) \(Sos.P(f.ip)) \(r.methodName(f.methodDesc))\(offset)")
             }
         }
         o.line()
