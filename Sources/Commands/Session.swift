@@ -1,6 +1,7 @@
 import DumpModel
 import Foundation
 import Native
+import ClrLayout
 import Synchronization
 
 /// Set by the SIGINT handler while a command runs; long commands poll it.
@@ -23,6 +24,8 @@ public final class Session: @unchecked Sendable {
     public var useExceptionContext = false
     /// Where `db`/`dd`/... continue when given no address.
     public var nextDumpAddress: UInt64?
+    /// The CLR runtime SOS commands read, with the image path it was found on (see SosRuntimes).
+    var clrRuntime: (imagePath: [String], result: Result<ClrRuntime, ClrError>)?
     /// Where `u` continues when given no address.
     public var nextUnassembleAddress: UInt64?
     /// Capstone for the dump's architecture (nil where Capstone has none).

@@ -1,7 +1,6 @@
 import ClrLayout
 import DumpModel
 import Foundation
-import Synchronization
 
 /// The SOS commands dumpdbg implements on its own CLR reader (no DAC). `!` commands answer only after
 /// `.loadby sos clr` / `.load sos` / `.cordll` registered the "sos" extension.
@@ -12,27 +11,15 @@ let sosCommands: [any DebuggerCommand] = [
     ClrThreadsCommand(), PrintExceptionCommand(), DumpStackObjectsCommand(),
 ]
 
-/// One CLR runtime per session, rebuilt when the image path changes.
+/// The session's CLR runtime, built on first use and rebuilt when the image path changes (a file found on
+/// the new path may be the right one where the old path had none).
 enum SosRuntimes {
-    private struct Entry: @unchecked Sendable {
-        weak var session: Session?
-        var imagePath: [String]
-        var result: Result<ClrRuntime, ClrError>
-    }
-    private static let cache = Mutex<[ObjectIdentifier: Entry]>([:])
-
     static func runtime(for s: Session) throws -> ClrRuntime {
-        let key = ObjectIdentifier(s)
-        if let e = cache.withLock({ $0[key] }), e.session === s, e.imagePath == s.imagePath {
-            return try e.result.get()
-        }
+        if let cached = s.clrRuntime, cached.imagePath == s.imagePath { return try cached.result.get() }
         let target = DataTarget(dump: s.dump, imagePath: s.imagePath)
         let result: Result<ClrRuntime, ClrError>
         do { result = .success(try ClrRuntime(target: target)) } catch { result = .failure(error) }
-        cache.withLock { c in
-            c = c.filter { $0.value.session != nil }
-            c[key] = Entry(session: s, imagePath: s.imagePath, result: result)
-        }
+        s.clrRuntime = (s.imagePath, result)
         return try result.get()
     }
 
