@@ -3,12 +3,13 @@
 # and the .NET Core 3.1.23 runtime from PyPI (for SOS commands: dumpdbg reads its libcoreclr.so and
 # System.Private.CoreLib.dll by file name; it never runs it).
 #
-# Usage: install-deps.sh [--tests]     --tests adds what the test suite needs (gdb, gcc-multilib, mono-utils)
+# Usage: install-deps.sh [--tests]     --tests adds what the test suite needs (gdb, gcc-multilib, mono-utils,
+#                                     mono-mcs to build the C# samples the tests dump)
 # Prints the runtime folder on its last line.
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 pkgs="libedit-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev pkg-config python3-venv xz-utils"
-[ "${1:-}" = "--tests" ] && pkgs="$pkgs gdb gcc gcc-multilib mono-utils"
+[ "${1:-}" = "--tests" ] && pkgs="$pkgs gdb gcc gcc-multilib mono-utils mono-mcs"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "install-deps: apt-get install $missing" >&2

@@ -56,6 +56,18 @@ public final class ClrModule: @unchecked Sendable {
     public private(set) var filePath: String?
     public private(set) var metadata: MetadataReader?
     public private(set) var problem: String?
+    /// True when the dump held the image's PE header and its timestamp and size matched the file's.
+    public internal(set) var headerVerified = false
+    /// True when the dump held the image's #GUID heap and it matched the file's (the MVID check ran).
+    public internal(set) var mvidVerified = false
+
+    /// What was checked before the file found on the image path was trusted for this module.
+    public var identityNote: String {
+        guard let filePath else { return problem ?? "no file" }
+        let header = headerVerified ? "PE timestamp and size match the dump" : "PE header not in the dump, not compared"
+        let mvid = mvidVerified ? "MVID matches" : "MVID not compared (the dump does not hold the image's #GUID heap)"
+        return "\(filePath): \(header); \(mvid)"
+    }
     /// The CLI header's metadata directory (RVA, size) and its file offset, from the file on disk.
     public private(set) var metadataRVA: UInt32 = 0
     public private(set) var metadataSize: UInt32 = 0
@@ -102,16 +114,50 @@ public final class ClrModule: @unchecked Sendable {
                         + "size \(Hex16.h(UInt64(image.sizeOfImage))) vs \(Hex16.h(UInt64(stamp))), \(Hex16.h(UInt64(sizeOfImage))) in the dump)"
                     return
                 }
+                headerVerified = true
             }
             if let cli = try? image.cliHeader(), !cli.metadata.isEmpty {
                 metadataRVA = cli.metadata.rva
                 metadataSize = cli.metadata.size
                 metadataFileOffset = (try? image.offset(ofRVA: cli.metadata.rva)).map { UInt64($0) }
             }
-            metadata = try MetadataReader(image: image)
+            let reader = try MetadataReader(image: image)
+            if let mismatch = guidHeapMismatch(reader, target: target, path: p) {
+                problem = mismatch
+                return
+            }
+            metadata = reader
         } catch {
             problem = "\(p): \(error.message)"
         }
+    }
+}
+
+extension ClrModule {
+    /// The MVID check: the #GUID heap of the image the dump holds must equal the file's. Read from the dump
+    /// only (never the file fallback), at the metadata root of either image layout (mapped: base + RVA; flat:
+    /// base + file offset), recognised by its BSJB signature. Returns the mismatch, or nil when equal or
+    /// when the dump does not hold those bytes (then the PE timestamp and size are the identity check).
+    func guidHeapMismatch(_ reader: MetadataReader, target: DataTarget, path: String) -> String? {
+        guard imageBase != 0, let stream = reader.streams.first(where: { $0.name == "#GUID" }),
+              stream.size >= 16, stream.size <= 4096 else { return nil }
+        var fileGuids: [UInt8] = []
+        for i in 1...(stream.size / 16) {
+            guard let g = try? reader.guid(at: UInt32(i)) else { return nil }
+            fileGuids += g.bytes
+        }
+        var candidates = [imageBase &+ UInt64(metadataRVA)]
+        if let off = metadataFileOffset { candidates.append(imageBase &+ off) }
+        for root in candidates where target.memory.readU32(root) == 0x424A_5342 {
+            guard let inDump = target.memory.readExact(root + UInt64(stream.offset), count: fileGuids.count) else { return nil }
+            if inDump != fileGuids {
+                return "\(path) does not match the module in the dump (MVID \(GUID(bytes: Array(fileGuids.prefix(16)))) in the file, "
+                    + "\(GUID(bytes: Array(inDump.prefix(16)))) in the dump)"
+            }
+            mvidVerified = true
+            return nil
+        }
+        return nil
     }
 }
 

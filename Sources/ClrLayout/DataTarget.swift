@@ -67,7 +67,7 @@ public final class DataTarget: @unchecked Sendable {
         guard end >= address else { return nil }
         for m in core.mappedFiles where m.start <= address && end <= m.end {
             guard let f = mappedFile(for: m.path) else { return nil }
-            let off = m.pageOffset &* 4096 &+ (address - m.start)
+            let off = m.fileOffset &+ (address - m.start)
             return f.array(at: off, count: count)
         }
         return nil

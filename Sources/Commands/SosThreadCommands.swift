@@ -138,9 +138,6 @@ struct DumpStackObjectsCommand: DebuggerCommand {
             guard heap.isValidObject(obj), let t = r.objectType(obj) else { return nil }
             var line = t.name
             if t.isString, let text = r.stringValue(obj, limit: 40) { line += "    " + text }
-            else if t.isArray, t.elementType?.methodTable == r.objectMT {
-                // SOS shows object[] with its actual element type when known.
-            }
             return line
         }
         let regs = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]

@@ -133,6 +133,7 @@ struct DumpModuleCommand: DebuggerCommand {
         row("Attributes", "PEFile ")
         row("Assembly", t.u64(a + l.moduleAssembly).map { Sos.p($0) } ?? "<invalid>")
         row("BaseAddress", Sos.p(m.imageBase))
+        row("File used", m.identityNote)
         row("PEFile", t.u64(a + l.moduleFile).map { Sos.p($0) } ?? "<invalid>")
         row("ModuleId", Sos.p(m.domainLocalModule))
         row("ModuleIndex", t.u64(a + l.moduleIndex).map { Sos.p($0) } ?? "<invalid>")

@@ -26,8 +26,8 @@ public final class ElfCore: Dump, @unchecked Sendable {
     public let comment: String? = nil
     public private(set) var warnings: [String] = []
     public private(set) var details: [(String, String)] = []
-    /// NT_FILE: every file-backed mapping (start, end, file offset in pages, path).
-    public private(set) var mappedFiles: [(start: UInt64, end: UInt64, pageOffset: UInt64, path: String)] = []
+    /// NT_FILE: every file-backed mapping (start, end, its byte offset in the file, path).
+    public private(set) var mappedFiles: [(start: UInt64, end: UInt64, fileOffset: UInt64, path: String)] = []
     public private(set) var auxv: [(type: UInt64, value: UInt64)] = []
     public private(set) var hasSigInfo = false
     /// The thread whose note group is being read: NT_SIGINFO belongs to the NT_PRSTATUS before it.
@@ -315,7 +315,7 @@ public final class ElfCore: Dump, @unchecked Sendable {
             names += UInt64(name.utf8.count) + 1
             out.append((s, e, off &* pageSize, name))
         }
-        mappedFiles = out.map { (start: $0.0, end: $0.1, pageOffset: $0.2, path: $0.3) }
+        mappedFiles = out.map { (start: $0.0, end: $0.1, fileOffset: $0.2, path: $0.3) }
     }
 
     private func parseSigInfo(_ d: ByteView) {
@@ -393,7 +393,7 @@ public final class ElfCore: Dump, @unchecked Sendable {
                 s.base = min(s.base, m.start)
                 s.end = max(s.end, m.end)
                 spans[m.path] = s
-            } else if m.pageOffset == 0 {
+            } else if m.fileOffset == 0 {
                 spans[m.path] = (m.start, m.end)
                 order.append(m.path)
             }
