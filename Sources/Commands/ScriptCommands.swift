@@ -40,8 +40,8 @@ struct ScriptCommand: DebuggerCommand {
         }
         let echo = inv.name == "$<" || inv.name == "$$<"
         for raw in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }) {
-            try s.checkInterrupt()
-            if s.quitRequested { return }
+            // After Ctrl-C the interrupted command has said so; the script just stops.
+            if s.quitRequested || interruptRequested.load(ordering: .relaxed) { return }
             let line = raw.trimmed(" \t\r")
             if line.isEmpty { continue }
             if echo { s.output.line(s.prompt + line) }

@@ -72,7 +72,7 @@ struct ThreadCommand: DebuggerCommand {
             let saved = s.currentThread, savedEcxr = s.useExceptionContext
             defer { s.currentThread = saved; s.useExceptionContext = savedEcxr }
             for i in indices {
-                try s.checkInterrupt()
+                if interruptRequested.load(ordering: .relaxed) { return }
                 s.currentThread = i
                 s.useExceptionContext = false
                 s.execute(line: String(cmd))

@@ -56,7 +56,8 @@ struct REPLTests {
         var at = try t.expect("Interrupted by Ctrl-C", timeout: 10)
         at = try t.expect("0:000> ", after: at, timeout: 10)
         t.send(".echo still here\r")
-        at = try t.expect("still here", after: at)
+        // The output line, not the echo of the typed command (a Ctrl-C sent too early would flush the tty).
+        at = try t.expect("\nstill here", after: at)
         // Ctrl-C at the prompt abandons the typed line.
         t.send("lm\u{3}")
         at = try t.expect("0:000> ", after: at)
