@@ -52,6 +52,13 @@ struct BreakpadDumpOutput {
     func all(_ kind: String) -> [Block] { blocks.filter { $0.kind == kind } }
 }
 
+/// The dumps rust-minidump's human-readable snapshots describe.
+let rustMinidumpSnapshots = [
+    ("rust-minidump/linux-mini.dmp", "test_minidump_stackwalk__linux_human.snap"),
+    ("rust-minidump/pipeline-inlines-macos-segv.dmp", "test_minidump_stackwalk__macos_inlines_human.snap"),
+    ("breakpad/minidump2.dmp", "test_minidump_stackwalk__human.snap"),
+]
+
 @Suite(.enabled(if: SharedDumps.available, Comment(rawValue: SharedDumps.absentMessage)))
 struct ExpectedOutputTests {
     /// breakpad/minidump2.dmp against Breakpad's own minidump_dump output shipped beside it.
@@ -126,11 +133,7 @@ struct ExpectedOutputTests {
     }
 
     /// rust-minidump's expected "Loaded modules" lists: base and end of each module, in order of base.
-    @Test(arguments: [
-        ("rust-minidump/linux-mini.dmp", "test_minidump_stackwalk__linux_human.snap"),
-        ("rust-minidump/pipeline-inlines-macos-segv.dmp", "test_minidump_stackwalk__macos_inlines_human.snap"),
-        ("breakpad/minidump2.dmp", "test_minidump_stackwalk__human.snap"),
-    ])
+    @Test(arguments: rustMinidumpSnapshots)
     func moduleRangesMatchRustMinidump(_ dumpPath: String, _ snap: String) throws {
         let text = try String(contentsOfFile: SharedDumps.path("rust-minidump/expected/" + snap), encoding: .utf8)
         var expected: [(UInt64, UInt64, String)] = []
@@ -155,11 +158,7 @@ struct ExpectedOutputTests {
     }
 
     /// The crashing thread's frame-0 registers in rust-minidump's snapshots equal the exception context.
-    @Test(arguments: [
-        ("rust-minidump/linux-mini.dmp", "test_minidump_stackwalk__linux_human.snap"),
-        ("rust-minidump/pipeline-inlines-macos-segv.dmp", "test_minidump_stackwalk__macos_inlines_human.snap"),
-        ("breakpad/minidump2.dmp", "test_minidump_stackwalk__human.snap"),
-    ])
+    @Test(arguments: rustMinidumpSnapshots)
     func crashRegistersMatchRustMinidump(_ dumpPath: String, _ snap: String) throws {
         let text = try String(contentsOfFile: SharedDumps.path("rust-minidump/expected/" + snap), encoding: .utf8)
         var regs: [String: UInt64] = [:]
