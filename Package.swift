@@ -41,11 +41,11 @@ let package = Package(
         // Figures, not tests: swift run -c release dumpdbg-bench
         .executableTarget(name: "dumpdbg-bench", dependencies: ["Commands", "DumpModel"]),
 
-        // Test-only helpers shared by the test targets (where the runtime's files are installed).
+        // Test-only helpers shared by the test targets (where the runtime's files are installed, a seeded RNG).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
         .testTarget(name: "DumpModelTests", dependencies: ["DumpModel"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata", "TestSupport"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native", "TestSupport"]),
         .testTarget(name: "DumpdbgTests", dependencies: ["dumpdbg", "TestSupport"]),
         .testTarget(name: "ClrLayoutTests", dependencies: ["ClrLayout", "Commands", "DumpModel", "Metadata", "TestSupport"]),
     ],

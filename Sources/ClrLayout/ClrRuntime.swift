@@ -29,8 +29,8 @@ public struct ClrInfo: Sendable {
         let mem = dump.memory
         for r in mem.ranges where r.end > m.base && r.start < m.end && r.present > 0 {
             let start = max(r.start, m.base)
-            let n = Int(min(r.start + r.present, m.end) - start)
-            guard n > 0, let b = mem.contiguousBytes(start, count: n) else { continue }
+            let end = min(r.start &+ r.present, m.end)
+            guard end > start, end - start < UInt64(Int.max), let b = mem.contiguousBytes(start, count: Int(end - start)) else { continue }
             if let v = ElfSymbolFile.findVersion(in: b) { version = v; break }
         }
         var product: String?

@@ -313,6 +313,11 @@ public final class ElfCore: Dump, @unchecked Sendable {
             guard let s = d.word(o, size: wordSize), let e = d.word(o + ws, size: wordSize), let off = d.word(o + 2 * ws, size: wordSize) else { break }
             guard let name = d.cString(names, limit: 4096) else { break }
             names += UInt64(name.utf8.count) + 1
+            // A mapping that ends before it starts is damage, not a file: keep the note's other entries.
+            guard e > s else {
+                warnings.append("NT_FILE entry for \(name) has end 0x\(String(e, radix: 16)) below its start 0x\(String(s, radix: 16)); ignored")
+                continue
+            }
             out.append((s, e, off &* pageSize, name))
         }
         mappedFiles = out.map { (start: $0.0, end: $0.1, fileOffset: $0.2, path: $0.3) }

@@ -129,6 +129,22 @@ struct SyntheticDumpTests {
         #expect(d.warnings.contains { $0.contains("cut short") })
     }
 
+    /// Found by MutationTests: an NT_FILE mapping whose end lies below its start once made the module size
+    /// underflow and trap.
+    @Test func ntFileEntryEndingBeforeItStartsIsIgnored() throws {
+        var b = ElfCoreBuilder()
+        b.notes.append(("CORE", 1, ElfCoreBuilder.prstatus(pid: 9, signal: 11, rip: 1, rsp: 2)))
+        var file = ElfCoreBuilder.le(UInt64(2))  // two entries, 4 KiB pages
+        file += ElfCoreBuilder.le(UInt64(4096))
+        file += ElfCoreBuilder.le(UInt64(0x20_0000)); file += ElfCoreBuilder.le(UInt64(0x10_0000)); file += ElfCoreBuilder.le(UInt64(0))
+        file += ElfCoreBuilder.le(UInt64(0x40_0000)); file += ElfCoreBuilder.le(UInt64(0x40_1000)); file += ElfCoreBuilder.le(UInt64(0))
+        file += Array("/bad\0/good\0".utf8)
+        b.notes.append(("CORE", 0x4649_4C45, file))
+        let d = try DumpLoader.open(path: TempFiles.write(b.build(), name: "ntfile.core")).dump
+        #expect(d.modules.map(\.path) == ["/good"])
+        #expect(d.warnings.contains { $0.contains("NT_FILE entry for /bad") })
+    }
+
     @Test func elfProgramHeadersPastEndAreReported() throws {
         var b = ElfCoreBuilder()
         b.declaredPhnum = 60000
