@@ -93,9 +93,10 @@ public struct AddressSpace: Sendable {
                 }
                 done += inRange
             } else {
-                // Skip to the next range start (or the end of the request).
+                // Skip to the next range start (or the end of the request). At least one byte: at the top of
+                // the address space there is no "next" and the gap would be 0.
                 let next = nextRangeStart(after: va) ?? UInt64.max
-                let gap = next &- va
+                let gap = max(next &- va, 1)
                 done += Int(min(UInt64(count - done), gap))
             }
         }

@@ -20,7 +20,9 @@ struct MutationTests {
     @Test(arguments: sources)
     func randomDamageNeverCrashes(_ source: String) throws {
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path(source))))
-        var rng = SplitMix(state: UInt64(truncatingIfNeeded: source.hashValueStable))
+        // DUMPDBG_MUTATION_SEED explores other damage; the default keeps every run the same.
+        let extra = ProcessInfo.processInfo.environment["DUMPDBG_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0
+        var rng = SplitMix(state: source.hashValueStable &+ extra)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-mutants-\(getpid())").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = "\(dir)/\(URL(fileURLWithPath: source).lastPathComponent)"

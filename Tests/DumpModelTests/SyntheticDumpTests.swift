@@ -145,6 +145,19 @@ struct SyntheticDumpTests {
         #expect(d.warnings.contains { $0.contains("NT_FILE entry for /bad") })
     }
 
+    /// Found by MutationTests: `db @rsp` with rsp = 0xfffffffffffffff8 once spun forever at the top of the
+    /// address space.
+    @Test func readingAtTheTopOfTheAddressSpaceEnds() throws {
+        var b = ElfCoreBuilder()
+        b.notes.append(("CORE", 1, ElfCoreBuilder.prstatus(pid: 5, signal: 11, rip: 1, rsp: 0xFFFF_FFFF_FFFF_FFF8)))
+        b.segments.append(.init(vaddr: 0x1000, data: [1, 2, 3, 4], memsz: 4))
+        let d = try DumpLoader.open(path: TempFiles.write(b.build(), name: "top.core")).dump
+        let bytes = d.memory.read(0xFFFF_FFFF_FFFF_FFF8, count: 32)
+        #expect(bytes.count == 32 && bytes.allSatisfy { $0 == nil })
+        #expect(d.memory.read(0xFFFF_FFFF_FFFF_FFFF, count: 1) == [nil])
+        #expect(d.memory.readExact(0xFFFF_FFFF_FFFF_FFFC, count: 8) == nil)
+    }
+
     @Test func elfProgramHeadersPastEndAreReported() throws {
         var b = ElfCoreBuilder()
         b.declaredPhnum = 60000
