@@ -414,6 +414,7 @@ public final class ElfCore: Dump, @unchecked Sendable {
 
 /// Reads what an ELF image mapped in the target reveals about itself, when its header pages are in the dump.
 enum ElfImageInMemory {
+    /// Every address here comes from the image's own (untrusted) headers, so the arithmetic wraps rather than traps.
     static func buildId(memory: AddressSpace, base: UInt64) -> [UInt8]? {
         guard let ident = memory.readExact(base, count: 6), ident[0...3] == [0x7F, 0x45, 0x4C, 0x46] else { return nil }
         let is64 = ident[4] == 2
@@ -423,16 +424,16 @@ enum ElfImageInMemory {
         func word(_ a: UInt64) -> UInt64? {
             is64 ? memory.readU64(a).map { be ? $0.byteSwapped : $0 } : u32(a).map(UInt64.init)
         }
-        guard let phoff = word(base + (is64 ? 32 : 28)), let phentsize = u16(base + (is64 ? 54 : 42)),
-              let phnum = u16(base + (is64 ? 56 : 44)), phnum < 256, phentsize >= 32 else { return nil }
+        guard let phoff = word(base &+ (is64 ? 32 : 28)), let phentsize = u16(base &+ (is64 ? 54 : 42)),
+              let phnum = u16(base &+ (is64 ? 56 : 44)), phnum < 256, phentsize >= 32 else { return nil }
         // The first PT_LOAD's vaddr is where the image's own addresses start (0 for PIE/shared objects).
         var loadBias: UInt64?
         var notes: [(UInt64, UInt64)] = []
         for i in 0..<UInt64(phnum) {
-            let ph = base + phoff + i * UInt64(phentsize)
+            let ph = base &+ phoff &+ i &* UInt64(phentsize)
             guard let type = u32(ph) else { return nil }
-            let vaddr = word(ph + (is64 ? 16 : 8)) ?? 0
-            let memsz = word(ph + (is64 ? 40 : 20)) ?? 0
+            let vaddr = word(ph &+ (is64 ? 16 : 8)) ?? 0
+            let memsz = word(ph &+ (is64 ? 40 : 20)) ?? 0
             if type == 1, loadBias == nil { loadBias = base &- (vaddr & ~0xFFF) }
             if type == 4 { notes.append((vaddr, memsz)) }
         }
@@ -441,13 +442,13 @@ enum ElfImageInMemory {
             var o: UInt64 = 0
             let start = bias &+ vaddr
             while o + 12 <= size {
-                guard let namesz = u32(start + o), let descsz = u32(start + o + 4), let type = u32(start + o + 8) else { break }
-                let nameAt = start + o + 12
-                let descAt = nameAt + ((UInt64(namesz) + 3) & ~3)
+                guard let namesz = u32(start &+ o), let descsz = u32(start &+ o &+ 4), let type = u32(start &+ o &+ 8) else { break }
+                let nameAt = start &+ o &+ 12
+                let descAt = nameAt &+ ((UInt64(namesz) + 3) & ~3)
                 if type == 3, namesz == 4, memory.readExact(nameAt, count: 4) == [0x47, 0x4E, 0x55, 0], descsz <= 64 {
                     return memory.readExact(descAt, count: Int(descsz))
                 }
-                o = descAt - start + ((UInt64(descsz) + 3) & ~3)
+                o = (descAt &- start) &+ ((UInt64(descsz) + 3) & ~3)
             }
         }
         return nil

@@ -158,6 +158,27 @@ struct SyntheticDumpTests {
         #expect(d.memory.readExact(0xFFFF_FFFF_FFFF_FFFC, count: 8) == nil)
     }
 
+    /// Found by MutationTests: a mapped ELF image whose in-memory header has an absurd e_phoff made the build-id
+    /// reader's address arithmetic overflow and trap.
+    @Test func mappedImageWithAbsurdHeaderOffsetsHasNoBuildId() throws {
+        var image = [UInt8](repeating: 0, count: 64)
+        image.replaceSubrange(0..<6, with: [0x7F, 0x45, 0x4C, 0x46, 2, 1])
+        image.replaceSubrange(32..<40, with: ElfCoreBuilder.le(UInt64.max - 8))  // e_phoff
+        image.replaceSubrange(54..<56, with: ElfCoreBuilder.le(UInt16(56)))      // e_phentsize
+        image.replaceSubrange(56..<58, with: ElfCoreBuilder.le(UInt16(4)))       // e_phnum
+        var b = ElfCoreBuilder()
+        b.notes.append(("CORE", 1, ElfCoreBuilder.prstatus(pid: 3, signal: 11, rip: 0x400000, rsp: 8)))
+        var file = ElfCoreBuilder.le(UInt64(1))
+        file += ElfCoreBuilder.le(UInt64(4096))
+        file += ElfCoreBuilder.le(UInt64(0x40_0000)); file += ElfCoreBuilder.le(UInt64(0x40_1000)); file += ElfCoreBuilder.le(UInt64(0))
+        file += Array("/image\0".utf8)
+        b.notes.append(("CORE", 0x4649_4C45, file))
+        b.segments.append(.init(vaddr: 0x40_0000, data: image, memsz: 0x1000))
+        let d = try DumpLoader.open(path: TempFiles.write(b.build(), name: "phoff.core")).dump
+        #expect(d.modules.map(\.path) == ["/image"])
+        #expect(d.modules.first?.buildId == nil)
+    }
+
     @Test func elfProgramHeadersPastEndAreReported() throws {
         var b = ElfCoreBuilder()
         b.declaredPhnum = 60000
