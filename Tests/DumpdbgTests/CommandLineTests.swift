@@ -98,3 +98,26 @@ struct BundledSampleTests {
         #expect(r.status == 1)
     }
 }
+
+/// Samples/walkthrough.txt, the seed walkthrough as a script, replayed on the bundled sample.
+@Suite(.enabled(if: installedRuntime31() != nil, "no .NET Core 3.1.23 runtime: run Samples/install-deps.sh"))
+struct WalkthroughScriptTests {
+    @Test func theWalkthroughFindsTheRequest() throws {
+        let root = Binary.projectRoot.path
+        let r = try Binary.run(["-z", root + "/Samples/dumps/async-crash/linux-3.1.core.xz", "-i", installedRuntime31()!,
+                                "--no-banner", "-cf", root + "/Samples/walkthrough.txt"])
+        #expect(r.status == 0, Comment(rawValue: r.stdout + r.stderr))
+        let out = r.stdout
+        for expected in [
+            "0:008> !dumpstackobjects\nOS Thread Id: 0x3a8e (8)\nRSP/REG          Object           Name\n",
+            "00007F5C603FDB90 00007f5c3c048098 System.Web.Hosting.IIS7WorkerRequest\n",
+            "0:008> !DumpObject 00007f5c3c048098\nName:        System.Web.Hosting.IIS7WorkerRequest\n",
+            "00007f5c61ac0f90  4000001        8        System.String  0 instance 00007f5c3c047fe8 _path\n",
+            "00007f5c61ac0f90  4000002       10        System.String  0 instance 00007f5c3c048020 _httpVerb\n",
+            "String:      /Account/Login\n", "String:      POST\n",
+            "Exception type:   System.NullReferenceException\n",
+        ] {
+            #expect(out.contains(expected), Comment(rawValue: expected))
+        }
+    }
+}
