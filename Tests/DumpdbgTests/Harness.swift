@@ -109,7 +109,11 @@ final class PseudoTerminal {
         close(master)
     }
 
+    /// Types `text`. libedit prints its prompt a moment before it puts the terminal in raw mode; keys sent
+    /// within that moment are read in cooked mode, where Ctrl-D becomes a cooked EOF that libedit never sees.
+    /// A person never types that fast, so wait a little first (pexpect's `delaybeforesend` exists for this).
     func send(_ text: String) {
+        usleep(250_000)
         _ = text.utf8CString.withUnsafeBufferPointer { write(master, $0.baseAddress, $0.count - 1) }
     }
 
