@@ -41,7 +41,8 @@ public enum Decompression {
         } catch {
             throw DumpError(path: path, problem: "cannot create cache folder \(dir): \(error.localizedDescription)")
         }
-        let temp = "\(target).partial-\(getpid())"
+        // Unique per call: two opens of one dump in one process (or two processes) must not share a temp file.
+        let temp = "\(target).partial-\(getpid())-\(UUID().uuidString)"
         guard let out = fopen(temp, "wb") else {
             throw DumpError(path: path, problem: "cannot write cache file \(temp)")
         }
@@ -58,6 +59,8 @@ public enum Decompression {
         }
         guard rename(temp, target) == 0 else {
             unlink(temp)
+            // Another open finished the same decompression first: its copy is as good as ours.
+            if FileManager.default.fileExists(atPath: target) { return (target, true) }
             throw DumpError(path: path, problem: "cannot move cache file into place at \(target)")
         }
         return (target, false)

@@ -214,3 +214,33 @@ struct SyntheticDumpTests {
         }
     }
 }
+
+/// Found by a CI rehearsal: two tests decompressing the same dump at once shared one temp file.
+struct ConcurrentDecompressionTests {
+    @Test func manyOpensOfOneCompressedDumpAtOnceAllSucceed() async throws {
+        let src = SharedDumps.path("elfutils/bz2/backtrace.x86_64.core.bz2")
+        guard FileManager.default.fileExists(atPath: src) else { return }
+        // A copy under a new name: its cache entry cannot exist yet, so every open races to make it.
+        let name = "concurrent-\(UUID().uuidString).core.bz2"
+        let copy = TempFiles.directory + "/" + name
+        try FileManager.default.copyItem(atPath: src, toPath: copy)
+        _ = SharedDumps.cacheDirectory  // sets DUMPDBG_CACHE for every test
+        let results = await withTaskGroup(of: String?.self) { group in
+            for _ in 0..<8 {
+                group.addTask {
+                    do { return try DumpLoader.open(path: copy).dump.threads.count == 2 ? nil : "wrong thread count" } catch {
+                        return "\(error)"
+                    }
+                }
+            }
+            var failures: [String] = []
+            for await r in group { if let r { failures.append(r) } }
+            return failures
+        }
+        #expect(results.isEmpty, "\(results)")
+        let cached = (try? FileManager.default.contentsOfDirectory(atPath: Decompression.cacheDirectory())) ?? []
+        let stem = String(name.dropLast(".bz2".count))
+        #expect(cached.filter { $0.contains(stem) && $0.contains(".partial-") }.isEmpty, "no temp files left behind")
+        #expect(cached.filter { $0.hasSuffix(stem) }.count == 1)
+    }
+}
