@@ -141,7 +141,7 @@ struct AddressCommand: DebuggerCommand {
         s.output.line(String(repeating: "-", count: 122))
         for r in rows {
             try s.checkInterrupt()
-            let line = "+" + a(r.base) + " " + a(r.end) + " " + a(r.size) + " " + Self.typeName(r.type).rightPad(11)
+            let line = "+" + a(r.base) + " " + a(r.end) + " " + a(r.size) + " " + Self.typeName(r.type).rightPad(12)
                 + Self.stateName(r.state).rightPad(12) + Self.protectName(r.protect).rightPad(35) + r.usage.rightPad(11) + r.detail
             s.output.line(line)
         }

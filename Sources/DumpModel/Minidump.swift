@@ -402,7 +402,33 @@ public final class Minidump: Dump, @unchecked Sendable {
             for i in modules.indices where modules[i].path.isEmpty || modules[i].path == "<unknown module>" {
                 if let p = byBase[modules[i].base] { modules[i].path = p }
             }
+            // With no MemoryInfoList, the maps are the process's regions (what `!address` shows).
+            if regions == nil { regions = Self.regions(fromLinuxMaps: s) }
         }
+    }
+}
+
+extension Minidump {
+    /// `/proc/self/maps` lines (`start-end perms offset dev inode [path]`) as regions, with ELF-style r/w/x flags.
+    static func regions(fromLinuxMaps text: String) -> [MemoryRegion]? {
+        var out: [MemoryRegion] = []
+        for line in text.split(separator: "\n") {
+            let cols = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
+            guard cols.count >= 5, let dash = cols[0].firstIndex(of: "-"),
+                  let start = UInt64(cols[0][..<dash], radix: 16), let end = UInt64(cols[0][cols[0].index(after: dash)...], radix: 16),
+                  end > start else { continue }
+            let perms = Array(cols[1])
+            var flags: UInt32 = 0
+            if perms.count >= 3 {
+                if perms[0] == "r" { flags |= 4 }
+                if perms[1] == "w" { flags |= 2 }
+                if perms[2] == "x" { flags |= 1 }
+            }
+            let path = cols.count == 6 ? cols[5].trimmed(" ") : ""
+            out.append(MemoryRegion(base: start, size: end - start, allocationBase: start, allocationProtect: 0, state: 0, protect: 0,
+                                    type: 0, mappedPath: path.hasPrefix("/") ? path : nil, elfFlags: flags))
+        }
+        return out.isEmpty ? nil : out
     }
 }
 
