@@ -4,6 +4,6 @@ let builtInCommands: [any DebuggerCommand] = [
     SystemStatusCommand(), ProcessStatusCommand(), VertargetCommand(), TimeCommand(), LastEventCommand(),
     ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(),
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
-    TebCommand(), PebCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
+    TebCommand(), PebCommand(), HandleCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
     HelpCommand(), QuitCommand(),
 ] + sosCommands

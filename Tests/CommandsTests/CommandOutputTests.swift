@@ -195,6 +195,17 @@ struct CommandOutputTests {
         #expect(try Fixtures.run("lldb/elf-core/linux-x86_64.core", "!teb") == "!teb: this is a Linux dump; only Windows threads have a TEB\n")
     }
 
+    @Test func handles() throws {
+        // INDEX.md: HandleData(147) and HandleData(302).
+        let list = try Fixtures.run("breakpad/tiny-exe-with-cet-xsave.dmp", "!handle")
+        #expect(list.contains("\n147 Handles\nType           \tCount\n"))
+        #expect(list.split(separator: "\n").filter { $0.hasPrefix("Handle ") }.count == 147)
+        #expect(try Fixtures.run("rust-minidump/stability-report.dmp", "!handle").contains("\n302 Handles\n"))
+        let one = try Fixtures.run("breakpad/tiny-exe-with-cet-xsave.dmp", "!handle 4")
+        #expect(one.hasPrefix("Handle 4\n  Type         \tFile\n  Attributes   \t0\n  GrantedAccess\t0x12019f\n"))
+        #expect(try Fixtures.run(md2, "!handle") == "Handle information is not available: this dump has no HandleDataStream\n")
+    }
+
     @Test func targetDescription() throws {
         let v = try Fixtures.run(md2, "vertarget")
         #expect(v.hasPrefix("Windows XP Version 2600 (Service Pack 2) UP Free x86 compatible\nProduct: WinNt\n"))
