@@ -47,7 +47,7 @@ struct AddressCommand: DebuggerCommand {
     static func rows(_ s: Session) -> [Row] {
         let d = s.dump
         var rows: [Row] = []
-        func usage(_ base: UInt64, _ end: UInt64, type: UInt32, state: UInt32, path: String?) -> (String, String) {
+        func usage(_ base: UInt64, _ end: UInt64, state: UInt32, path: String?) -> (String, String) {
             if state == memFree { return ("Free", "") }
             if let m = d.modules.first(where: { $0.base < end && base < $0.end }) {
                 return ("Image", "[\(m.moduleName); \"\(m.path)\"]")
@@ -71,7 +71,7 @@ struct AddressCommand: DebuggerCommand {
                     type = r.mappedPath != nil ? memMapped : memPrivate
                     protect = elfProtect(flags)
                 }
-                var (u, detail) = usage(r.base, r.end, type: type, state: state, path: r.mappedPath)
+                var (u, detail) = usage(r.base, r.end, state: state, path: r.mappedPath)
                 if u == "Image" && r.elfFlags != nil { type = memImage }
                 if u == "Free" { detail = "" }
                 rows.append(Row(base: r.base, size: r.size, type: type, state: state, protect: protect, usage: u, detail: detail))
@@ -79,7 +79,7 @@ struct AddressCommand: DebuggerCommand {
         } else {
             // No MemoryInfoList: the captured ranges are all we know.
             for r in d.memory.ranges {
-                let (u, detail) = usage(r.start, r.end, type: 0, state: memCommit, path: nil)
+                let (u, detail) = usage(r.start, r.end, state: memCommit, path: nil)
                 rows.append(Row(base: r.start, size: r.size, type: 0, state: memCommit, protect: 0, usage: u, detail: detail))
             }
         }

@@ -301,7 +301,7 @@ extension Session {
         case "$csp": return ctx?.stackPointer
         case "$teb": return thread.map { $0.teb }
         case "$peb": return thread.flatMap { t in
-            t.teb == 0 ? nil : ThreadEnvironmentBlockReader.peb(memory: memory, teb: t.teb) }
+            t.teb == 0 ? nil : ThreadEnvironmentBlock.pebAddress(memory: memory, teb: t.teb) }
         case "$tid": return thread?.id
         case "$tpid": return dump.processId
         case "$ptrsize": return UInt64(pointerSize)
@@ -325,12 +325,5 @@ extension Session {
             if n.hasPrefix("r"), n.hasSuffix("d"), let v = ctx[String(n.dropLast())] { return v & 0xFFFF_FFFF }
         }
         return nil
-    }
-}
-
-/// Reads the PEB pointer out of a TEB (used for `$peb`).
-enum ThreadEnvironmentBlockReader {
-    static func peb(memory: AddressSpace, teb: UInt64) -> UInt64? {
-        memory.readPointer(teb + UInt64(memory.pointerSize == 8 ? 0x60 : 0x30))
     }
 }

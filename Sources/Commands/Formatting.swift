@@ -16,11 +16,6 @@ public enum Hex {
         pointerSize == 8 ? tick(v) : pad(v & 0xFFFF_FFFF, 8)
     }
 
-    /// SOS's style: 16 digits without the backtick on 64-bit.
-    public static func sos(_ v: UInt64, pointerSize: Int) -> String {
-        pad(v, pointerSize * 2)
-    }
-
     /// `!address`'s compact style: `0`7ffe0000` (high part unpadded).
     public static func compactTick(_ v: UInt64) -> String {
         String(v >> 32, radix: 16) + "`" + pad(v & 0xFFFF_FFFF, 8)

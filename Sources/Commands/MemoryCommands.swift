@@ -211,7 +211,6 @@ struct SearchMemoryCommand: DebuggerCommand {
         guard !pattern.isEmpty else { throw CommandError("No pattern given") }
         let unit: UInt64 = ["w": 2, "d": 4, "q": 8][kind] ?? 1
         let end = range.start &+ range.count
-        var hits = 0
         for r in s.memory.ranges where r.present > 0 && r.end > range.start && r.start < end {
             try s.checkInterrupt()
             let lo = max(r.start, range.start), hi = min(r.start &+ r.present, end)
@@ -225,7 +224,6 @@ struct SearchMemoryCommand: DebuggerCommand {
                     if k == pattern.count {
                         let at = lo + UInt64(i)
                         if unit == 1 || (at % unit == 0) {
-                            hits += 1
                             try printHit(at, kind: kind, s)
                         }
                     }
@@ -234,7 +232,6 @@ struct SearchMemoryCommand: DebuggerCommand {
                 if i & 0xFFFFF == 0 { try s.checkInterrupt() }
             }
         }
-        _ = hits
     }
 
     private func printHit(_ at: UInt64, kind: Character, _ s: Session) throws {

@@ -60,8 +60,5 @@ public struct CommandError: Error, CustomStringConvertible, Sendable {
     public static func syntax(_ text: String, column: Int = 0) -> CommandError {
         CommandError(String(repeating: " ", count: 7 + column) + "^ Syntax error in '\(text)'")
     }
-    public static func memoryAccess(_ address: String) -> CommandError {
-        CommandError("Memory access error at '\(address)'")
-    }
     public static let interrupted = CommandError("Interrupted by Ctrl-C")
 }

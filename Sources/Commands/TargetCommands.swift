@@ -181,9 +181,7 @@ struct HelpCommand: DebuggerCommand {
     func run(_ inv: Invocation, in s: Session) throws {
         let arg = inv.arguments.trimmed(" ")
         if !arg.isEmpty {
-            let key = arg.hasPrefix("!") || arg.hasPrefix(".") || arg.hasPrefix("~") || arg.hasPrefix("$") || arg.hasPrefix("|") || arg.hasPrefix("?")
-                ? arg : arg
-            guard let c = s.registry.command(named: key) ?? s.registry.command(named: "." + key) ?? s.registry.command(named: "!" + key) else {
+            guard let c = s.registry.command(named: arg) ?? s.registry.command(named: "." + arg) ?? s.registry.command(named: "!" + arg) else {
                 throw CommandError("No help for '\(arg)': no such command (.help lists them)")
             }
             s.output.line(c.names.joined(separator: ", ") + " - " + c.summary)

@@ -93,7 +93,6 @@ public enum Decompression {
             }
             if ret == LZMA_STREAM_END { return nil }
             if ret != LZMA_OK { return "lzma error \(ret.rawValue) after \(strm.total_out) bytes" }
-            if strm.avail_in == 0 && strm.avail_out != 0 && ret == LZMA_OK { continue }
         }
     }
 

@@ -390,20 +390,15 @@ public final class Minidump: Dump, @unchecked Sendable {
             }
         }
         // Breakpad's Linux dumps name module paths only in /proc/self/maps; fill in unnamed modules.
-        if let v = stream(.linuxMaps), let s = v.cString(0, limit: Int(min(v.count, 4 << 20))) {
+        if let v = stream(.linuxMaps), let s = v.cString(0, limit: Int(min(v.count, 4 << 20))),
+           let maps = Self.regions(fromLinuxMaps: s) {
             var byBase: [UInt64: String] = [:]
-            for line in s.split(separator: "\n") {
-                let cols = line.split(separator: " ", maxSplits: 5, omittingEmptySubsequences: true)
-                guard cols.count >= 6, let dash = cols[0].firstIndex(of: "-"),
-                      let start = UInt64(cols[0][..<dash], radix: 16) else { continue }
-                let p = cols[5].trimmed(" ")
-                if p.hasPrefix("/") && byBase[start] == nil { byBase[start] = p }
-            }
+            for r in maps { if let p = r.mappedPath, byBase[r.base] == nil { byBase[r.base] = p } }
             for i in modules.indices where modules[i].path.isEmpty || modules[i].path == "<unknown module>" {
                 if let p = byBase[modules[i].base] { modules[i].path = p }
             }
             // With no MemoryInfoList, the maps are the process's regions (what `!address` shows).
-            if regions == nil { regions = Self.regions(fromLinuxMaps: s) }
+            if regions == nil { regions = maps }
         }
     }
 }

@@ -7,7 +7,6 @@ public enum CPUArchitecture: Sendable, Equatable, CustomStringConvertible {
     public var pointerSize: Int {
         switch self {
         case .x86, .arm, .x32, .ppc, .mips: return 4
-        case .unknown: return 8
         default: return 8
         }
     }

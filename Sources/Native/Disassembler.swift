@@ -1,5 +1,6 @@
 import CCapstone
 import DumpModel
+import Foundation
 
 /// Disassembles target code with Capstone, formatted the way WinDbg prints it:
 /// `00007ff6`127dc480 c70000000000    mov     dword ptr [rax],0`.
@@ -84,18 +85,6 @@ public final class Disassembler {
 }
 
 extension String {
-    func replacingOccurrences(of a: String, with b: String) -> String {
-        guard !a.isEmpty else { return self }
-        var out = ""
-        var rest = Substring(self)
-        while let r = rest.range(of: a) {
-            out += rest[..<r.lowerBound]
-            out += b
-            rest = rest[r.upperBound...]
-        }
-        return out + rest
-    }
-
     func trimmingTrailingSpaces() -> String {
         var s = self
         while s.last == " " { s.removeLast() }

@@ -11,6 +11,11 @@ public struct ThreadEnvironmentBlock: Sendable {
     public let countOwnedLocks: UInt32
     public let hardErrorMode: UInt32?
 
+    /// The PEB pointer alone (TEB.ProcessEnvironmentBlock), for `$peb` when the rest of the TEB may be missing.
+    public static func pebAddress(memory: AddressSpace, teb: UInt64) -> UInt64? {
+        memory.readPointer(teb + UInt64(12 * memory.pointerSize))
+    }
+
     public init?(memory: AddressSpace, address: UInt64) {
         let wide = memory.pointerSize == 8
         let p = memory.pointerSize
