@@ -34,12 +34,17 @@ struct AddressCommand: DebuggerCommand {
             throw CommandError("Unsupported option '\(arg)' (supported: -summary, or an address)")
         } else {
             let a = try ExpressionEvaluator.evaluate(arg, environment: s.expressionEnvironment)
-            guard let r = rows.first(where: { a >= $0.base && a < $0.end }) else {
-                s.output.line("Usage:                  <unknown>")
-                s.output.line("Address \(s.address(a)) is not in any region this dump describes")
-                return
+            if let r = rows.first(where: { a >= $0.base && a < $0.end }) {
+                one(r, a, s)
+            } else if s.dump.regions != nil {
+                // The dump lists every region the process had, so an address between them is free, as
+                // WinDbg shows it: the gap from the previous region's end to the next one's base.
+                let below = rows.last(where: { $0.end <= a })?.end ?? 0
+                let above = rows.first(where: { $0.base > a })?.base ?? UInt64.max
+                one(Row(base: below, size: above - below, type: 0, state: Self.memFree, protect: 1, usage: "Free", detail: ""), a, s)
+            } else {
+                throw CommandError("Address \(s.address(a)) is not in any range this dump holds (it records no region list)")
             }
-            one(r, a, s)
         }
     }
 
@@ -190,7 +195,7 @@ struct AddressCommand: DebuggerCommand {
         s.output.line("Region Size:            \(s.address(r.size)) \(Self.human(r.size))")
         s.output.line("State:                  \(typed(r.state, Self.stateName(r.state)))")
         s.output.line("Protect:                \(typed(r.protect, Self.protectName(r.protect)))")
-        s.output.line("Type:                   \(typed(r.type, Self.typeName(r.type)))")
+        s.output.line("Type:                   " + (r.state == Self.memFree ? "<info not present at the target>" : typed(r.type, Self.typeName(r.type))))
         if r.usage == "Image", let m = s.namer.module(containing: a) {
             s.output.line("More info:              lmv m \(m.moduleName)")
             s.output.line("More info:              ln \(s.address(a))")
@@ -199,6 +204,7 @@ struct AddressCommand: DebuggerCommand {
         }
         s.output.line()
         s.output.line()
-        s.output.line("Content source: 1 (target), length: \(String(r.end - a, radix: 16))")
+        let source = r.state == Self.memFree ? "0 (invalid)" : "1 (target)"
+        s.output.line("Content source: \(source), length: \(String(r.end &- a, radix: 16))")
     }
 }

@@ -3,49 +3,56 @@ import DumpModel
 /// Splits a WinDbg input line into commands. `;` separates commands except inside quotes; `$$` starts a
 /// comment that runs to the next `;`; `~* e ...` and the script commands (`$<`, `$$><`, ...) own the rest of
 /// the line, semicolons included, as in WinDbg.
+///
+/// Linear in the line's length: whether a command owns the rest of the line depends only on how it
+/// starts, so that is decided once per command, not once per character.
 public enum CommandLineSplitter {
     public static func split(_ line: String) -> [String] {
         var out: [String] = []
-        var current = ""
-        var inQuote = false
         var rest = Substring(line)
-        func flush() {
-            let t = current.trimmed(" \t\r\n")
-            if !t.isEmpty { out.append(t) }
-            current = ""
-        }
-        while let c = rest.first {
-            let lead = current.drop(while: { $0 == " " || $0 == "\t" })
-            if lead.isEmpty, rest.hasPrefix("$$"), !isScriptCommand(rest) {
-                if let semi = rest.firstIndex(of: ";") { rest = rest[rest.index(after: semi)...] } else { rest = "" }
+        while true {
+            rest = rest.drop { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
+            guard !rest.isEmpty else { break }
+            if rest.hasPrefix("$$"), !isScriptCommand(rest) {
+                // A comment: skip to the next command.
+                guard let semi = rest.firstIndex(of: ";") else { break }
+                rest = rest[rest.index(after: semi)...]
                 continue
             }
-            if !inQuote, ownsRestOfLine(lead) {
-                current += rest
-                rest = ""
+            if ownsRestOfLine(rest) {
+                append(rest, to: &out)
                 break
             }
-            rest.removeFirst()
-            if c == "\"" { inQuote.toggle() }
-            if c == ";" && !inQuote {
-                flush()
-                continue
+            var inQuote = false
+            var end = rest.endIndex
+            var i = rest.startIndex
+            while i < rest.endIndex {
+                let c = rest[i]
+                if c == "\"" { inQuote.toggle() } else if c == ";" && !inQuote { end = i; break }
+                i = rest.index(after: i)
             }
-            current.append(c)
+            append(rest[..<end], to: &out)
+            guard end < rest.endIndex else { break }
+            rest = rest[rest.index(after: end)...]
         }
-        flush()
         return out
+    }
+
+    private static func append(_ command: Substring, to out: inout [String]) {
+        let t = String(command).trimmed(" \t\r\n")
+        if !t.isEmpty { out.append(t) }
     }
 
     static func isScriptCommand<S: StringProtocol>(_ t: S) -> Bool {
         t.hasPrefix("$$<") || t.hasPrefix("$$><") || t.hasPrefix("$$>a<") || t.hasPrefix("$<") || t.hasPrefix("$><")
     }
 
-    /// True once `lead` is the head of a command that takes the rest of the line.
-    static func ownsRestOfLine(_ lead: Substring) -> Bool {
-        if isScriptCommand(lead) { return true }
+    /// True when the command that `text` starts with takes the rest of the line.
+    static func ownsRestOfLine(_ text: Substring) -> Bool {
+        if isScriptCommand(text) { return true }
         // Path commands take ';'-separated folder lists.
-        for path in [".exepath ", ".exepath+ ", ".sympath ", ".sympath+ ", ".srcpath "] where lead.lowercased().hasPrefix(path) { return true }
-        return ThreadSelector.parseEachPrefix(lead) != nil
+        let head = text.prefix(10).lowercased()
+        for path in [".exepath ", ".exepath+ ", ".sympath ", ".sympath+ ", ".srcpath "] where head.hasPrefix(path) { return true }
+        return ThreadSelector.parseEachPrefix(text) != nil
     }
 }

@@ -37,9 +37,13 @@ public enum Describe {
         var t = time_t(seconds)
         var tm = tm()
         gmtime_r(&t, &tm)
-        var buf = [Int8](repeating: 0, count: 64)
-        strftime(&buf, buf.count, "%a %b %e %H:%M:%S.000 %Y", &tm)
-        return String(cString: buf) + " (UTC + 0:00)"
+        var buf = [UInt8](repeating: 0, count: 64)
+        let n = buf.withUnsafeMutableBufferPointer { b in
+            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) {
+                strftime($0, b.count, "%a %b %e %H:%M:%S.000 %Y", &tm)
+            }
+        }
+        return String(decoding: buf.prefix(n), as: UTF8.self) + " (UTC + 0:00)"
     }
 
     /// "0 days 0:00:05.000".

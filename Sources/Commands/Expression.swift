@@ -34,6 +34,10 @@ public struct ExpressionEvaluator {
     let env: Environment
     let text: [Character]
     public private(set) var position: Int
+    /// How deep the parser has recursed (parentheses, unary operators); bounded so that hostile input
+    /// gets an error instead of overflowing the stack.
+    private var depth = 0
+    static let maximumDepth = 256
 
     public init(_ text: String, environment: Environment, position: Int = 0) {
         self.text = Array(text)
@@ -139,6 +143,11 @@ public struct ExpressionEvaluator {
     }
 
     private mutating func parseUnary() throws -> UInt64 {
+        depth += 1
+        defer { depth -= 1 }
+        guard depth <= Self.maximumDepth else {
+            throw CommandError("Expression too complex: more than \(Self.maximumDepth) nested levels at '\(String(remainder.prefix(20)))'")
+        }
         skipSpaces()
         if matchOp("-") { return 0 &- (try parseUnary()) }
         if matchOp("+") { return try parseUnary() }

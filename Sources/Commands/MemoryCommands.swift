@@ -41,11 +41,41 @@ struct AddressRange {
                 let end = try e2.evaluate()
                 guard e2.atEnd else { throw CommandError.syntax(text) }
                 guard end >= start else { throw CommandError("Range error in '\(text)'") }
-                count = max(1, (end - start + 1 + unit - 1) / unit)
-                if count * unit > limit { throw CommandError("Range error in '\(text)'") }
+                // ceil((end - start + 1) / unit) without the +1 that overflows for 0..ffffffffffffffff.
+                let units = ((end - start) / unit).addingReportingOverflow(1)
+                let bytes = units.partialValue.multipliedReportingOverflow(by: unit)
+                if units.overflow || bytes.overflow || bytes.partialValue > limit { throw CommandError("Range error in '\(text)'") }
+                count = units.partialValue
             }
         }
         return AddressRange(start: start, count: count)
+    }
+
+    /// The bytes `count` units cover, stopping at the top of the address space rather than wrapping.
+    func byteCount(unit: UInt64) -> UInt64 {
+        let (total, overflow) = count.multipliedReportingOverflow(by: unit)
+        let after = UInt64.max - start  // bytes after `start`; with it, one more unless that overflows
+        let room = after == UInt64.max ? after : after + 1
+        if overflow { return room }
+        return room < total ? room : total
+    }
+}
+
+extension Session {
+    /// Long runs of memory the dump lacks print as one line instead of a `??` row per unit, so a command's
+    /// output stays bounded by what the dump holds (`db 0 L?ffffffff`). Returns how many bytes from
+    /// `address` to skip: the run up to the next byte the dump holds, at most `remaining`; nil when the
+    /// run is no longer than `threshold`, which keeps WinDbg's `??` rows for the usual small gaps.
+    func missingRun(at address: UInt64, remaining: UInt64, threshold: UInt64) -> UInt64? {
+        guard !memory.isReadable(address) else { return nil }
+        let run = memory.nextPresentAddress(from: address).map { $0 &- address } ?? remaining
+        let skip = min(run, remaining)
+        return skip > threshold ? skip : nil
+    }
+
+    /// The one line for a skipped run of `count` missing bytes at `address`.
+    func reportMissingRun(at address: UInt64, count: UInt64) {
+        output.line("Memory access error at \(self.address(address))-\(self.address(address &+ (count - 1))) (not in the dump)")
     }
 }
 
@@ -82,12 +112,19 @@ struct DisplayMemoryCommand: DebuggerCommand {
 
     /// Rows of 16 bytes: address, units, and (for db/dc) the characters.
     static func dump(_ r: AddressRange, unitSize: UInt64, chars: Bool, _ s: Session) throws {
-        let total = r.count * unitSize
+        let total = r.byteCount(unit: unitSize)
         var offset: UInt64 = 0
         let perLine: UInt64 = 16
         while offset < total {
             try s.checkInterrupt()
             let lineStart = r.start &+ offset
+            if let skip = s.missingRun(at: lineStart, remaining: total - offset, threshold: 16 * perLine) {
+                // Resume at the row that holds the next present byte.
+                let rows = max(1, skip / perLine)
+                s.reportMissingRun(at: lineStart, count: min(rows * perLine, total - offset))
+                offset = rows * perLine > total - offset ? total : offset + rows * perLine
+                continue
+            }
             let n = Int(min(perLine, total - offset))
             let bytes = s.memory.read(lineStart, count: n)
             var cols: [String] = []
@@ -126,7 +163,7 @@ struct DisplayMemoryCommand: DebuggerCommand {
                 line += "  " + String(ascii)
             }
             s.output.line(line)
-            offset += perLine
+            offset = perLine > total - offset ? total : offset + perLine
         }
         s.nextDumpAddress = r.start &+ total
     }
@@ -136,7 +173,7 @@ struct DisplayMemoryCommand: DebuggerCommand {
         let unit = wide ? 2 : 1
         let chunk = wide ? 32 : 48
         var at = r.start
-        var remaining = Int(r.count)
+        var remaining = Int(clamping: r.count)
         var first = true
         while remaining > 0 {
             try s.checkInterrupt()
@@ -172,16 +209,25 @@ struct DisplayMemoryCommand: DebuggerCommand {
 
     /// dps: one pointer per line with the module+offset it points into.
     func pointers(_ r: AddressRange, size: UInt64, _ s: Session) throws {
-        for i in 0..<r.count {
+        let total = r.byteCount(unit: size)
+        var offset: UInt64 = 0
+        while offset < total {
             try s.checkInterrupt()
-            let a = r.start &+ i * size
+            let a = r.start &+ offset
+            if let skip = s.missingRun(at: a, remaining: total - offset, threshold: 16 * size) {
+                let rows = max(1, skip / size)
+                s.reportMissingRun(at: a, count: min(rows * size, total - offset))
+                offset = rows * size > total - offset ? total : offset + rows * size
+                continue
+            }
+            offset = size > total - offset ? total : offset + size
             let v: UInt64? = size == 8 ? s.memory.readU64(a) : s.memory.readU32(a).map(UInt64.init)
             let shown = v.map { size == 8 ? Hex.tick($0) : Hex.pad($0, 8) } ?? (size == 8 ? "????????`????????" : "????????")
             var line = "\(s.address(a))  \(shown)"
             if let v, let name = s.namer.name(v) { line += " \(name)" }
             s.output.line(line)
         }
-        s.nextDumpAddress = r.start &+ r.count * size
+        s.nextDumpAddress = r.start &+ total
     }
 }
 
@@ -210,11 +256,15 @@ struct SearchMemoryCommand: DebuggerCommand {
         let pattern = try makePattern(kind, patternText, s)
         guard !pattern.isEmpty else { throw CommandError("No pattern given") }
         let unit: UInt64 = ["w": 2, "d": 4, "q": 8][kind] ?? 1
-        let end = range.start &+ range.count
-        for r in s.memory.ranges where r.present > 0 && r.end > range.start && r.start < end {
+        guard range.count > 0 else { return }
+        // The last address searched, inclusive: `s -a 0 ffffffffffffffff` reaches the top without wrapping.
+        let last = range.start &+ min(range.count - 1, UInt64.max - range.start)
+        for r in s.memory.ranges where r.present > 0 && r.start &+ (r.present - 1) >= range.start && r.start <= last {
             try s.checkInterrupt()
-            let lo = max(r.start, range.start), hi = min(r.start &+ r.present, end)
-            guard hi > lo, let buf = s.memory.contiguousBytes(lo, count: Int(hi - lo)) else { continue }
+            let lo = max(r.start, range.start)
+            let hiInclusive = min(r.start &+ (r.present - 1), last)
+            guard hiInclusive >= lo, hiInclusive - lo < UInt64(Int.max),
+                  let buf = s.memory.contiguousBytes(lo, count: Int(hiInclusive - lo) + 1) else { continue }
             var i = 0
             let n = buf.count - pattern.count
             while i <= n {
@@ -263,7 +313,9 @@ struct SearchMemoryCommand: DebuggerCommand {
             var e2 = ExpressionEvaluator(rest, environment: env)
             let end = try e2.evaluate()
             guard end >= start else { throw CommandError("Range error in '\(text)'") }
-            count = end - start + 1
+            // Inclusive end; 0..ffffffffffffffff holds one byte more than a count can say, and no dump
+            // holds the top byte's neighbours anyway.
+            count = end - start == UInt64.max ? UInt64.max : end - start + 1
             rest = e2.remainder
         }
         return (AddressRange(start: start, count: count), rest)

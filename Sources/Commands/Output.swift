@@ -22,6 +22,7 @@ public final class Output: @unchecked Sendable {
         public private(set) var text = ""
         public init() {}
         public func append(_ s: String) { text += s }
+        public func reset() { text = "" }
     }
 
     public func write(_ text: String) {

@@ -136,6 +136,12 @@ struct UnassembleCommand: DebuggerCommand {
         var lastModule: String?
         for _ in 0..<r.count {
             try s.checkInterrupt()
+            if let skip = s.missingRun(at: at, remaining: UInt64.max - at, threshold: 16) {
+                s.reportMissingRun(at: at, count: skip)
+                if skip == UInt64.max - at { break }
+                at &+= skip
+                continue
+            }
             if let name = s.namer.name(at), s.namer.module(containing: at)?.moduleName != lastModule || at == r.start {
                 s.output.line(name + ":")
                 lastModule = s.namer.module(containing: at)?.moduleName
@@ -144,6 +150,7 @@ struct UnassembleCommand: DebuggerCommand {
             let bytes = raw.prefix { $0 != nil }.map { $0! }
             guard !bytes.isEmpty else {
                 s.output.line("\(s.address(at)) ??              ???")
+                if at == UInt64.max { break }
                 at &+= 1
                 continue
             }
@@ -153,6 +160,7 @@ struct UnassembleCommand: DebuggerCommand {
                 continue
             }
             s.output.line(s.instructionText(i))
+            guard at <= UInt64.max - UInt64(i.bytes.count) else { break }  // the top of the address space
             at &+= UInt64(i.bytes.count)
         }
         s.nextUnassembleAddress = at

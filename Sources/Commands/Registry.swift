@@ -47,6 +47,7 @@ public final class CommandRegistry: @unchecked Sendable {
     // @unchecked: filled once at start-up, then only read.
     public private(set) var commands: [any DebuggerCommand] = []
     private var byName: [String: Int] = [:]
+    private var maxNameLength = 0
     /// Extensions loaded with `.load`/`.loadby` (SOS); their `!` commands answer only after that.
     public var loadedExtensions: Set<String> = []
 
@@ -54,7 +55,10 @@ public final class CommandRegistry: @unchecked Sendable {
 
     public func register(_ command: any DebuggerCommand) {
         commands.append(command)
-        for n in command.names { byName[n.lowercased()] = commands.count - 1 }
+        for n in command.names {
+            byName[n.lowercased()] = commands.count - 1
+            maxNameLength = max(maxNameLength, n.count)
+        }
     }
 
     public func command(named name: String) -> (any DebuggerCommand)? {
@@ -94,8 +98,9 @@ public final class CommandRegistry: @unchecked Sendable {
         let word = String(t.prefix { $0.isLetter || $0.isNumber })
         guard !word.isEmpty else { throw CommandError.syntax(text) }
         if command(named: word) != nil { return (word, rest(word.count)) }
-        // Glued options: `lmvm foo` is `lm` with `vm foo`; try the longest registered prefix.
-        for n in stride(from: word.count - 1, through: 1, by: -1) {
+        // Glued options: `lmvm foo` is `lm` with `vm foo`; try the longest registered prefix. No name is
+        // longer than a few letters, so a long unknown word costs nothing here.
+        for n in stride(from: min(word.count - 1, maxNameLength), through: 1, by: -1) {
             let head = String(word.prefix(n))
             if let c = command(named: head), c.acceptsGluedOptions {
                 return (head, String(t.dropFirst(n)).trimmed(" \t"))

@@ -111,11 +111,10 @@ struct DumpObjCommand: DebuggerCommand {
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        var words = inv.words
-        let noFields = words.contains { $0.lowercased() == "-nofields" }
-        words.removeAll { $0.lowercased() == "-nofields" }
-        guard let arg = words.first else { throw CommandError("Missing object address") }
-        let addr = try Sos.address(arg, s)
+        let args = try CommandArguments(inv, flags: ["-nofields"], positionals: 1...1,
+                                        usage: "!DumpObj [-nofields] <object address>")
+        let noFields = args.has("-nofields")
+        let addr = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         try SosObject.dump(addr, runtime: r, output: s.output, noFields: noFields)
     }
@@ -129,21 +128,12 @@ struct DumpArrayCommand: DebuggerCommand {
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        var start: UInt64 = 0, length: UInt64?
-        var target: String?
-        var details = false, noFields = false
-        var words = inv.words[...]
-        while let w = words.popFirst() {
-            switch w.lowercased() {
-            case "-start": start = try words.popFirst().map { try Sos.address($0, s) } ?? 0
-            case "-length": length = try words.popFirst().map { try Sos.address($0, s) }
-            case "-details": details = true
-            case "-nofields": noFields = true
-            default: target = w
-            }
-        }
-        guard let target else { throw CommandError("Missing array address") }
-        let addr = try Sos.address(target, s)
+        let args = try CommandArguments(inv, flags: ["-details", "-nofields"], valued: ["-start", "-length"], positionals: 1...1,
+                                        usage: "!DumpArray [-start <index>] [-length <count>] [-details] [-nofields] <array address>")
+        let start = try args.values["-start"].map { try Sos.address($0, s) } ?? 0
+        let length = try args.values["-length"].map { try Sos.address($0, s) }
+        let details = args.has("-details"), noFields = args.has("-nofields")
+        let addr = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         let o = s.output
         guard let t = r.objectType(addr) else { throw CommandError("<Note: this object has an invalid CLASS field>\nInvalid object") }

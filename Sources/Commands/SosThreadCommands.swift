@@ -10,6 +10,7 @@ struct ClrThreadsCommand: DebuggerCommand {
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
+        _ = try CommandArguments(inv, usage: "!Threads")
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         let o = s.output
         guard let c = r.threadStoreCounts() else { throw CommandError("Failed to request ThreadStore") }
@@ -46,9 +47,10 @@ struct PrintExceptionCommand: DebuggerCommand {
 
     func run(_ inv: Invocation, in s: Session) throws {
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        let args = inv.words.filter { !$0.hasPrefix("-") }
+        let parsed = try CommandArguments(inv, flags: ["-nested"], positionals: 0...1,
+                                          usage: "!PrintException [-nested] [<exception address>]")
         var addr: UInt64
-        if let a = args.first {
+        if let a = parsed.positionals.first {
             addr = try Sos.address(a, s)
         } else {
             guard let tid = s.thread?.id, let t = r.threads().first(where: { $0.osId == tid }) else {
@@ -58,7 +60,7 @@ struct PrintExceptionCommand: DebuggerCommand {
             guard addr != 0 else { throw CommandError("There is no current managed exception on this thread") }
         }
         try Self.print(addr, r, s.output)
-        guard inv.words.contains(where: { $0.lowercased() == "-nested" }) else { return }
+        guard parsed.has("-nested") else { return }
         // SOS's -nested walks the thread's nested exception trackers, which dumpdbg does not read; it follows
         // the _innerException chain instead (bounded, cycle-safe).
         var seen: Set<UInt64> = [addr]
@@ -121,14 +123,23 @@ struct PrintExceptionCommand: DebuggerCommand {
 struct DumpStackObjectsCommand: DebuggerCommand {
     let names = ["!DumpStackObjects", "!dso"]
     let summary = "list the managed objects referenced from the current thread's stack"
-    let help = "!DumpStackObjects [-verify]   (also !dso) scans registers, then the stack from RSP up to the end of its mapping."
+    let help = """
+    !DumpStackObjects [-verify] [<top> [<bottom>]]   (also !dso)
+    scans the registers, then the stack from RSP up to the end of its mapping; with <top> (and <bottom>),
+    that stack range instead.
+    Example: !dso
+    """
     var extensionName: String? { "sos" }
 
     static let maxScan: UInt64 = 16 << 20
 
     func run(_ inv: Invocation, in s: Session) throws {
+        let args = try CommandArguments(inv, flags: ["-verify"], positionals: 0...2,
+                                        usage: "!DumpStackObjects [-verify] [<top> [<bottom>]]")
+        let bounds = try args.positionals.map { try Sos.address($0, s) }
+        if bounds.count == 2, bounds[1] < bounds[0] { throw CommandError("Invalid range: the bottom \(Sos.p(bounds[1])) is below the top \(Sos.p(bounds[0]))") }
         let (r, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
-        guard let thread = s.thread, let ctx = s.context, let sp = ctx.stackPointer else {
+        guard let thread = s.thread, let ctx = s.context, let stackPointer = ctx.stackPointer else {
             throw CommandError("The current thread has no register context")
         }
         let o = s.output
@@ -141,14 +152,21 @@ struct DumpStackObjectsCommand: DebuggerCommand {
             return line
         }
         let regs = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
-        for name in regs {
-            guard let v = ctx[name], let d = describe(v) else { continue }
-            o.line("\(name.rightPad(16)) \(Sos.p(v)) \(d)")
+        if bounds.isEmpty {
+            for name in regs {
+                guard let v = ctx[name], let d = describe(v) else { continue }
+                o.line("\(name.rightPad(16)) \(Sos.p(v)) \(d)")
+            }
         }
+        let sp = bounds.first ?? stackPointer
         let mem = r.memory
-        guard let i = mem.rangeIndex(containing: sp) else { return }
+        guard let i = mem.rangeIndex(containing: sp) else {
+            if !bounds.isEmpty { throw CommandError("The stack range at \(Sos.p(sp)) is not in the dump") }
+            return
+        }
         let range = mem.ranges[i]
-        let end = min(range.start + range.present, sp &+ Self.maxScan)
+        var end = min(range.start + range.present, sp &+ Self.maxScan)
+        if bounds.count == 2 { end = min(end, bounds[1]) }
         var a = sp & ~7
         while a + 8 <= end {
             try s.checkInterrupt()

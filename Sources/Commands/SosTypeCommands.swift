@@ -16,10 +16,10 @@ struct DumpMTCommand: DebuggerCommand {
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        let flags = inv.words.filter { $0.hasPrefix("-") }.map { $0.lowercased() }
-        if let bad = flags.first(where: { !["-md", "-all"].contains($0) }) { throw CommandError("Invalid argument \(bad)") }
-        guard let arg = inv.words.last(where: { !$0.hasPrefix("-") }) else { throw CommandError("Missing MethodTable address") }
-        let mt = try Sos.address(arg, s)
+        let args = try CommandArguments(inv, flags: ["-md", "-all"], positionals: 1...1,
+                                        usage: "!DumpMT [-MD] [-all] <MethodTable address>")
+        let flags = args.flags
+        let mt = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard let t = r.type(mt) else { throw CommandError("\(Sos.p(mt)) is not a MethodTable") }
         let o = s.output
@@ -91,8 +91,8 @@ struct DumpClassCommand: DebuggerCommand {
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        guard let arg = inv.words.first(where: { !$0.hasPrefix("-") }) else { throw CommandError("Missing EEClass address") }
-        let ee = try Sos.address(arg, s)
+        let args = try CommandArguments(inv, positionals: 1...1, usage: "!DumpClass <EEClass address>")
+        let ee = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         // The EEClass points at its canonical MethodTable, which must point back.
         guard ee != 0, ee & 7 == 0, let mt = r.target.u64(ee + r.layout.eeMethodTable), let t = r.type(mt), t.eeClass == ee else {
@@ -122,9 +122,9 @@ struct DumpModuleCommand: DebuggerCommand {
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        let listTypes = inv.words.contains { $0.lowercased() == "-mt" }
-        guard let arg = inv.words.first(where: { !$0.hasPrefix("-") }) else { throw CommandError("Missing Module address") }
-        let a = try Sos.address(arg, s)
+        let args = try CommandArguments(inv, flags: ["-mt"], positionals: 1...1, usage: "!DumpModule [-mt] <Module address>")
+        let listTypes = args.has("-mt")
+        let a = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard a & 7 == 0, let m = r.module(at: a) else { throw CommandError("Invalid Module address \(Sos.p(a))") }
         let o = s.output, t = r.target, l = r.layout
@@ -261,8 +261,7 @@ struct DumpVCCommand: DebuggerCommand {
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        let args = inv.words.filter { !$0.hasPrefix("-") }
-        guard args.count == 2 else { throw CommandError("Usage: !DumpVC <MethodTable address> <address>") }
+        let args = try CommandArguments(inv, positionals: 2...2, usage: "!DumpVC <MethodTable address> <address>").positionals
         let mt = try Sos.address(args[0], s), addr = try Sos.address(args[1], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard let t = r.type(mt), !t.isFree else { throw CommandError("\(Sos.p(mt)) is not a MethodTable") }

@@ -147,6 +147,27 @@ public struct AddressSpace: Sendable {
         return String(decoding: bytes, as: UTF8.self)
     }
 
+    /// The first address at or after `address` whose byte the dump holds; nil when there is none.
+    public func nextPresentAddress(from address: UInt64) -> UInt64? {
+        var j: Int
+        if let i = rangeIndex(containing: address) {
+            if address - ranges[i].start < ranges[i].present { return address }
+            j = i + 1
+        } else {
+            var lo = 0, hi = ranges.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if ranges[mid].start <= address { lo = mid + 1 } else { hi = mid }
+            }
+            j = lo
+        }
+        while j < ranges.count {
+            if ranges[j].present > 0 { return ranges[j].start }
+            j += 1
+        }
+        return nil
+    }
+
     public func nextRangeStart(after address: UInt64) -> UInt64? {
         var lo = 0, hi = ranges.count
         while lo < hi {

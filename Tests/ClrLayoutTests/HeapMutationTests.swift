@@ -61,7 +61,7 @@ struct HeapMutationTests {
                 withUnsafeBytes(of: value.littleEndian) { for k in 0..<8 { b[at + k] = $0[k] } }
             }
             let path = "\(dir)/mutant-\(n).core"
-            FileManager.default.createFile(atPath: path, contents: Data(b))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(b))
             defer { unlink(path) }
             let (s, buf) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
             for cmd in [".loadby sos clr", "!eeheap -gc", "!dumpheap -stat", "!dumpheap -strings", "!Threads", "!pe", "!pe -nested", "!dso",

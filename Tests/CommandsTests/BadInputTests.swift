@@ -25,7 +25,7 @@ struct BadInputTests {
     /// Opens a damaged copy: a DumpError must name the file; a dump that opens must answer every command.
     func exercise(_ bytes: [UInt8], name: String) {
         let path = "\(Self.directory)/\(name)"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes))
         defer { unlink(path) }
         do {
             let dump = try DumpLoader.open(path: path).dump
@@ -62,7 +62,7 @@ struct BadInputTests {
         // Half of a minidump: memory ranges past the cut read as ????????.
         let bytes = Array(try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("rust-minidump/stability-report.dmp"))))
         let path = "\(Self.directory)/half-stability.dmp"
-        FileManager.default.createFile(atPath: path, contents: Data(bytes.prefix(bytes.count / 2)))
+        _ = FileManager.default.createFile(atPath: path, contents: Data(bytes.prefix(bytes.count / 2)))
         let dump = try DumpLoader.open(path: path).dump
         #expect(dump.warnings.contains { $0.contains("extend past the end of the file") })
         let cut = try #require(dump.memory.ranges.first { $0.present < $0.size && $0.present > 0 })

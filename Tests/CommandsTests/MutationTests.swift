@@ -47,7 +47,7 @@ struct MutationTests {
                     for k in 0..<32 where at + k < b.count && from + k < b.count { b[at + k] = original[from + k] }
                 }
             }
-            FileManager.default.createFile(atPath: path, contents: Data(b))
+            _ = FileManager.default.createFile(atPath: path, contents: Data(b))
             do {
                 let dump = try DumpLoader.open(path: path).dump
                 _ = Fixtures.run(dump, Self.commands)

@@ -24,7 +24,7 @@ struct ScriptTests {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-scripts-\(getpid())").path
         try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let p = "\(dir)/\(name)"
-        FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
         return p
     }
 
@@ -41,7 +41,7 @@ struct ScriptTests {
 
     @Test func selfIncludingScriptStops() throws {
         let p = write("", "loop.txt")
-        FileManager.default.createFile(atPath: p, contents: Data("$><\(p)\n".utf8))
+        _ = FileManager.default.createFile(atPath: p, contents: Data("$><\(p)\n".utf8))
         #expect(try Fixtures.run(md2, "$><\(p)").contains("Script nesting is deeper than 16"))
         #expect(try Fixtures.run(md2, "$<nonexistent.txt") == "Couldn't open script file 'nonexistent.txt'\n")
     }

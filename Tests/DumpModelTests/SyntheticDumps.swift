@@ -123,7 +123,7 @@ enum TempFiles {
 
     static func write(_ bytes: [UInt8], name: String) -> String {
         let p = "\(directory)/\(name)"
-        FileManager.default.createFile(atPath: p, contents: Data(bytes))
+        _ = FileManager.default.createFile(atPath: p, contents: Data(bytes))
         return p
     }
 }
