@@ -41,15 +41,15 @@ public final class ClrHeap: @unchecked Sendable {
     init(runtime: ClrRuntime) throws(ClrError) {
         self.runtime = runtime
         let l = runtime.layout, t = runtime.target
-        if let a = runtime.global(l.symbols.heapType), let heapType = t.u32(a), heapType == l.heapTypeServer {
+        if let a = runtime.global(.gcHeapType), let heapType = t.u32(a), heapType == l.heapTypeServer {
             throw ClrError("this dump uses server GC, which dumpdbg does not read yet")
         }
-        guard let table = runtime.global(l.symbols.generationTable),
-              let ephA = runtime.global(l.symbols.ephemeralSegment),
-              let allocA = runtime.global(l.symbols.allocAllocated) else {
-            throw ClrError("libcoreclr.so lacks the GC heap symbols")
+        guard let table = runtime.global(.generationTable),
+              let ephA = runtime.global(.ephemeralHeapSegment),
+              let allocA = runtime.global(.allocAllocated) else {
+            throw ClrError("the GC heap globals are not known (\(runtime.globals.provenance))")
         }
-        let maxGen = runtime.global(l.symbols.maxGeneration).flatMap { t.u32($0) }.map(Int.init) ?? 2
+        let maxGen = runtime.global(.maxGeneration).flatMap { t.u32($0) }.map(Int.init) ?? 2
         guard maxGen >= 1, maxGen + 1 < l.generationCount else { throw ClrError("implausible max generation \(maxGen)") }
         maxGeneration = maxGen
         guard let eph = t.u64(ephA), let allocAllocated = t.u64(allocA),

@@ -1,173 +1,190 @@
-/// Versioned knowledge of CoreCLR's data structures: one value of this struct per supported runtime build.
-/// Every offset the resolver uses comes from here (see Docs/clr/coreclr-3.1.23-layouts.md), never from
-/// literals scattered through the code.
+/// Versioned knowledge of CoreCLR's data structures: one value of this struct per supported runtime build,
+/// each stated in full in its own file under `Layouts/` beside its evidence note in `Docs/clr/`. There are no
+/// defaults: a new runtime build states every value, so none is silently inherited from another version.
 public struct ClrLayoutTable: Sendable {
     /// The product version this table was verified on ("3.1.23").
     public let productVersion: String
     /// libcoreclr.so's own version string (`@(#)Version X`), how the runtime is recognised.
     public let fileVersions: [String]
-
-    // Globals (.symtab names; address = module base + st_value).
-    public struct Symbols: Sendable {
-        public var threadStore = "_ZN11ThreadStore14s_pThreadStoreE"
-        public var freeObjectMT = "g_pFreeObjectMethodTable"
-        public var stringMT = "g_pStringClass"
-        public var objectMT = "g_pObjectClass"
-        public var exceptionMT = "g_pExceptionClass"
-        public var finalizerThread = "g_pFinalizerThread"
-        public var generationTable = "_ZN3WKS7gc_heap16generation_tableE"
-        public var ephemeralSegment = "_ZN3WKS7gc_heap22ephemeral_heap_segmentE"
-        public var allocAllocated = "_ZN3WKS7gc_heap15alloc_allocatedE"
-        public var maxGeneration = "g_max_generation"
-        public var heapType = "g_heap_type"
-        public var theAppDomain = "_ZN9AppDomain15m_pTheAppDomainE"
-    }
-    public var symbols = Symbols()
-
+    /// Where each runtime global is found.
+    public let globals: ClrGlobalsLocation
     // GC
-    public var generationSize: UInt64 = 0xF0
-    public var generationCount = 5
-    public var genStartSegment: UInt64 = 0x38
-    public var genAllocationStart: UInt64 = 0x40
-    public var allocContextPtr: UInt64 = 0x00
-    public var allocContextLimit: UInt64 = 0x08
-    public var segAllocated: UInt64 = 0x00
-    public var segCommitted: UInt64 = 0x08
-    public var segReserved: UInt64 = 0x10
-    public var segUsed: UInt64 = 0x18
-    public var segMem: UInt64 = 0x20
-    public var segFlags: UInt64 = 0x28
-    public var segNext: UInt64 = 0x30
-    public var minObjectSize: UInt64 = 24
-    public var objectAlignment: UInt64 = 8
-    public var heapTypeServer: UInt32 = 2
-
+    public let generationSize: UInt64
+    public let generationCount: Int
+    public let genStartSegment: UInt64
+    public let genAllocationStart: UInt64
+    public let allocContextPtr: UInt64
+    public let allocContextLimit: UInt64
+    public let segAllocated: UInt64
+    public let segCommitted: UInt64
+    public let segReserved: UInt64
+    public let segUsed: UInt64
+    public let segMem: UInt64
+    public let segFlags: UInt64
+    public let segNext: UInt64
+    public let minObjectSize: UInt64
+    public let objectAlignment: UInt64
+    public let heapTypeServer: UInt32
     // MethodTable
-    public var mtFlags: UInt64 = 0x00
-    public var mtBaseSize: UInt64 = 0x04
-    public var mtFlags2: UInt64 = 0x08
-    public var mtToken: UInt64 = 0x0a
-    public var mtNumVirtuals: UInt64 = 0x0c
-    public var mtNumInterfaces: UInt64 = 0x0e
-    public var mtParent: UInt64 = 0x10
-    public var mtLoaderModule: UInt64 = 0x18
-    public var mtEEClassOrCanon: UInt64 = 0x28
-    public var mtPerInstOrElement: UInt64 = 0x30
-    public var mtInterfaceMap: UInt64 = 0x38
-    public var mtSize: UInt64 = 0x40
-    public var flagHasComponentSize: UInt32 = 0x8000_0000
-    public var flagContainsPointers: UInt32 = 0x0100_0000
-    public var flagHasFinalizer: UInt32 = 0x0010_0000
-    public var flagCategoryMask: UInt32 = 0x000F_0000
-    public var flagArrayMask: UInt32 = 0x000C_0000
-    public var flagArray: UInt32 = 0x0008_0000
-    public var flagSzArray: UInt32 = 0x0002_0000
-    public var flagValueTypeMask: UInt32 = 0x000C_0000
-    public var flagValueType: UInt32 = 0x0004_0000
-    public var flagInterface: UInt32 = 0x000C_0000
-    public var flagGenericsMask: UInt32 = 0x30
-    public var flagStaticsMask: UInt32 = 0x6
-    public var flag2MultipurposeMask: UInt16 = 0x1F
-    public var flag2HasPerInstInfo: UInt16 = 0x1
-    public var flag2HasModuleOverride: UInt16 = 0x10
-
+    public let mtFlags: UInt64
+    public let mtBaseSize: UInt64
+    public let mtFlags2: UInt64
+    public let mtToken: UInt64
+    public let mtNumVirtuals: UInt64
+    public let mtNumInterfaces: UInt64
+    public let mtParent: UInt64
+    public let mtLoaderModule: UInt64
+    public let mtEEClassOrCanon: UInt64
+    public let mtPerInstOrElement: UInt64
+    public let mtInterfaceMap: UInt64
+    public let mtSize: UInt64
+    public let flagHasComponentSize: UInt32
+    public let flagContainsPointers: UInt32
+    public let flagHasFinalizer: UInt32
+    public let flagCategoryMask: UInt32
+    public let flagArrayMask: UInt32
+    public let flagArray: UInt32
+    public let flagSzArray: UInt32
+    public let flagValueTypeMask: UInt32
+    public let flagValueType: UInt32
+    public let flagInterface: UInt32
+    public let flagGenericsMask: UInt32
+    public let flagStaticsMask: UInt32
+    public let flag2MultipurposeMask: UInt16
+    public let flag2HasPerInstInfo: UInt16
+    public let flag2HasModuleOverride: UInt16
     // EEClass
-    public var eeMethodTable: UInt64 = 0x10
-    public var eeFieldDescList: UInt64 = 0x18
-    public var eeChunks: UInt64 = 0x20
-    public var eeAttrClass: UInt64 = 0x2c
-    public var eeNormType: UInt64 = 0x34
-    public var eeFieldsArePacked: UInt64 = 0x35
-    public var eeFixedFieldsSize: UInt64 = 0x36
-    public var packedNumInstanceFields = 0
-    public var packedNumMethods = 1
-    public var packedNumStaticFields = 2
-    public var packedFieldCount = 11
-
+    public let eeMethodTable: UInt64
+    public let eeFieldDescList: UInt64
+    public let eeChunks: UInt64
+    public let eeAttrClass: UInt64
+    public let eeNormType: UInt64
+    public let eeFieldsArePacked: UInt64
+    public let eeFixedFieldsSize: UInt64
+    public let packedNumInstanceFields: Int
+    public let packedNumMethods: Int
+    public let packedNumStaticFields: Int
+    public let packedFieldCount: Int
     // FieldDesc
-    public var fieldDescSize: UInt64 = 16
-
+    public let fieldDescSize: UInt64
     // TypeDesc
-    public var typeDescTemplateMT: UInt64 = 0x08
-
+    public let typeDescTemplateMT: UInt64
     // Module, PEFile, PEImage, PEImageLayout, DomainLocalModule
-    public var moduleFile: UInt64 = 0x10
-    public var moduleTypeDefMap: UInt64 = 0x2b8
-    public var moduleDomainLocalModule: UInt64 = 0x518
-    public var peFileIdentity: UInt64 = 0x08
-    public var peImagePath: UInt64 = 0x00
-    public var peImageLayouts: UInt64 = 0x48
-    public var layoutBase: UInt64 = 0x08
-    public var layoutSize: UInt64 = 0x10
-    public var dlmGCStatics: UInt64 = 0x20
-
+    public let moduleFile: UInt64
+    public let moduleTypeDefMap: UInt64
+    public let moduleDomainLocalModule: UInt64
+    public let peFileIdentity: UInt64
+    public let peImagePath: UInt64
+    public let peImageLayouts: UInt64
+    public let layoutBase: UInt64
+    public let layoutSize: UInt64
+    public let dlmGCStatics: UInt64
     // ThreadStore / Thread
-    public var tsThreadList: UInt64 = 0xa8
-    public var tsThreadCount: UInt64 = 0xc0
-    public var tsUnstartedCount: UInt64 = 0xc8
-    public var tsBackgroundCount: UInt64 = 0xcc
-    public var tsPendingCount: UInt64 = 0xd0
-    public var tsDeadCount: UInt64 = 0xd4
-    public var threadState: UInt64 = 0x08
-    public var threadPreemptiveDisabled: UInt64 = 0x0c
-    public var threadFrame: UInt64 = 0x10
-    public var threadDomain: UInt64 = 0x18
-    public var threadLockCount: UInt64 = 0x20
-    public var threadManagedId: UInt64 = 0x24
-    public var threadAllocContext: UInt64 = 0x58
-    public var threadLink: UInt64 = 0x100
-    public var threadOSId: UInt64 = 0x1c8
-    public var threadExposedObject: UInt64 = 0x1d0
-    public var threadLastThrown: UInt64 = 0x1f8
-    public var maxThreads = 10_000
-
+    public let tsThreadList: UInt64
+    public let tsThreadCount: UInt64
+    public let tsUnstartedCount: UInt64
+    public let tsBackgroundCount: UInt64
+    public let tsPendingCount: UInt64
+    public let tsDeadCount: UInt64
+    public let threadState: UInt64
+    public let threadPreemptiveDisabled: UInt64
+    public let threadFrame: UInt64
+    public let threadDomain: UInt64
+    public let threadLockCount: UInt64
+    public let threadManagedId: UInt64
+    public let threadAllocContext: UInt64
+    public let threadLink: UInt64
+    public let threadOSId: UInt64
+    public let threadExposedObject: UInt64
+    public let threadLastThrown: UInt64
+    public let maxThreads: Int
     // Objects
-    public var stringLength: UInt64 = 0x08
-    public var stringChars: UInt64 = 0x0c
-    public var arrayLength: UInt64 = 0x08
-    public var szArrayData: UInt64 = 0x10
+    public let stringLength: UInt64
+    public let stringChars: UInt64
+    public let arrayLength: UInt64
+    public let szArrayData: UInt64
     /// Exception's _stackTrace (sbyte[]): header {count, Thread*}, then elements {ip, sp, MethodDesc*, flags}.
-    public var stackTraceHeader: UInt64 = 16
-    public var stackTraceElement: UInt64 = 32
-
+    public let stackTraceHeader: UInt64
+    public let stackTraceElement: UInt64
     // MethodDesc
-    public var mdChunkHeader: UInt64 = 0x18
-    public var mdAlignment: UInt64 = 8
-    public var mdChunkTokenRange: UInt64 = 0x12
-    public var mdTokenRemainderBits: UInt32 = 14
-    public var mdChunkTokenRangeMask: UInt16 = 0x3FF
-    public var mdFlags2: UInt64 = 0x03
-    public var mdSlotNumber: UInt64 = 0x04
-    public var mdFlags: UInt64 = 0x06
-    public var mdChunkNext: UInt64 = 0x08
-    public var mdChunkSize: UInt64 = 0x10
-    public var mdChunkCount: UInt64 = 0x11
+    public let mdChunkHeader: UInt64
+    public let mdAlignment: UInt64
+    public let mdChunkTokenRange: UInt64
+    public let mdTokenRemainderBits: UInt32
+    public let mdChunkTokenRangeMask: UInt16
+    public let mdFlags2: UInt64
+    public let mdSlotNumber: UInt64
+    public let mdFlags: UInt64
+    public let mdChunkNext: UInt64
+    public let mdChunkSize: UInt64
+    public let mdChunkCount: UInt64
     /// sizeof the MethodDesc subclass per classification (IL, FCall, NDirect, EEImpl, Array, Instantiated, ComInterop, Dynamic).
-    public var mdClassificationSizes: [UInt64] = [8, 16, 64, 24, 24, 32, 8, 40]
-    public var mdcHasNonVtableSlot: UInt16 = 0x0008
-    public var mdcMethodImpl: UInt16 = 0x0010
-    public var md2HasStableEntryPoint: UInt8 = 0x01
-    public var md2HasPrecode: UInt8 = 0x02
-    public var md2HasNativeCodeSlot: UInt8 = 0x08
+    public let mdClassificationSizes: [UInt64]
+    public let mdcHasNonVtableSlot: UInt16
+    public let mdcMethodImpl: UInt16
+    public let md2HasStableEntryPoint: UInt8
+    public let md2HasPrecode: UInt8
+    public let md2HasNativeCodeSlot: UInt8
     /// MethodTable vtable: indirection chunk pointers from mtSize, 8 slots each.
-    public var vtableSlotsPerChunk: UInt64 = 8
-    public var flag2HasNonVirtualSlots: UInt16 = 0x08
-    public var flag2HasSingleNonVirtualSlot: UInt16 = 0x4000
-    public var packedNumNonVirtualSlots = 10
+    public let vtableSlotsPerChunk: UInt64
+    public let flag2HasNonVirtualSlots: UInt16
+    public let flag2HasSingleNonVirtualSlot: UInt16
+    public let packedNumNonVirtualSlots: Int
     /// RealCodeHeader (pointed to by the word before JIT-compiled code): phdrMDesc.
-    public var realCodeHeaderMethodDesc: UInt64 = 0x18
+    public let realCodeHeaderMethodDesc: UInt64
     // Module (more)
-    public var moduleAssembly: UInt64 = 0x30
-    public var moduleTransientFlags: UInt64 = 0x20
-    public var moduleIndex: UInt64 = 0x520
-    public var moduleLookupMapSize: UInt64 = 0x20
+    public let moduleAssembly: UInt64
+    public let moduleTransientFlags: UInt64
+    public let moduleIndex: UInt64
+    public let moduleLookupMapSize: UInt64
 
-    /// .NET Core 3.1.23, Linux x64 (libcoreclr.so `@(#)Version 4.700.22.11601`).
-    public static let coreclr3_1_23 = ClrLayoutTable(productVersion: "3.1.23", fileVersions: ["4.700.22.11601"])
+    // FieldDesc bit fields (field.h): dword 1 = mb:24, isStatic, isThreadLocal, isRVA, prot:3, requiresFullMbValue;
+    // dword 2 = offset:27, type:5.
+    public let fieldDescEnclosingMT: UInt64
+    public let fieldDescWord1: UInt64
+    public let fieldDescWord2: UInt64
+    public let fdMemberDefMask: UInt32
+    public let fdShortMemberDefMask: UInt32
+    public let fdStaticBit: UInt32
+    public let fdThreadLocalBit: UInt32
+    public let fdRVABit: UInt32
+    public let fdRequiresFullMemberDefBit: UInt32
+    public let fdOffsetMask: UInt32
+    public let fdTypeShift: UInt32
+
+    // Thread::ThreadState bits (threads.h).
+    public let tsBackground: UInt32
+    public let tsDead: UInt32
+    public let tsThreadPoolWorker: UInt32
+    public let tsCompletionPort: UInt32
+
+    /// How precodes look, for SOS's JIT column.
+    public let precodes: ClrPrecodeShapes
+
+    // Module lookup maps (ceeload.h LookupMap: pNext, pTable, dwCount, supportedFlags), one after another.
+    public let lookupMapTable: UInt64
+    public let lookupMapCount: UInt64
+
+    /// Instance fields start after the MethodTable pointer: field offsets count from here.
+    public let objectFieldsOffset: UInt64
+    /// MethodDesc: the 16-bit token remainder and the byte index of the MethodDesc in its chunk.
+    public let mdTokenRemainder: UInt64
+    public let mdChunkIndex: UInt64
+    /// The vtable pointer of a C++ object points this far into its `_ZTV` symbol (past offset-to-top and RTTI).
+    public let vtableSymbolOffset: UInt64
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23]
 
     public static func forFileVersion(_ v: String) -> ClrLayoutTable? {
         supported.first { $0.fileVersions.contains(v) }
     }
+}
+
+/// The instruction shapes of the runtime's precodes (stubs standing in for a method's code until it is
+/// compiled), which change between versions.
+public struct ClrPrecodeShapes: Sendable {
+    /// FixupPrecode: `call` (E8, not yet compiled) or `jmp` (E9, patched) rel32, then this type byte at +5.
+    public let fixupTypeBytes: [UInt8]
+    /// StubPrecode: `mov r10, imm64` (49 BA) then `jmp rel32` (E9) at this offset.
+    public let stubJumpOffset: Int
 }

@@ -48,7 +48,7 @@ extension ClrRuntime {
             while found < Int(countM1) + 1, md + 8 <= end {
                 let index = (md - first) / l.mdAlignment
                 // Each MethodDesc records its own index in the chunk: skip positions that do not (an unknown size).
-                guard let f3 = target.u16(md), let idx = target.u8(md + 2), UInt64(idx) == index,
+                guard let f3 = target.u16(md + l.mdTokenRemainder), let idx = target.u8(md + l.mdChunkIndex), UInt64(idx) == index,
                       let fl2 = target.u8(md + l.mdFlags2), let slot = target.u16(md + l.mdSlotNumber),
                       let fl = target.u16(md + l.mdFlags) else { md += l.mdAlignment; continue }
                 let remainderMask = UInt32(1) << l.mdTokenRemainderBits - 1
@@ -208,14 +208,16 @@ extension ClrRuntime {
             let v = Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
             return UInt64(bitPattern: Int64(bitPattern: entry) &+ Int64(o + 4) &+ Int64(v))
         }
-        // FixupPrecode: call (E8) the prestub until patched to a jmp (E9) to the code; type byte 0x5E/0x5F.
-        if (b[0] == 0xE8 || b[0] == 0xE9), b[5] == 0x5E || b[5] == 0x5F {
+        // FixupPrecode: call (E8) the prestub until patched to a jmp (E9) to the code, then the type byte.
+        let shapes = layout.precodes
+        if (b[0] == 0xE8 || b[0] == 0xE9), shapes.fixupTypeBytes.contains(b[5]) {
             if b[0] == 0xE8 { return .none }
             return jitState(entry: rel32(1), md: md, depth: depth + 1)
         }
         // StubPrecode: mov r10, MethodDesc; jmp rel32.
-        if b[0] == 0x49, b[1] == 0xBA, b[10] == 0xE9 {
-            return jitState(entry: rel32(11), md: md, depth: depth + 1)
+        let jump = shapes.stubJumpOffset
+        if b[0] == 0x49, b[1] == 0xBA, jump + 5 <= b.count, b[jump] == 0xE9 {
+            return jitState(entry: rel32(jump + 1), md: md, depth: depth + 1)
         }
         // JIT-compiled code: the word before it points at the RealCodeHeader, whose phdrMDesc is the method.
         if let md, let hdr = target.u64(entry &- 8), hdr != 0, let owner = target.u64(hdr + layout.realCodeHeaderMethodDesc), owner == md.address {

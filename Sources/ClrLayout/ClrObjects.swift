@@ -16,10 +16,10 @@ public struct ClrThread: Sendable {
     public let exposedObjectHandle: UInt64
     public let lastThrownHandle: UInt64
     public let isFinalizer: Bool
-    public var isBackground: Bool { state & 0x200 != 0 }
-    public var isDead: Bool { state & 0x800 != 0 }
-    public var isThreadPoolWorker: Bool { state & 0x0100_0000 != 0 }
-    public var isCompletionPort: Bool { state & 0x0800_0000 != 0 }
+    public let isBackground: Bool
+    public let isDead: Bool
+    public let isThreadPoolWorker: Bool
+    public let isCompletionPort: Bool
 }
 
 public struct ClrThreadStoreCounts: Sendable {
@@ -37,7 +37,7 @@ public struct ClrStackTraceFrame: Sendable {
 extension ClrRuntime {
     public func threadStoreCounts() -> ClrThreadStoreCounts? {
         let l = layout
-        guard let ts = globalPointer(l.symbols.threadStore), ts != 0 else { return nil }
+        guard let ts = globalPointer(.threadStore), ts != 0 else { return nil }
         func c(_ o: UInt64) -> Int32 { Int32(bitPattern: target.u32(ts + o) ?? 0) }
         return ClrThreadStoreCounts(threads: c(l.tsThreadCount), unstarted: c(l.tsUnstartedCount), background: c(l.tsBackgroundCount),
                                     pending: c(l.tsPendingCount), dead: c(l.tsDeadCount))
@@ -46,8 +46,8 @@ extension ClrRuntime {
     /// Managed threads in ThreadStore order (bounded, cycle-safe).
     public func threads() -> [ClrThread] {
         let l = layout
-        guard let ts = globalPointer(l.symbols.threadStore), ts != 0 else { return [] }
-        let finalizer = globalPointer(l.symbols.finalizerThread) ?? 0
+        guard let ts = globalPointer(.threadStore), ts != 0 else { return [] }
+        let finalizer = globalPointer(.finalizerThread) ?? 0
         var out: [ClrThread] = []
         var seen: Set<UInt64> = []
         var link = target.u64(ts + l.tsThreadList) ?? 0
@@ -55,12 +55,15 @@ extension ClrRuntime {
             let th = link &- l.threadLink
             func q(_ o: UInt64) -> UInt64 { target.u64(th + o) ?? 0 }
             func d(_ o: UInt64) -> UInt32 { target.u32(th + o) ?? 0 }
-            out.append(ClrThread(address: th, managedId: d(l.threadManagedId), osId: q(l.threadOSId), state: d(l.threadState),
+            let state = d(l.threadState)
+            out.append(ClrThread(address: th, managedId: d(l.threadManagedId), osId: q(l.threadOSId), state: state,
                                  preemptiveGCDisabled: d(l.threadPreemptiveDisabled) != 0, frame: q(l.threadFrame),
                                  domain: q(l.threadDomain), lockCount: d(l.threadLockCount),
                                  allocPtr: q(l.threadAllocContext), allocLimit: q(l.threadAllocContext + 8),
                                  exposedObjectHandle: q(l.threadExposedObject), lastThrownHandle: q(l.threadLastThrown),
-                                 isFinalizer: th == finalizer))
+                                 isFinalizer: th == finalizer, isBackground: state & l.tsBackground != 0,
+                                 isDead: state & l.tsDead != 0, isThreadPoolWorker: state & l.tsThreadPoolWorker != 0,
+                                 isCompletionPort: state & l.tsCompletionPort != 0))
             guard let next = target.u64(link) else { break }
             link = next
         }
@@ -91,13 +94,13 @@ extension ClrRuntime {
 
     /// The value of an instance field of the object at `object` read as a pointer (references).
     public func referenceField(_ object: UInt64, _ name: String) -> UInt64? {
-        guard let t = objectType(object), let f = t.field(named: name) else { return nil }
-        return target.u64(object + 8 + UInt64(f.offset))
+        guard case .reference(let p)? = fieldValue(object, named: name) else { return nil }
+        return p
     }
 
     public func int32Field(_ object: UInt64, _ name: String) -> Int32? {
-        guard let t = objectType(object), let f = t.field(named: name) else { return nil }
-        return target.u32(object + 8 + UInt64(f.offset)).map { Int32(bitPattern: $0) }
+        guard case .signed(let n)? = fieldValue(object, named: name), let v = Int32(exactly: n) else { return nil }
+        return v
     }
 
     /// Address of a static field's storage, for non-generic types whose statics live in the module's block.
@@ -130,7 +133,7 @@ extension ClrRuntime {
     /// The MethodDesc's type and token.
     public func methodDescInfo(_ md: UInt64) -> (type: ClrType, token: UInt32)? {
         let l = layout
-        guard let f3 = target.u16(md), let idx = target.u8(md + 2) else { return nil }
+        guard let f3 = target.u16(md + l.mdTokenRemainder), let idx = target.u8(md + l.mdChunkIndex) else { return nil }
         let chunk = md &- l.mdChunkHeader &- UInt64(idx) * l.mdAlignment
         guard let mt = target.u64(chunk), let range = target.u16(chunk + l.mdChunkTokenRange), let t = type(mt) else { return nil }
         let remainderMask = UInt32(1) << l.mdTokenRemainderBits - 1

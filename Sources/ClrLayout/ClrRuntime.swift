@@ -173,7 +173,8 @@ public final class ClrRuntime: @unchecked Sendable {
     public let target: DataTarget
     public let info: ClrInfo
     public let layout: ClrLayoutTable
-    public let symbolFile: ElfSymbolFile
+    /// Where the runtime's globals are (this build's symbol table, or its DAC table).
+    public let globals: any ClrGlobalsSource
     public let base: UInt64
 
     public let freeMT: UInt64
@@ -228,21 +229,21 @@ public final class ClrRuntime: @unchecked Sendable {
             throw ClrError("libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
                 + "add the runtime folder with .exepath+ or -i")
         }
-        symbolFile = sym
         base = info.module.base
-        func global(_ name: String) throws(ClrError) -> UInt64 {
-            guard let s = sym.symbols[name] else { throw ClrError("libcoreclr.so (\(sym.path)) has no symbol \(name)") }
-            return info.module.base &+ s.value
+        let source: any ClrGlobalsSource
+        switch table.globals {
+        case .elfSymbols(let names): source = ElfSymbolGlobals(symbols: sym, names: names, base: base)
         }
-        func pointer(_ name: String) throws(ClrError) -> UInt64 {
-            let a = try global(name)
-            guard let v = target.u64(a) else { throw ClrError("the runtime global \(name) at \(Hex16.s(a)) is not in this dump") }
+        globals = source
+        func pointer(_ g: ClrGlobal) throws(ClrError) -> UInt64 {
+            guard let a = source.address(of: g) else { throw ClrError("the runtime global \(g.rawValue) is not known (\(source.provenance))") }
+            guard let v = target.u64(a) else { throw ClrError("the runtime global \(g.rawValue) at \(Hex16.s(a)) is not in this dump") }
             return v
         }
-        freeMT = try pointer(table.symbols.freeObjectMT)
-        stringMT = try pointer(table.symbols.stringMT)
-        objectMT = try pointer(table.symbols.objectMT)
-        exceptionMT = try pointer(table.symbols.exceptionMT)
+        freeMT = try pointer(.freeObjectMethodTable)
+        stringMT = try pointer(.stringMethodTable)
+        objectMT = try pointer(.objectMethodTable)
+        exceptionMT = try pointer(.exceptionMethodTable)
     }
 
     static var supportedText: String {
@@ -253,8 +254,9 @@ public final class ClrRuntime: @unchecked Sendable {
     static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
 
     /// Address of a runtime global.
-    public func global(_ name: String) -> UInt64? { symbolFile.symbols[name].map { base &+ $0.value } }
-    public func globalPointer(_ name: String) -> UInt64? { global(name).flatMap { target.u64($0) } }
+    public func global(_ g: ClrGlobal) -> UInt64? { globals.address(of: g) }
+    /// The pointer a global holds.
+    public func globalPointer(_ g: ClrGlobal) -> UInt64? { global(g).flatMap { target.u64($0) } }
 
     public var memory: AddressSpace { target.memory }
 

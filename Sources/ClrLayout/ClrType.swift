@@ -145,12 +145,10 @@ public final class ClrType: @unchecked Sendable {
         if flags & (l.flagHasComponentSize | l.flagGenericsMask) == 0 { return runtime.module(at: loaderModule) }
         let owner: ClrType? = isArray ? self : (canonicalMT == methodTable ? self : runtime.type(canonicalMT))
         guard let owner else { return nil }
-        if owner.flags2 & l.flag2HasModuleOverride == 0 { return runtime.module(at: owner.loaderModule) }
-        let mask = owner.flags2 & l.flag2MultipurposeMask
-        let idx = (mask & (l.flag2HasModuleOverride - 1)).nonzeroBitCount
-        let off: UInt64 = idx == 0 ? l.mtPerInstOrElement : idx == 1 ? l.mtInterfaceMap
-            : l.mtSize + UInt64(idx - 2) * 8 + UInt64((Int(owner.numVirtuals) + 7) >> 3) * 8
-        return runtime.target.u64(owner.methodTable + off).flatMap { runtime.module(at: $0) }
+        guard let slot = runtime.multipurposeSlotAddress(owner, flag: l.flag2HasModuleOverride) else {
+            return runtime.module(at: owner.loaderModule)
+        }
+        return runtime.target.u64(slot).flatMap { runtime.module(at: $0) }
     }()
 
     public var parent: ClrType? { parentMT == 0 ? nil : runtime.type(parentMT) }
@@ -351,12 +349,13 @@ extension ClrRuntime {
         var out: [ClrField] = []
         for i in 0..<n {
             let fd = list + UInt64(i) * l.fieldDescSize
-            guard let enclosing = target.u64(fd), let dw1 = target.u32(fd + 8), let dw2 = target.u32(fd + 12) else { break }
-            let full = (dw1 >> 30) & 1 == 1
-            let mb = dw1 & 0xFF_FFFF
-            let rid = full ? mb : mb & 0x1FFFF
+            guard let enclosing = target.u64(fd + l.fieldDescEnclosingMT), let dw1 = target.u32(fd + l.fieldDescWord1),
+                  let dw2 = target.u32(fd + l.fieldDescWord2) else { break }
+            func bit(_ n: UInt32) -> Bool { (dw1 >> n) & 1 == 1 }
+            let mb = dw1 & l.fdMemberDefMask
+            let rid = bit(l.fdRequiresFullMemberDefBit) ? mb : mb & l.fdShortMemberDefMask
             let token = 0x0400_0000 | rid
-            let raw = UInt8(dw2 >> 27)
+            let raw = UInt8(truncatingIfNeeded: dw2 >> l.fdTypeShift)
             var name = "<field 0x\(String(token, radix: 16))>"
             var typeName = ""
             var typeToken: MetadataToken?
@@ -368,9 +367,9 @@ extension ClrRuntime {
                 if case .genericInstance(let g, _) = sig { sig = g }
                 if case .named(let tok, _) = sig { typeToken = tok }
             }
-            out.append(ClrField(fieldDesc: fd, enclosingMT: enclosing, token: token, offset: dw2 & 0x7FF_FFFF,
+            out.append(ClrField(fieldDesc: fd, enclosingMT: enclosing, token: token, offset: dw2 & l.fdOffsetMask,
                                 elementType: CorElementType(rawValue: raw), rawElementType: raw,
-                                isStatic: (dw1 >> 24) & 1 == 1, isThreadLocal: (dw1 >> 25) & 1 == 1, isRVA: (dw1 >> 26) & 1 == 1,
+                                isStatic: bit(l.fdStaticBit), isThreadLocal: bit(l.fdThreadLocalBit), isRVA: bit(l.fdRVABit),
                                 name: name, typeName: typeName, typeToken: typeToken))
         }
         return out

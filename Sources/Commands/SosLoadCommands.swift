@@ -47,7 +47,7 @@ struct CorDllCommand: DebuggerCommand {
         s.output.line("CLR runtime: \(info.module.fileName) \(info.versionText) at \(s.address(info.module.base))")
         do {
             let r = try SosRuntimes.runtime(for: s)
-            s.output.line("Runtime symbols: \(r.symbolFile.path)")
+            s.output.line("Runtime globals: \(r.globals.provenance)")
             s.output.line("Layouts: CoreCLR \(r.layout.productVersion); SOS commands read the runtime's structures directly (no DAC)")
             adoptManagedEventThread(s, r)
         } catch let e as ClrError {

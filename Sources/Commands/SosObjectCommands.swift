@@ -6,11 +6,11 @@ import Foundation
 enum SosObject {
     /// Prints `!DumpObj` for `addr`; throws a command error for a pointer that is not an object.
     static func dump(_ addr: UInt64, runtime r: ClrRuntime, output o: Output, noFields: Bool) throws {
-        guard let word = r.memory.readU64(addr) else {
-            throw CommandError("Invalid object address \(Sos.p(addr)): not in the dump")
-        }
-        guard let t = r.type(word & ~7) else {
-            throw CommandError("<Note: this object has an invalid CLASS field>\nInvalid object")
+        let t: ClrType
+        switch r.lookupObject(addr) {
+        case .notInDump: throw CommandError("Invalid object address \(Sos.p(addr)): not in the dump")
+        case .invalidMethodTable: throw CommandError("<Note: this object has an invalid CLASS field>\nInvalid object")
+        case .object(let type): t = type
         }
         if t.isFree {
             o.line("Free Object")
@@ -23,7 +23,7 @@ enum SosObject {
             o.line("String:      " + text)
         }
         if t.isArray {
-            let n = r.target.u32(addr + r.layout.arrayLength) ?? 0
+            let n = r.arrayLength(addr) ?? 0
             o.line("Array:       Rank \(t.rank), Number of elements \(n), Type \(t.arrayElementKind.sosName) (Print Array)")
         }
         if noFields { return }
@@ -64,11 +64,11 @@ enum SosObject {
             let attr = f.isThreadLocal ? "TLstatic" : f.isStatic ? "static" : "instance"
             let value: String
             if f.isStatic {
-                if let owner = r.type(f.enclosingMT), let a = r.staticFieldAddress(f, of: owner) { value = fieldValue(at: a, f, r, isStatic: true) } else { value = "<no information>" }
+                if let owner = r.type(f.enclosingMT), let a = r.staticFieldAddress(f, of: owner) { value = text(r.value(of: f, at: a)) } else { value = "<no information>" }
             } else {
                 switch mode {
-                case .object: value = fieldValue(at: addr + 8 + UInt64(f.offset), f, r, isStatic: false)
-                case .valueClass: value = fieldValue(at: addr + UInt64(f.offset), f, r, isStatic: false)
+                case .object: value = text(r.value(of: f, at: r.instanceFieldAddress(addr, f)))
+                case .valueClass: value = text(r.value(of: f, at: addr + UInt64(f.offset)))
                 case .classOnly: value = ""
                 }
             }
@@ -80,25 +80,17 @@ enum SosObject {
     }
 
     /// SOS's Value column: references as pointers, primitives in decimal, structs as their address.
-    static func fieldValue(at a: UInt64, _ f: ClrField, _ r: ClrRuntime, isStatic: Bool) -> String {
-        let t = r.target
-        guard let et = f.elementType else { return "<invalid>" }
-        switch et {
-        case .valueType:
-            if isStatic { return t.u64(a).map { Sos.p($0) } ?? "<invalid>" }  // boxed
-            return Sos.p(a)
-        case .boolean, .u1: return t.u8(a).map { String($0) } ?? "<invalid>"
-        case .i1: return t.u8(a).map { String(Int8(bitPattern: $0)) } ?? "<invalid>"
-        case .char, .u2: return t.u16(a).map { String($0) } ?? "<invalid>"
-        case .i2: return t.u16(a).map { String(Int16(bitPattern: $0)) } ?? "<invalid>"
-        case .i4: return t.u32(a).map { String(Int32(bitPattern: $0)) } ?? "<invalid>"
-        case .u4: return t.u32(a).map { String($0) } ?? "<invalid>"
-        case .i8: return t.u64(a).map { String(Int64(bitPattern: $0)) } ?? "<invalid>"
-        case .u8: return t.u64(a).map { String($0) } ?? "<invalid>"
-        case .r4: return t.u32(a).map { String(format: "%f", Double(Float(bitPattern: $0))) } ?? "<invalid>"
-        case .r8: return t.u64(a).map { String(format: "%f", Double(bitPattern: $0)) } ?? "<invalid>"
-        case .i, .u, .ptr, .fnptr: return t.u64(a).map { Sos.P($0) } ?? "<invalid>"
-        default: return t.u64(a).map { Sos.p($0) } ?? "<invalid>"
+    static func text(_ v: ClrValue) -> String {
+        switch v {
+        case .boolean(let b): return String(b)
+        case .char(let c): return String(c)
+        case .signed(let n): return String(n)
+        case .unsigned(let n): return String(n)
+        case .single(let f): return String(format: "%f", Double(f))
+        case .double(let d): return String(format: "%f", d)
+        case .nativeInt(let p): return Sos.P(p)
+        case .reference(let p), .inlineStruct(let p), .boxedStruct(let p): return Sos.p(p)
+        case .unreadable: return "<invalid>"
         }
     }
 }
@@ -139,11 +131,11 @@ struct DumpArrayCommand: DebuggerCommand {
         guard let t = r.objectType(addr) else { throw CommandError("<Note: this object has an invalid CLASS field>\nInvalid object") }
         guard t.isArray else { throw CommandError("Not an array, please use !DumpObj instead") }
         SosObject.header(addr, t, r, o)
-        let n = UInt64(r.target.u32(addr + r.layout.arrayLength) ?? 0)
+        let n = r.arrayLength(addr) ?? 0
         let kind = t.arrayElementKind
         o.line("Array:       Rank \(t.rank), Number of elements \(n), Type \(kind.sosName)")
         o.line("Element Methodtable: " + Sos.p(t.elementType?.methodTable ?? 0))
-        let data = addr + (t.isSzArray ? r.layout.szArrayData : 0x10 + 8 * UInt64(t.rank))
+        let data = r.arrayData(addr, t)
         let comp = UInt64(t.componentSize)
         let end = min(n, length.map { start &+ $0 } ?? n)
         var i = start
@@ -152,7 +144,8 @@ struct DumpArrayCommand: DebuggerCommand {
             let a = data + i * comp
             let indented = Output(sink: { o.write("    " + $0) })
             if kind == .class {
-                let v = r.target.u64(a)
+                var v: UInt64?
+                if case .reference(let p) = r.arrayElement(addr, t, index: i) { v = p }
                 o.line("[\(i)] " + (v.map { $0 == 0 ? "null" : Sos.p($0) } ?? "<invalid>"))
                 if details, let v, v != 0 {
                     do { try SosObject.dump(v, runtime: r, output: indented, noFields: noFields) } catch let e as CommandError {

@@ -74,21 +74,10 @@ struct PrintExceptionCommand: DebuggerCommand {
         if seen.count == 1 { s.output.line("(no inner exceptions; nested exception trackers are not read by dumpdbg)") }
     }
 
-    static func isException(_ t: ClrType, _ r: ClrRuntime) -> Bool {
-        var cur: ClrType? = t
-        var n = 0
-        while let c = cur, n < 64 {
-            if c.methodTable == r.exceptionMT { return true }
-            cur = c.parent
-            n += 1
-        }
-        return false
-    }
-
     static func print(_ addr: UInt64, _ r: ClrRuntime, _ o: Output) throws {
         // SOS's own two answers (strike.cpp PrintException): not an object at all, or not an exception.
         guard let t = r.objectType(addr) else { throw CommandError("Invalid object") }
-        guard isException(t, r) else { throw CommandError("Not a valid exception object") }
+        guard r.isException(t) else { throw CommandError("Not a valid exception object") }
         func text(_ field: String) -> String? {
             guard let p = r.referenceField(addr, field), p != 0 else { return nil }
             return r.stringValue(p, limit: 8192) ?? "<invalid>"
@@ -159,21 +148,14 @@ struct DumpStackObjectsCommand: DebuggerCommand {
             }
         }
         let sp = bounds.first ?? stackPointer
-        let mem = r.memory
-        guard let i = mem.rangeIndex(containing: sp) else {
+        guard let found = try r.objectsOnStack(top: sp, bottom: bounds.count == 2 ? bounds[1] : nil, heap: heap,
+                                               limit: Self.maxScan, shouldStop: { try s.checkInterrupt() }) else {
             if !bounds.isEmpty { throw CommandError("The stack range at \(Sos.p(sp)) is not in the dump") }
             return
         }
-        let range = mem.ranges[i]
-        var end = min(range.start + range.present, sp &+ Self.maxScan)
-        if bounds.count == 2 { end = min(end, bounds[1]) }
-        var a = sp & ~7
-        while a + 8 <= end {
-            try s.checkInterrupt()
-            if let v = mem.readU64(a), v != 0, let d = describe(v) {
-                o.line("\(Sos.P(a)) \(Sos.p(v)) \(d)")
-            }
-            a += 8
+        for f in found {
+            guard let d = describe(f.object) else { continue }
+            o.line("\(Sos.P(f.slot)) \(Sos.p(f.object)) \(d)")
         }
     }
 }

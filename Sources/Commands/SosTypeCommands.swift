@@ -36,7 +36,7 @@ struct DumpMTCommand: DebuggerCommand {
         o.line("File:            " + (t.module?.recordedPath ?? "<Unknown Module>"))
         o.line("BaseSize:        0x" + String(t.baseSize, radix: 16))
         o.line("ComponentSize:   0x" + String(t.componentSize, radix: 16))
-        o.line("DynamicStatics:  " + (!t.hasComponentSize && t.flags & r.layout.flagStaticsMask != 0 ? "true" : "false"))
+        o.line("DynamicStatics:  " + (t.hasDynamicStatics ? "true" : "false"))
         o.line("ContainsPointers " + (t.containsPointers ? "true" : "false"))
         o.line("Slots in VTable: \(r.numMethods(t))")
         o.line("Number of IFaces in IFaceMap: \(t.numInterfaces)")
@@ -73,8 +73,7 @@ enum SosClass {
     }
 
     static func attributesAndFields(_ t: ClrType, _ r: ClrRuntime, _ o: Output) {
-        let attr = r.target.u32(t.eeClass + r.layout.eeAttrClass)
-        o.line("Class Attributes:    " + (attr.map { attributesText($0) } ?? "<invalid>"))
+        o.line("Class Attributes:    " + (t.classAttributes.map { attributesText($0) } ?? "<invalid>"))
         o.line("NumInstanceFields:   " + String(t.numInstanceFields, radix: 16))
         o.line("NumStaticFields:     " + String(t.numStaticFields, radix: 16))
         if t.numInstanceFields + t.numStaticFields > 0 {
@@ -94,8 +93,7 @@ struct DumpClassCommand: DebuggerCommand {
         let args = try CommandArguments(inv, positionals: 1...1, usage: "!DumpClass <EEClass address>")
         let ee = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        // The EEClass points at its canonical MethodTable, which must point back.
-        guard ee != 0, ee & 7 == 0, let mt = r.target.u64(ee + r.layout.eeMethodTable), let t = r.type(mt), t.eeClass == ee else {
+        guard let t = r.type(forEEClass: ee) else {
             throw CommandError("Invalid EEClass address \(Sos.p(ee))")
         }
         let o = s.output
@@ -127,39 +125,25 @@ struct DumpModuleCommand: DebuggerCommand {
         let a = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard a & 7 == 0, let m = r.module(at: a) else { throw CommandError("Invalid Module address \(Sos.p(a))") }
-        let o = s.output, t = r.target, l = r.layout
+        let o = s.output
         func row(_ name: String, _ value: String) { o.line((name + ":").rightPad(25) + value) }
+        let fields = r.moduleFields(m)
         o.line("Name: " + m.recordedPath)
         row("Attributes", "PEFile ")
-        row("Assembly", t.u64(a + l.moduleAssembly).map { Sos.p($0) } ?? "<invalid>")
+        row("Assembly", fields.assembly.map { Sos.p($0) } ?? "<invalid>")
         row("BaseAddress", Sos.p(m.imageBase))
         row("File used", m.identityNote)
-        row("PEFile", t.u64(a + l.moduleFile).map { Sos.p($0) } ?? "<invalid>")
+        row("PEFile", fields.peFile.map { Sos.p($0) } ?? "<invalid>")
         row("ModuleId", Sos.p(m.domainLocalModule))
-        row("ModuleIndex", t.u64(a + l.moduleIndex).map { Sos.p($0) } ?? "<invalid>")
+        row("ModuleIndex", fields.index.map { Sos.p($0) } ?? "<invalid>")
         row("LoaderHeap", "<not known: dumpdbg does not read loader heaps yet>")
-        // The LookupMaps follow one another from TypeDefToMethodTableMap; a map is shown only when its
-        // count equals its metadata table's rows + 1 (so a wrong offset shows as "not known", never as data).
+        for map in r.lookupMaps(m) { row(map.name, map.table.map { Sos.p($0) } ?? "<not known>") }
         let md = m.metadata
-        let maps: [(String, Int, TableID?)] = [
-            ("TypeDefToMethodTableMap", 0, .typeDef), ("TypeRefToMethodTableMap", 1, .typeRef),
-            ("MethodDefToDescMap", 2, .methodDef), ("FieldDefToDescMap", 3, .field),
-        ]
-        for (name, index, table) in maps {
-            let at = a + l.moduleTypeDefMap + UInt64(index) * l.moduleLookupMapSize
-            if let table, let md, let count = t.u32(at + 0x10), Int(count) == md.rowCount(table) + 1, let p = t.u64(at + 8) {
-                row(name, Sos.p(p))
-            } else {
-                row(name, "<not known>")
-            }
-        }
         row("MemberRefToDescMap", Sos.p(0))
         row("FileReferencesMap", "<not known>")
         row("AssemblyReferencesMap", "<not known>")
-        if m.metadataSize > 0, m.imageBase != 0 {
-            let flat = r.global("_ZTV15FlatImageLayout").map { m.layoutVTable == $0 + 0x10 } ?? false
-            let off = flat ? (m.metadataFileOffset ?? UInt64(m.metadataRVA)) : UInt64(m.metadataRVA)
-            row("MetaData start address", "\(Sos.p(m.imageBase + off)) (\(m.metadataSize) bytes)")
+        if let at = r.metadataAddress(m) {
+            row("MetaData start address", "\(Sos.p(at)) (\(m.metadataSize) bytes)")
         } else {
             row("MetaData start address", "<not known: \(m.problem ?? "no image base")>")
         }
@@ -237,9 +221,8 @@ struct Name2EECommand: DebuggerCommand {
                 if let d = loaded.first(where: { $0.token == row.token.rawValue }) {
                     o.line("MethodDesc:  " + Sos.p(d.address))
                     o.line("Name:        " + r.methodName(d.address, withModule: false))
-                    let entry = d.slot < UInt16(t.map { r.numVtableSlots($0) } ?? 0) ? t.flatMap { r.methodTableSlot($0, Int(d.slot)) } : r.nonVtableEntry(d)
-                    let code = r.nativeCode(d, entry: entry) ?? 0
-                    switch r.methodJitState(entry: entry, md: d) {
+                    let (entry, code, jit) = r.codeState(of: d, in: t)
+                    switch jit {
                     case .jit, .preJit: o.line("JITTED Code Address: " + Sos.p(code != 0 ? code : entry ?? 0))
                     case .none, .fcall: o.line("Not JITTED yet. Use !bpmd -md \(Sos.p(d.address)) to break on run.")
                     case .unknown: o.line("JITTED Code Address: <not known: the entry's bytes are not in the dump>")
