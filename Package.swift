@@ -25,11 +25,12 @@ let package = Package(
         .target(name: "DumpModel", dependencies: ["CCompression"]),
         // ECMA-335 metadata (type, field and method names) over any byte view of a PE image.
         .target(name: "Metadata"),
-        // Native meaning of bytes: address -> module+offset, Windows TEB/PEB, disassembly (Capstone).
+        // Native meaning of bytes: address -> module+offset, Windows TEB/PEB, disassembly (Capstone), image
+        // files found by identity on the image path, ELF symbol tables.
         .target(name: "Native", dependencies: ["DumpModel", "CCapstone"]),
         // The WinDbg-language layer: registry, parser, expression evaluator, commands.
         // CoreCLR structures read without the DAC: runtime, GC heap, types, objects.
-        .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata"]),
+        .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata", "Native"]),
         .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout"]),
         // libedit wrapper: prompt, history, completion, Ctrl-C.
         .target(name: "LineEditor", dependencies: ["CLibEdit"]),

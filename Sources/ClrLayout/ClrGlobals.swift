@@ -1,4 +1,5 @@
 import DumpModel
+import Native
 
 /// The runtime globals the resolver starts from, named by what they are rather than by how one build
 /// spells them. Each runtime build's layout table says where each is found.

@@ -8,6 +8,8 @@ public struct ClrLayoutTable: Sendable {
     public let fileVersions: [String]
     /// Where each runtime global is found.
     public let globals: ClrGlobalsLocation
+    /// How the GC lays out its heap in this build's default configuration.
+    public let heapKind: ClrHeapKind
     // GC
     public let generationSize: UInt64
     public let generationCount: Int
@@ -178,6 +180,11 @@ public struct ClrLayoutTable: Sendable {
     public static func forFileVersion(_ v: String) -> ClrLayoutTable? {
         supported.first { $0.fileVersions.contains(v) }
     }
+}
+
+/// Segments (up to .NET 6) or regions (.NET 7 on): how the GC heap's memory is listed.
+public enum ClrHeapKind: String, Sendable {
+    case segments, regions
 }
 
 /// The instruction shapes of the runtime's precodes (stubs standing in for a method's code until it is

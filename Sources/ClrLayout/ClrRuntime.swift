@@ -1,6 +1,7 @@
 import DumpModel
 import Foundation
 import Metadata
+import Native
 
 /// What the dump says about its CoreCLR before any layout is trusted.
 public struct ClrInfo: Sendable {
@@ -97,7 +98,16 @@ public final class ClrModule: @unchecked Sendable {
 
     func load(target: DataTarget) {
         guard metadata == nil, problem == nil else { return }
-        guard !fileName.isEmpty, let p = target.findFile(named: fileName) else {
+        // The dump's own copy of the PE header says which file this is, when the dump holds it.
+        let identity = imageBase == 0 ? nil : ImageIdentity.peIdentity(memory: target.memory, base: imageBase)
+        let p: String
+        switch target.locator.find(named: fileName, identity: identity) {
+        case .found(let path, _) where !fileName.isEmpty: p = path
+        case .mismatched(_, let wanted, let found):
+            let seen = found.map { "\($0.path) (\($0.identity?.description ?? "not a PE image"))" }.joined(separator: ", ")
+            problem = "no \(fileName) on the image path matches the module in the dump (\(wanted)); found \(seen)"
+            return
+        default:
             problem = "\(fileName.isEmpty ? "module \(Hex16.s(address))" : fileName) was not found on the image path"
             return
         }
@@ -210,15 +220,16 @@ public final class ClrRuntime: @unchecked Sendable {
         if info.fileVersion == nil, let p = info.productVersion,
            !ClrLayoutTable.supported.contains(where: { $0.productVersion == p }) { throw unsupported(nil) }
         var fileVersion = info.fileVersion
-        let path = target.findFile(named: "libcoreclr.so")
         var sym: ElfSymbolFile?
-        if let path {
-            sym = try ElfSymbolFile(path: path)
-            if let want = info.module.buildId, let have = sym?.buildId, want != have {
-                throw ClrError("\(path) is not the libcoreclr.so of this dump (build id \(Self.hex(have)), the dump's is \(Self.hex(want)), "
-                    + "runtime \(info.versionText)): put the matching runtime folder on the image path")
-            }
+        switch target.locator.find(named: "libcoreclr.so", identity: info.module.buildId.map { .elfBuildId($0) }) {
+        case .found(let path, _):
+            do { sym = try ElfSymbolFile(path: path) } catch { throw ClrError(error.message) }
             if fileVersion == nil { fileVersion = sym?.versionString }
+        case .mismatched(_, let wanted, let found):
+            let seen = found.map { "\($0.path) (\($0.identity?.description ?? "no build id"))" }.joined(separator: ", ")
+            throw ClrError("no libcoreclr.so on the image path is the one of this dump (\(wanted), runtime \(info.versionText)); "
+                + "found \(seen): put the matching runtime folder on the image path")
+        case .notFound: break
         }
         if fileVersion == nil {
             throw ClrError("cannot tell the runtime version: libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";")))")
@@ -251,14 +262,18 @@ public final class ClrRuntime: @unchecked Sendable {
             .joined(separator: ", ")
     }
 
-    static func hex(_ b: [UInt8]) -> String { b.map { String(format: "%02x", $0) }.joined() }
-
     /// Address of a runtime global.
     public func global(_ g: ClrGlobal) -> UInt64? { globals.address(of: g) }
     /// The pointer a global holds.
     public func globalPointer(_ g: ClrGlobal) -> UInt64? { global(g).flatMap { target.u64($0) } }
 
     public var memory: AddressSpace { target.memory }
+
+    /// True for server GC, false for workstation GC, nil when the dump does not say (g_heap_type).
+    public var isServerGC: Bool? {
+        guard let a = global(.gcHeapType), let v = target.u32(a) else { return nil }
+        return v == layout.heapTypeServer
+    }
 
     /// The GC heap (built once).
     public func heap() throws(ClrError) -> ClrHeap {

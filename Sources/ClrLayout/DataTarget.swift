@@ -1,5 +1,6 @@
 import DumpModel
 import Foundation
+import Native
 
 /// A failure of the CLR layer, printed as one line.
 public struct ClrError: Error, CustomStringConvertible, Sendable {
@@ -8,42 +9,23 @@ public struct ClrError: Error, CustomStringConvertible, Sendable {
     public var description: String { message }
 }
 
-/// The dump plus where to find the files it names: folders searched by file name, because the paths the
-/// dump recorded belong to the machine that wrote it.
+/// The dump plus where to find the files it names (the image path), found by name and identity through
+/// Native's `ImageLocator`.
 public final class DataTarget: @unchecked Sendable {
     // @unchecked: used from one session thread; the file cache is only touched there.
     public let dump: any Dump
-    public let imagePath: [String]
+    public let locator: ImageLocator
     private var fileCache: [String: MappedFile?] = [:]
 
     public init(dump: any Dump, imagePath: [String]) {
         self.dump = dump
-        var folders: [String] = []
-        for p in imagePath where !p.isEmpty && !folders.contains(p) { folders.append(p) }
         // The dump's own folder last (for a decompressed dump this is the cache; callers add the original).
         let own = URL(fileURLWithPath: dump.path).deletingLastPathComponent().path
-        if !folders.contains(own) { folders.append(own) }
-        self.imagePath = folders
+        locator = ImageLocator(folders: imagePath + [own])
     }
 
+    public var imagePath: [String] { locator.folders }
     public var memory: AddressSpace { dump.memory }
-
-    /// The first file called `name` in the image path folders (matched exactly, then case-insensitively).
-    public func findFile(named name: String) -> String? {
-        let fm = FileManager.default
-        for dir in imagePath {
-            let p = (dir as NSString).appendingPathComponent(name)
-            var isDir: ObjCBool = false
-            if fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { return p }
-        }
-        for dir in imagePath {
-            guard let items = try? fm.contentsOfDirectory(atPath: dir) else { continue }
-            if let hit = items.first(where: { $0.lowercased() == name.lowercased() }) {
-                return (dir as NSString).appendingPathComponent(hit)
-            }
-        }
-        return nil
-    }
 
     static func baseName(_ path: String) -> String {
         path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? path
@@ -51,9 +33,11 @@ public final class DataTarget: @unchecked Sendable {
 
     // MARK: Reading target memory, falling back to file-backed mappings
 
+    /// The file behind a mapping the core names; by build id when the dump recorded the module's.
     private func mappedFile(for recordedPath: String) -> MappedFile? {
         if let hit = fileCache[recordedPath] { return hit }
-        let f = findFile(named: Self.baseName(recordedPath)).flatMap { try? MappedFile(path: $0) }
+        let identity = dump.modules.first { $0.path == recordedPath }?.buildId.map { ImageIdentity.elfBuildId($0) }
+        let f = locator.find(named: Self.baseName(recordedPath), identity: identity).path.flatMap { try? MappedFile(path: $0) }
         fileCache[recordedPath] = f
         return f
     }

@@ -133,11 +133,17 @@ struct ObjectCommandTests {
         guard ClrFixtures.runtimeFolder != nil else { print("skip: " + ClrFixtures.skipRuntime); return }
         let other = ClrFixtures.samplesFolder
         guard FileManager.default.fileExists(atPath: other + "/app.exe") else { print("skip: no sample app.exe"); return }
-        // The sample's app.exe (another build) in place of the seed's.
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: other)
+        // The sample's app.exe (another build) in place of the seed's. The dump's own folder is searched
+        // too and holds the right app.exe, so the dump is linked beside the wrong one.
+        let folder = try ClrFixtures.linkFolder([other], files: ["app.exe"])
+        try FileManager.default.createSymbolicLink(atPath: folder + "/seed.core.xz", withDestinationPath: ClrFixtures.seedDump)
+        let (s, b) = try ClrFixtures.session(dump: folder + "/seed.core.xz", appFolder: folder)
         _ = ClrFixtures.run(s, b, ".loadby sos clr")
         let out = ClrFixtures.run(s, b, "!DumpMT 7fb0977f7a80")
-        #expect(out.contains("app.exe does not match the module in the dump"), "\(out)")
+        #expect(out.contains("no app.exe on the image path matches the module in the dump (PE timestamp 0x"), "\(out)")
+        // With the right one also on the path, the right one is taken wherever it is in the order.
+        s.imagePath = s.imagePath + [ClrFixtures.seedFolder]
+        #expect(ClrFixtures.run(s, b, "!DumpMT 7fb0977f7a80").contains("Name:            System.Web.Hosting.IIS7WorkerRequest\n"))
     }
 
     @Test(".exepath shows and sets the image path")

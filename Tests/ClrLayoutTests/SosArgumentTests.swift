@@ -45,3 +45,18 @@ struct SosArgumentTests {
         #expect(Array(ranged.dropFirst(2)) == Array(stackRows.dropLast()), "\(ranged)")
     }
 }
+
+@Suite("!eeversion")
+struct EEVersionTests {
+    @Test func saysVersionGCModeHeapKindAndWhereTheGlobalsCameFrom() throws {
+        guard let (s, b) = try sampleSession() else { return }
+        let out = ClrFixtures.run(s, b, "!eeversion").split(separator: "\n").map(String.init)
+        #expect(out.count == 5, "\(out)")
+        #expect(out.first == "4.700.22.11601 (.NET 3.1.23, libcoreclr.so)")
+        // The sample ran with the default GC: workstation (g_heap_type 1).
+        #expect(out.dropFirst().first == "Workstation mode")
+        #expect(out.dropFirst(2).first == "GC heap: segments")
+        #expect(out.dropFirst(3).first?.hasPrefix("Runtime globals: symbol table of ") == true && out[3].hasSuffix("/libcoreclr.so"))
+        #expect(ClrFixtures.run(s, b, "!eeversion -x") == "Unknown option '-x'. Usage: !eeversion\n")
+    }
+}

@@ -20,6 +20,7 @@ extension ClrLayoutTable {
             .appDomain: "_ZN9AppDomain15m_pTheAppDomainE",
             .flatImageLayoutVTable: "_ZTV15FlatImageLayout",
         ]),
+        heapKind: .segments,
         // GC
         generationSize: 0xF0,
         generationCount: 5,

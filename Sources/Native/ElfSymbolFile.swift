@@ -1,5 +1,12 @@
 import DumpModel
 
+/// A file found on the image path that cannot be read as the image it should be; one line.
+public struct ImageFileError: Error, CustomStringConvertible, Sendable {
+    public let message: String
+    public init(_ message: String) { self.message = message }
+    public var description: String { message }
+}
+
 /// An ELF64 little-endian shared object on disk: its `.symtab` (or `.dynsym`), build id and an embedded
 /// `@(#)Version` string. Reads through the mapping with bounds checks; a damaged file gives empty answers.
 public final class ElfSymbolFile: @unchecked Sendable {
@@ -10,15 +17,15 @@ public final class ElfSymbolFile: @unchecked Sendable {
     public let symbols: [String: (value: UInt64, size: UInt64)]
     public let buildId: [UInt8]?
 
-    public init(path: String) throws(ClrError) {
+    public init(path: String) throws(ImageFileError) {
         self.path = path
-        do { file = try MappedFile(path: path) } catch { throw ClrError("cannot open \(path): \(error.problem)") }
+        do { file = try MappedFile(path: path) } catch { throw ImageFileError("cannot open \(path): \(error.problem)") }
         let v = ByteView(file: file, offset: 0, count: file.size)
         guard v.bytes(0, 4) == [0x7F, 0x45, 0x4C, 0x46], v.u8(4) == 2, v.u8(5) == 1 else {
-            throw ClrError("\(path) is not a 64-bit little-endian ELF file")
+            throw ImageFileError("\(path) is not a 64-bit little-endian ELF file")
         }
         let shoff = v.u64(0x28) ?? 0
-        let shentsize = UInt64(v.u16(0x3a) ?? 0), shnum = UInt64(v.u16(0x3c) ?? 0), shstrndx = UInt64(v.u16(0x3e) ?? 0)
+        let shentsize = UInt64(v.u16(0x3a) ?? 0), shnum = UInt64(v.u16(0x3c) ?? 0)
         struct Sh { var name: UInt32; var type: UInt32; var offset: UInt64; var size: UInt64; var link: UInt32 }
         var shs: [Sh] = []
         if shentsize >= 64, shnum < 4096 {
@@ -28,10 +35,6 @@ public final class ElfSymbolFile: @unchecked Sendable {
                       let l = v.u32(o + 0x28) else { break }
                 shs.append(Sh(name: n, type: t, offset: off, size: sz, link: l))
             }
-        }
-        func secName(_ s: Sh) -> String {
-            guard shstrndx < UInt64(shs.count) else { return "" }
-            return v.cString(shs[Int(shstrndx)].offset + UInt64(s.name), limit: 256) ?? ""
         }
         var syms: [String: (value: UInt64, size: UInt64)] = [:]
         for want in [2 as UInt32, 11] {  // SHT_SYMTAB, then SHT_DYNSYM
@@ -50,20 +53,7 @@ public final class ElfSymbolFile: @unchecked Sendable {
             if !syms.isEmpty { break }
         }
         symbols = syms
-        // Build id: the NT_GNU_BUILD_ID note in any SHT_NOTE section.
-        var id: [UInt8]?
-        for s in shs where s.type == 7 && id == nil {
-            var o: UInt64 = 0
-            let nv = ByteView(file: file, offset: s.offset, count: s.size)
-            while o + 12 <= nv.count, id == nil {
-                guard let nsz = nv.u32(o), let dsz = nv.u32(o + 4), let type = nv.u32(o + 8) else { break }
-                let desc = o + 12 + ((UInt64(nsz) + 3) & ~3)
-                if type == 3, nv.cString(o + 12, limit: 4) == "GNU" { id = nv.bytes(desc, Int(dsz)) }
-                o = desc + ((UInt64(dsz) + 3) & ~3)
-            }
-            _ = secName(s)
-        }
-        buildId = id
+        buildId = ImageIdentity.elfBuildId(of: file)
     }
 
     /// The text after `@(#)Version ` up to the first space, searched in the file's bytes.
@@ -74,7 +64,7 @@ public final class ElfSymbolFile: @unchecked Sendable {
 
     static let marker: [UInt8] = Array("@(#)Version ".utf8)
 
-    static func findVersion(in bytes: UnsafeRawBufferPointer) -> String? {
+    public static func findVersion(in bytes: UnsafeRawBufferPointer) -> String? {
         let m = marker
         guard bytes.count > m.count else { return nil }
         var i = 0
