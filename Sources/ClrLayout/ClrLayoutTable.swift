@@ -40,6 +40,8 @@ public struct ClrLayoutTable: Sendable {
     public let mtPerInstOrElement: UInt64
     public let mtInterfaceMap: UInt64
     public let mtSize: UInt64
+    /// One entry of the interface map (InterfaceInfo_t: the interface's MethodTable).
+    public let interfaceEntrySize: UInt64
     public let flagHasComponentSize: UInt32
     public let flagContainsPointers: UInt32
     public let flagHasFinalizer: UInt32

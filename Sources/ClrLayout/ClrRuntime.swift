@@ -198,6 +198,7 @@ public final class ClrRuntime: @unchecked Sendable {
     var heapCache: Result<ClrHeap, ClrError>?
     var allModulesCache: [ClrModule]?
     var introducedMethodsCache: [UInt64: [ClrMethodDesc]] = [:]
+    var builtTypesCache: [ClrType]?
 
     public init(target: DataTarget) throws(ClrError) {
         self.target = target

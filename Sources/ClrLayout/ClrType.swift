@@ -85,6 +85,8 @@ public struct ClrField: Sendable {
     public let typeName: String
     /// The declared type's token when it is a class or struct (TypeDef/TypeRef/TypeSpec), for finding its MT.
     public let typeToken: MetadataToken?
+    /// The declared type as the field's signature states it (nil when the metadata was not readable).
+    public let signature: TypeSignature?
     public var isValueType: Bool { elementType == .valueType || (elementType?.isPrimitive ?? false) }
 }
 
@@ -359,10 +361,12 @@ extension ClrRuntime {
             var name = "<field 0x\(String(token, radix: 16))>"
             var typeName = ""
             var typeToken: MetadataToken?
+            var signature: TypeSignature?
             let owner = enclosing == t.methodTable ? t : type(enclosing)
             if let md = owner?.module?.metadata, let info = try? md.fieldInfo(MetadataToken(rawValue: token)) {
                 name = info.name
                 typeName = info.typeName
+                signature = info.type.unmodified
                 var sig = info.type.unmodified
                 if case .genericInstance(let g, _) = sig { sig = g }
                 if case .named(let tok, _) = sig { typeToken = tok }
@@ -370,13 +374,18 @@ extension ClrRuntime {
             out.append(ClrField(fieldDesc: fd, enclosingMT: enclosing, token: token, offset: dw2 & l.fdOffsetMask,
                                 elementType: CorElementType(rawValue: raw), rawElementType: raw,
                                 isStatic: bit(l.fdStaticBit), isThreadLocal: bit(l.fdThreadLocalBit), isRVA: bit(l.fdRVABit),
-                                name: name, typeName: typeName, typeToken: typeToken))
+                                name: name, typeName: typeName, typeToken: typeToken, signature: signature))
         }
         return out
     }
 
-    /// The loaded MethodTable of a field's declared type, when the runtime has loaded it (SOS's MT column).
+    /// The loaded MethodTable of a field's declared type, when the runtime has loaded it (SOS's MT column):
+    /// the signature read in the context of the enclosing type's instantiation (`!0` is its first generic
+    /// argument), and arrays and generic instantiations matched against the types the runtime has built.
     public func fieldTypeMT(_ f: ClrField) -> UInt64 {
+        if let sig = f.signature, let owner = type(f.enclosingMT), let m = owner.module {
+            return resolveType(sig, context: owner.genericArguments, module: m, depth: 0).flatMap { typeForHandle($0)?.methodTable } ?? 0
+        }
         if let et = f.elementType, let n = et.systemTypeName { return methodTable(named: n) ?? 0 }
         guard let tok = f.typeToken, let owner = type(f.enclosingMT), let m = owner.module, let md = m.metadata else {
             // System.String / System.Object and other token-less types: by name.
@@ -390,5 +399,85 @@ extension ClrRuntime {
             return methodTable(named: n) ?? 0
         default: return 0
         }
+    }
+}
+
+extension ClrRuntime {
+    /// The TypeHandle of the type `sig` names, read in `module` with `context` as the enclosing type's generic
+    /// arguments; nil when the runtime has not built that type (arrays and instantiations are only found among
+    /// the types the runtime has built, never made up).
+    func resolveType(_ sig: TypeSignature, context: [UInt64], module: ClrModule, depth: Int) -> UInt64? {
+        guard depth < 16 else { return nil }
+        switch sig {
+        case .primitive(let p):
+            return methodTable(named: "System." + p.systemName)
+        case .named(let token, _):
+            guard let md = module.metadata else { return nil }
+            switch token.table {
+            case .typeDef?: return methodTable(module: module, typeDefRow: token.row)
+            case .typeRef?: return (try? md.fullName(ofTypeRef: token.row)).flatMap { methodTable(named: $0) }
+            default: return nil
+            }
+        case .typeParameter(let i):
+            return i < context.count ? context[i] : nil
+        case .szArray(let element):
+            guard let e = resolveType(element, context: context, module: module, depth: depth + 1) else { return nil }
+            return builtTypes().first { $0.isSzArray && $0.elementTypeHandle == e }?.methodTable
+        case .array(let element, let rank):
+            guard let e = resolveType(element, context: context, module: module, depth: depth + 1) else { return nil }
+            return builtTypes().first { $0.isArray && !$0.isSzArray && $0.rank == rank && $0.elementTypeHandle == e }?.methodTable
+        case .genericInstance(let definition, let arguments):
+            guard let defMT = resolveType(definition, context: context, module: module, depth: depth + 1),
+                  let def = type(defMT), let defModule = def.module else { return nil }
+            var args: [UInt64] = []
+            for a in arguments {
+                guard let h = resolveType(a, context: context, module: module, depth: depth + 1) else { return nil }
+                args.append(h)
+            }
+            return builtTypes().first {
+                $0.typeDefRid == def.typeDefRid && $0.module === defModule && $0.genericArguments == args && !$0.isArray
+            }?.methodTable
+        default:
+            return nil
+        }
+    }
+
+    /// The types the runtime has built that dumpdbg can reach: every type on the heap, with its parents,
+    /// interfaces, generic arguments and element types (found once, by a heap walk).
+    func builtTypes() -> [ClrType] {
+        if let builtTypesCache { return builtTypesCache }
+        var pending = Array(Set(heapTypeHandles()))
+        var seen: Set<UInt64> = []
+        var out: [ClrType] = []
+        while let th = pending.popLast(), out.count < 200_000 {
+            guard seen.insert(th).inserted, let t = typeForHandle(th) else { continue }
+            out.append(t)
+            if t.parentMT != 0 { pending.append(t.parentMT) }
+            if let e = t.elementTypeHandle { pending.append(e) }
+            pending += t.genericArguments
+            pending += t.interfaceMethodTables
+        }
+        builtTypesCache = out
+        return out
+    }
+
+    private func heapTypeHandles() -> [UInt64] {
+        var mts: Set<UInt64> = []
+        if let h = try? heap() { h.enumerateObjects { o in mts.insert(o.methodTable); return true } }
+        return Array(mts)
+    }
+}
+
+extension ClrType {
+    /// The MethodTables of the interfaces in the type's interface map.
+    public var interfaceMethodTables: [UInt64] {
+        let l = runtime.layout, t = runtime.target
+        guard numInterfaces > 0, let map = t.u64(methodTable &+ l.mtInterfaceMap), map != 0 else { return [] }
+        var out: [UInt64] = []
+        for i in 0..<UInt64(numInterfaces) {
+            guard let mt = t.u64(map &+ i &* l.interfaceEntrySize), mt != 0 else { break }
+            out.append(mt)
+        }
+        return out
     }
 }

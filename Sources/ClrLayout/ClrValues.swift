@@ -202,3 +202,18 @@ extension ClrRuntime {
         return out
     }
 }
+
+extension ClrRuntime {
+    /// SOS's Offset column: instance fields count from the object (after the MethodTable pointer), and so do
+    /// statics in the module's statics block (the DAC reports them 8 higher than the FieldDesc's offset);
+    /// thread statics and a struct's own fields (`!DumpVC`) show the FieldDesc's offset as it is.
+    public func displayedOffset(_ f: ClrField, inValueClass: Bool) -> UInt64 {
+        if f.isThreadLocal || (inValueClass && !f.isStatic) { return UInt64(f.offset) }
+        return UInt64(f.offset) &+ layout.objectFieldsOffset
+    }
+}
+
+extension ClrType {
+    /// The base size SOS shows: the DAC leaves out a string's terminating character.
+    public var displayedBaseSize: UInt32 { isString ? baseSize &- 2 : baseSize }
+}

@@ -72,7 +72,7 @@ enum SosObject {
                 case .classOnly: value = ""
                 }
             }
-            let shown = f.isStatic || mode == .valueClass ? f.offset : f.offset + 8
+            let shown = r.displayedOffset(f, inValueClass: mode == .valueClass)
             let typeName = f.typeName.isEmpty ? (f.elementType?.systemTypeName ?? "") : f.typeName
             o.line("\(Sos.p(r.fieldTypeMT(f)))  \(String(f.token, radix: 16).leftPad(7)) \(String(shown, radix: 16).leftPad(8)) "
                 + "\(Sos.typeColumn(typeName)) \(String(vt).leftPad(2)) \(attr.leftPad(8)) \(value.leftPad(16)) \(f.name)")

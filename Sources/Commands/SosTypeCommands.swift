@@ -34,7 +34,7 @@ struct DumpMTCommand: DebuggerCommand {
         o.line("Name:            " + t.name)
         o.line("mdToken:         " + Hex.pad(UInt64(t.token), 16))
         o.line("File:            " + (t.module?.recordedPath ?? "<Unknown Module>"))
-        o.line("BaseSize:        0x" + String(t.baseSize, radix: 16))
+        o.line("BaseSize:        0x" + String(t.displayedBaseSize, radix: 16))
         o.line("ComponentSize:   0x" + String(t.componentSize, radix: 16))
         o.line("DynamicStatics:  " + (t.hasDynamicStatics ? "true" : "false"))
         o.line("ContainsPointers " + (t.containsPointers ? "true" : "false"))

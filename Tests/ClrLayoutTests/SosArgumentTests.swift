@@ -60,3 +60,14 @@ struct EEVersionTests {
         #expect(ClrFixtures.run(s, b, "!eeversion -x") == "Unknown option '-x'. Usage: !eeversion\n")
     }
 }
+
+@Suite("!DumpMT shows System.String's base size as SOS does")
+struct StringBaseSizeTests {
+    @Test func theTerminatorIsNotCounted() throws {
+        guard let (s, b) = try sampleSession() else { return }
+        let row = try #require(StatRow.parse(ClrFixtures.run(s, b, "!dumpheap -stat")).first { $0.name == "System.String" })
+        let mt = ClrFixtures.run(s, b, "!DumpMT \(row.mt)")
+        // The runtime stores 0x16 (MethodTable 8, length 4, the terminator 2, the header 8); the DAC leaves out the terminator.
+        #expect(mt.contains("BaseSize:        0x14\n"), "\(mt)")
+    }
+}

@@ -51,6 +51,7 @@ extension ClrLayoutTable {
         mtPerInstOrElement: 0x30,
         mtInterfaceMap: 0x38,
         mtSize: 0x40,
+        interfaceEntrySize: 8,
         flagHasComponentSize: 0x8000_0000,
         flagContainsPointers: 0x0100_0000,
         flagHasFinalizer: 0x0010_0000,
