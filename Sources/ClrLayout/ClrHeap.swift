@@ -1,7 +1,13 @@
 import DumpModel
 
-/// One GC heap segment.
+/// One GC heap segment, or with regions one region.
 public struct ClrSegment: Sendable {
+    /// Which heap the segment belongs to.
+    public enum Kind: String, Sendable {
+        case smallObject, largeObject, pinnedObject
+        /// Read-only segments the runtime fills itself (8.0: string literals, RuntimeType objects).
+        case frozen
+    }
     public let address: UInt64
     /// First object.
     public let start: UInt64
@@ -10,10 +16,12 @@ public struct ClrSegment: Sendable {
     public let committed: UInt64
     public let reserved: UInt64
     public let flags: UInt64
-    /// 2 for small-object segments, 3 for the large object heap.
+    public let kind: Kind
+    /// Segments: 2 for small-object segments, 3 for the LOH. Regions: the generation whose list holds the
+    /// region (0, 1, 2, 3 = LOH, 4 = POH).
     public let generation: Int
     public let isEphemeral: Bool
-    public var isLarge: Bool { generation == 3 }
+    public var isLarge: Bool { kind == .largeObject }
     public func contains(_ a: UInt64) -> Bool { a >= start && a < end }
 }
 
@@ -30,7 +38,10 @@ public final class ClrHeap: @unchecked Sendable {
     unowned let runtime: ClrRuntime
     public let segments: [ClrSegment]
     public let maxGeneration: Int
-    /// generation_table[n].allocation_start for n = 0...maxGeneration.
+    /// Segments or regions.
+    public let kind: ClrHeapKind
+    /// Where generation n = 0...maxGeneration starts: generation_table[n].allocation_start with segments,
+    /// the first region's first object with regions.
     public let generationStarts: [UInt64]
     public let ephemeralSegment: UInt64
     /// [alloc_ptr, alloc_limit) of every live allocation context (threads' and the GC's own).
@@ -52,35 +63,53 @@ public final class ClrHeap: @unchecked Sendable {
         let maxGen = runtime.global(.maxGeneration).flatMap { t.u32($0) }.map(Int.init) ?? 2
         guard maxGen >= 1, maxGen + 1 < l.generationCount else { throw ClrError("implausible max generation \(maxGen)") }
         maxGeneration = maxGen
+        kind = l.heapKind
+        func generation(_ g: Int) -> UInt64 { table &+ UInt64(g) &* l.generationSize }
         guard let eph = t.u64(ephA), let allocAllocated = t.u64(allocA),
-              let soh = t.u64(table + UInt64(maxGen) * l.generationSize + l.genStartSegment), soh != 0 else {
+              let soh = t.u64(generation(maxGen) &+ l.genStartSegment), soh != 0 else {
             throw ClrError("the GC heap is not in this dump")
         }
         ephemeralSegment = eph
-        var starts: [UInt64] = []
-        for g in 0...maxGen { starts.append(t.u64(table + UInt64(g) * l.generationSize + l.genAllocationStart) ?? 0) }
-        generationStarts = starts
+        // Segments: gen2's list runs through every small-object segment to the ephemeral one, then the LOH's.
+        // Regions: every generation (0, 1, 2, LOH, POH) owns its own list.
+        let lists: [Int] = l.heapKind == .segments ? [maxGen, maxGen + 1] : Array(0..<l.generationCount)
         var segs: [ClrSegment] = []
         var seen: Set<UInt64> = []
-        for gen in [maxGen, maxGen + 1] {
-            var s = t.u64(table + UInt64(gen) * l.generationSize + l.genStartSegment) ?? 0
+        for gen in lists {
+            var s = t.u64(generation(gen) &+ l.genStartSegment) ?? 0
             while s != 0, seen.insert(s).inserted, segs.count < 100_000 {
-                guard let mem = t.u64(s + l.segMem), let allocated = t.u64(s + l.segAllocated) else { break }
+                guard let mem = t.u64(s &+ l.segMem), let allocated = t.u64(s &+ l.segAllocated) else { break }
+                let flags = t.u64(s &+ l.segFlags) ?? 0
                 let end = s == eph ? allocAllocated : allocated
-                segs.append(ClrSegment(address: s, start: mem, end: max(mem, end), committed: t.u64(s + l.segCommitted) ?? 0,
-                                       reserved: t.u64(s + l.segReserved) ?? 0, flags: t.u64(s + l.segFlags) ?? 0,
-                                       generation: gen == maxGen ? maxGen : 3, isEphemeral: s == eph))
-                s = t.u64(s + l.segNext) ?? 0
+                let kind: ClrSegment.Kind = flags & l.segFlagReadOnly != 0 ? .frozen
+                    : gen == maxGen + 1 ? .largeObject : gen == maxGen + 2 ? .pinnedObject : .smallObject
+                let listed = l.heapKind == .segments ? (gen == maxGen ? maxGen : maxGen + 1) : gen
+                segs.append(ClrSegment(address: s, start: mem, end: max(mem, end), committed: t.u64(s &+ l.segCommitted) ?? 0,
+                                       reserved: t.u64(s &+ l.segReserved) ?? 0, flags: flags, kind: kind,
+                                       generation: listed, isEphemeral: s == eph))
+                s = t.u64(s &+ l.segNext) ?? 0
             }
         }
         segments = segs
+        var starts: [UInt64] = []
+        for g in 0...maxGen {
+            if let offset = l.genAllocationStart {
+                starts.append(t.u64(generation(g) &+ offset) ?? 0)
+            } else {
+                starts.append(segs.first { $0.generation == g && $0.kind == .smallObject }?.start ?? 0)
+            }
+        }
+        generationStarts = starts
         // The heap's bytes must be in the dump: a mini or triage dump holds the GC's bookkeeping but not the objects.
         guard let first = segs.first(where: { $0.end > $0.start }), runtime.memory.isReadable(first.start),
               runtime.memory.isReadable(first.end - 1) else {
             throw ClrError("the GC heap is not in this dump")
         }
         var ctx: [UInt64: UInt64] = [:]
-        if let p = t.u64(table + l.allocContextPtr), p != 0, let lim = t.u64(table + l.allocContextLimit) { ctx[p] = lim }
+        // Every generation's own allocation context (with segments only gen0's is ever used).
+        for g in 0..<l.generationCount {
+            if let p = t.u64(generation(g) &+ l.allocContextPtr), p != 0, let lim = t.u64(generation(g) &+ l.allocContextLimit) { ctx[p] = lim }
+        }
         for th in runtime.threads() where th.allocPtr != 0 { ctx[th.allocPtr] = th.allocLimit }
         allocationContexts = ctx
     }
@@ -88,9 +117,11 @@ public final class ClrHeap: @unchecked Sendable {
     /// The segment holding an address.
     public func segment(containing a: UInt64) -> ClrSegment? { segments.first { $0.contains(a) } }
 
-    /// gen0/1/2 on the ephemeral segment by allocation starts, 2 on other small-object segments, 3 on the LOH.
+    /// gen0/1/2 on the ephemeral segment by allocation starts, 2 on other small-object segments, 3 on the LOH;
+    /// with regions, the generation whose list holds the region (frozen segments are on gen2's).
     public func generation(of a: UInt64) -> Int? {
         guard let s = segment(containing: a) else { return nil }
+        if kind == .regions { return s.generation }
         if s.isLarge { return 3 }
         guard s.isEphemeral else { return maxGeneration }
         for g in 0..<maxGeneration where generationStarts[g] != 0 && a >= generationStarts[g] { return g }

@@ -1,3 +1,5 @@
+import Metadata
+
 /// Versioned knowledge of CoreCLR's data structures: one value of this struct per supported runtime build,
 /// each stated in full in its own file under `Layouts/` beside its evidence note in `Docs/clr/`. There are no
 /// defaults: a new runtime build states every value, so none is silently inherited from another version.
@@ -14,7 +16,8 @@ public struct ClrLayoutTable: Sendable {
     public let generationSize: UInt64
     public let generationCount: Int
     public let genStartSegment: UInt64
-    public let genAllocationStart: UInt64
+    /// generation.allocation_start; nil with regions, where a generation is the list of regions it owns.
+    public let genAllocationStart: UInt64?
     public let allocContextPtr: UInt64
     public let allocContextLimit: UInt64
     public let segAllocated: UInt64
@@ -36,6 +39,12 @@ public struct ClrLayoutTable: Sendable {
     public let mtNumInterfaces: UInt64
     public let mtParent: UInt64
     public let mtLoaderModule: UInt64
+    /// True when that field is the type's own module (8.0 `m_pModule`); false when it is the loader module
+    /// and generic instantiations and arrays find their module through the canonical MT (3.1).
+    public let mtModuleIsDirect: Bool
+    /// The EEClass/canonical-MT union: the low bits that tag it, and the tag that means "canonical MT".
+    public let mtCanonTagMask: UInt64
+    public let mtCanonTag: UInt64
     public let mtEEClassOrCanon: UInt64
     public let mtPerInstOrElement: UInt64
     public let mtInterfaceMap: UInt64
@@ -80,6 +89,10 @@ public struct ClrLayoutTable: Sendable {
     public let peFileIdentity: UInt64
     public let peImagePath: UInt64
     public let peImageLayouts: UInt64
+    /// How many PEImageLayout pointers PEImage holds (FLAT, MAPPED, LOADED in 3.1; FLAT, LOADED in 8.0).
+    public let peImageLayoutCount: Int
+    /// SString: the buffer pointer after its size, allocation and flags words.
+    public let sstringBuffer: UInt64
     public let layoutBase: UInt64
     public let layoutSize: UInt64
     public let dlmGCStatics: UInt64
@@ -94,7 +107,8 @@ public struct ClrLayoutTable: Sendable {
     public let threadPreemptiveDisabled: UInt64
     public let threadFrame: UInt64
     public let threadDomain: UInt64
-    public let threadLockCount: UInt64
+    /// Thread.m_dwLockCount; nil where the build no longer has it (8.0: the DAC reports -1).
+    public let threadLockCount: UInt64?
     public let threadManagedId: UInt64
     public let threadAllocContext: UInt64
     public let threadLink: UInt64
@@ -129,6 +143,8 @@ public struct ClrLayoutTable: Sendable {
     public let md2HasStableEntryPoint: UInt8
     public let md2HasPrecode: UInt8
     public let md2HasNativeCodeSlot: UInt8
+    /// The same flag where a build keeps it in m_wFlags instead (8.0); 0 where it does not.
+    public let mdcHasNativeCodeSlot: UInt16
     /// MethodTable vtable: indirection chunk pointers from mtSize, 8 slots each.
     public let vtableSlotsPerChunk: UInt64
     public let flag2HasNonVirtualSlots: UInt16
@@ -141,6 +157,8 @@ public struct ClrLayoutTable: Sendable {
     public let moduleTransientFlags: UInt64
     public let moduleIndex: UInt64
     public let moduleLookupMapSize: UInt64
+    /// The Module's LookupMaps `!DumpModule` lists: name, offset in Module, the metadata table it maps.
+    public let moduleLookupMaps: [ClrLookupMapLayout]
 
     // FieldDesc bit fields (field.h): dword 1 = mb:24, isStatic, isThreadLocal, isRVA, prot:3, requiresFullMbValue;
     // dword 2 = offset:27, type:5.
@@ -163,7 +181,9 @@ public struct ClrLayoutTable: Sendable {
     public let tsCompletionPort: UInt32
 
     /// How precodes look, for SOS's JIT column.
-    public let precodes: ClrPrecodeShapes
+    public let precodes: ClrPrecodeShapes?
+    /// heap_segment flags: read-only (frozen) segments.
+    public let segFlagReadOnly: UInt64
 
     // Module lookup maps (ceeload.h LookupMap: pNext, pTable, dwCount, supportedFlags), one after another.
     public let lookupMapTable: UInt64
@@ -177,11 +197,18 @@ public struct ClrLayoutTable: Sendable {
     /// The vtable pointer of a C++ object points this far into its `_ZTV` symbol (past offset-to-top and RTTI).
     public let vtableSymbolOffset: UInt64
 
-    public static let supported: [ClrLayoutTable] = [.coreclr3_1_23]
+    public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4]
 
     public static func forFileVersion(_ v: String) -> ClrLayoutTable? {
         supported.first { $0.fileVersions.contains(v) }
     }
+}
+
+/// One of a Module's LookupMaps: where it is in the Module and which metadata table's rows it maps.
+public struct ClrLookupMapLayout: Sendable {
+    public let name: String
+    public let offset: UInt64
+    public let table: TableID
 }
 
 /// Segments (up to .NET 6) or regions (.NET 7 on): how the GC heap's memory is listed.
@@ -191,9 +218,10 @@ public enum ClrHeapKind: String, Sendable {
 
 /// The instruction shapes of the runtime's precodes (stubs standing in for a method's code until it is
 /// compiled), which change between versions.
-public struct ClrPrecodeShapes: Sendable {
-    /// FixupPrecode: `call` (E8, not yet compiled) or `jmp` (E9, patched) rel32, then this type byte at +5.
-    public let fixupTypeBytes: [UInt8]
-    /// StubPrecode: `mov r10, imm64` (49 BA) then `jmp rel32` (E9) at this offset.
-    public let stubJumpOffset: Int
+public enum ClrPrecodeShapes: Sendable {
+    /// 3.1: FixupPrecode is `call` (E8, not yet compiled) or `jmp` (E9, patched) rel32, then one of these type
+    /// bytes at +5; StubPrecode is `mov r10, imm64` (49 BA) then `jmp rel32` (E9) at `stubJumpOffset`.
+    case relativeBranches(fixupTypeBytes: [UInt8], stubJumpOffset: Int)
+    /// 8.0: RIP-relative stubs whose data (Target, MethodDesc) sits this far after the code, on a data page.
+    case dataPages(distance: UInt64)
 }

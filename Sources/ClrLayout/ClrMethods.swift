@@ -75,8 +75,13 @@ extension ClrRuntime {
         var size = methodDescBaseSize(d)
         if d.flags & l.mdcHasNonVtableSlot != 0 { size += 8 }
         if d.flags & l.mdcMethodImpl != 0 { size += 16 }
-        if d.flags2 & l.md2HasNativeCodeSlot != 0 { size += 8 }
+        if hasNativeCodeSlot(d) { size += 8 }
         return (size + l.mdAlignment - 1) & ~(l.mdAlignment - 1)
+    }
+
+    /// Whether the MethodDesc carries a native code slot (a flag of m_bFlags2 in 3.1, of m_wFlags in 8.0).
+    func hasNativeCodeSlot(_ d: ClrMethodDesc) -> Bool {
+        d.flags2 & layout.md2HasNativeCodeSlot != 0 || d.flags & layout.mdcHasNativeCodeSlot != 0
     }
 
     /// The entry point stored for a MethodDesc that has its own slot (HasNonVtableSlot), else nil.
@@ -171,7 +176,7 @@ extension ClrRuntime {
     /// when that is not a precode. 0 when not compiled yet, nil when unreadable.
     public func nativeCode(_ d: ClrMethodDesc, entry: UInt64?) -> UInt64? {
         let l = layout
-        if d.flags2 & l.md2HasNativeCodeSlot != 0 {
+        if hasNativeCodeSlot(d) {
             var at = d.address + methodDescBaseSize(d)
             if d.flags & l.mdcHasNonVtableSlot != 0 { at += 8 }
             if d.flags & l.mdcMethodImpl != 0 { at += 16 }
@@ -204,26 +209,51 @@ extension ClrRuntime {
             return .preJit
         }
         guard let b = target.read(entry, count: 16) else { return .unknown }
-        func rel32(_ o: Int) -> UInt64 {
-            let v = Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
-            return UInt64(bitPattern: Int64(bitPattern: entry) &+ Int64(o + 4) &+ Int64(v))
-        }
-        // FixupPrecode: call (E8) the prestub until patched to a jmp (E9) to the code, then the type byte.
-        let shapes = layout.precodes
-        if (b[0] == 0xE8 || b[0] == 0xE9), shapes.fixupTypeBytes.contains(b[5]) {
-            if b[0] == 0xE8 { return .none }
-            return jitState(entry: rel32(1), md: md, depth: depth + 1)
-        }
-        // StubPrecode: mov r10, MethodDesc; jmp rel32.
-        let jump = shapes.stubJumpOffset
-        if b[0] == 0x49, b[1] == 0xBA, jump + 5 <= b.count, b[jump] == 0xE9 {
-            return jitState(entry: rel32(jump + 1), md: md, depth: depth + 1)
+        switch precode(at: entry, bytes: b) {
+        case .notCompiled: return .none
+        case .jumpsTo(let next): return jitState(entry: next, md: md, depth: depth + 1)
+        case .notAPrecode: break
         }
         // JIT-compiled code: the word before it points at the RealCodeHeader, whose phdrMDesc is the method.
         if let md, let hdr = target.u64(entry &- 8), hdr != 0, let owner = target.u64(hdr + layout.realCodeHeaderMethodDesc), owner == md.address {
             return .jit
         }
         return .unknown
+    }
+
+    enum PrecodeOutcome { case notCompiled, jumpsTo(UInt64), notAPrecode }
+
+    /// What the precode at `entry` (its first 16 bytes `b`) does, in this build's precode shapes.
+    func precode(at entry: UInt64, bytes b: [UInt8]) -> PrecodeOutcome {
+        func rel32(_ o: Int) -> UInt64 {
+            let v = Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
+            return UInt64(bitPattern: Int64(bitPattern: entry) &+ Int64(o + 4) &+ Int64(v))
+        }
+        switch layout.precodes {
+        case .relativeBranches(let fixupTypeBytes, let stubJumpOffset)?:
+            // FixupPrecode: call (E8) the prestub until patched to a jmp (E9) to the code, then the type byte.
+            if b[0] == 0xE8 || b[0] == 0xE9, fixupTypeBytes.contains(b[5]) {
+                return b[0] == 0xE8 ? .notCompiled : .jumpsTo(rel32(1))
+            }
+            // StubPrecode: mov r10, MethodDesc; jmp rel32.
+            if b[0] == 0x49, b[1] == 0xBA, stubJumpOffset + 5 <= b.count, b[stubJumpOffset] == 0xE9 {
+                return .jumpsTo(rel32(stubJumpOffset + 1))
+            }
+        case .dataPages(let distance)?:
+            // FixupPrecode: jmp [Target]; Target is the precode's own second instruction until compiled.
+            if b[0] == 0xFF, b[1] == 0x25, b[6] == 0x4C, b[7] == 0x8B, b[8] == 0x15 {
+                guard let t = target.u64(entry &+ distance) else { return .notAPrecode }
+                return t == entry &+ 6 ? .notCompiled : .jumpsTo(t)
+            }
+            // StubPrecode: mov r10, [MethodDesc]; jmp [Target]; Target is ThePreStub until compiled.
+            if b[0] == 0x4C, b[1] == 0x8B, b[2] == 0x15, b[7] == 0xFF, b[8] == 0x25 {
+                guard let t = target.u64(entry &+ distance &+ 8) else { return .notAPrecode }
+                return t == global(.thePreStub) ? .notCompiled : .jumpsTo(t)
+            }
+        case nil:
+            break
+        }
+        return .notAPrecode
     }
 
     /// Every managed module the heap's types lead to (each object's type, its parents, its generic arguments'

@@ -10,7 +10,8 @@ public struct ClrThread: Sendable {
     public let preemptiveGCDisabled: Bool
     public let frame: UInt64
     public let domain: UInt64
-    public let lockCount: UInt32
+    /// Monitors the thread holds; -1 where the runtime no longer counts them (8.0), as the DAC reports it.
+    public let lockCount: Int32
     public let allocPtr: UInt64
     public let allocLimit: UInt64
     public let exposedObjectHandle: UInt64
@@ -58,7 +59,7 @@ extension ClrRuntime {
             let state = d(l.threadState)
             out.append(ClrThread(address: th, managedId: d(l.threadManagedId), osId: q(l.threadOSId), state: state,
                                  preemptiveGCDisabled: d(l.threadPreemptiveDisabled) != 0, frame: q(l.threadFrame),
-                                 domain: q(l.threadDomain), lockCount: d(l.threadLockCount),
+                                 domain: q(l.threadDomain), lockCount: l.threadLockCount.map { Int32(bitPattern: d($0)) } ?? -1,
                                  allocPtr: q(l.threadAllocContext), allocLimit: q(l.threadAllocContext + 8),
                                  exposedObjectHandle: q(l.threadExposedObject), lastThrownHandle: q(l.threadLastThrown),
                                  isFinalizer: th == finalizer, isBackground: state & l.tsBackground != 0,
@@ -125,7 +126,8 @@ extension ClrRuntime {
         for i in 0..<min(count, room, 10_000) {
             let e = data + layout.stackTraceHeader + i * layout.stackTraceElement
             guard let ip = target.u64(e), let sp = target.u64(e + 8), let md = target.u64(e + 16) else { break }
-            out.append(ClrStackTraceFrame(ip: ip, sp: sp, methodDesc: md, isLastOfForeignTrace: (target.u32(e + 24) ?? 0) != 0))
+            // 3.1 keeps a BOOL here, 8.0 a flags word whose bit 0 has the same meaning.
+            out.append(ClrStackTraceFrame(ip: ip, sp: sp, methodDesc: md, isLastOfForeignTrace: (target.u32(e + 24) ?? 0) & 1 != 0))
         }
         return out
     }

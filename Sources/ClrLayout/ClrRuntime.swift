@@ -183,6 +183,8 @@ public final class ClrRuntime: @unchecked Sendable {
     public let target: DataTarget
     public let info: ClrInfo
     public let layout: ClrLayoutTable
+    /// libcoreclr's `@(#)Version` (from the dump's pages, else the file found on the image path).
+    public let fileVersion: String
     /// Where the runtime's globals are (this build's symbol table, or its DAC table).
     public let globals: any ClrGlobalsSource
     public let base: UInt64
@@ -235,8 +237,9 @@ public final class ClrRuntime: @unchecked Sendable {
         if fileVersion == nil {
             throw ClrError("cannot tell the runtime version: libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";")))")
         }
-        guard let table = fileVersion.flatMap({ ClrLayoutTable.forFileVersion($0) }) else { throw unsupported(fileVersion) }
+        guard let fileVersion, let table = ClrLayoutTable.forFileVersion(fileVersion) else { throw unsupported(fileVersion) }
         layout = table
+        self.fileVersion = fileVersion
         guard let sym else {
             throw ClrError("libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
                 + "add the runtime folder with .exepath+ or -i")
@@ -245,6 +248,11 @@ public final class ClrRuntime: @unchecked Sendable {
         let source: any ClrGlobalsSource
         switch table.globals {
         case .elfSymbols(let names): source = ElfSymbolGlobals(symbols: sym, names: names, base: base)
+        case .dacTable(let dac):
+            guard sym.symbols[dac.symbol] != nil else {
+                throw ClrError("\(sym.path) does not export \(dac.symbol): cannot find the runtime's globals")
+            }
+            source = DacTableGlobals(symbols: sym, layout: dac, base: base, read: { [target] in target.u64($0) })
         }
         globals = source
         func pointer(_ g: ClrGlobal) throws(ClrError) -> UInt64 {
@@ -299,7 +307,7 @@ public final class ClrRuntime: @unchecked Sendable {
         var imageBase: UInt64 = 0, imageSize: UInt64 = 0, layoutAddress: UInt64 = 0
         if let peFile = target.u64(address + l.moduleFile), let image = target.u64(peFile + l.peFileIdentity) {
             if let size = target.u32(image + l.peImagePath), size > 0, size < 0x10000,
-               let buf = target.u64(image + l.peImagePath + 0x10), let bytes = target.read(buf, count: Int(size)) {
+               let buf = target.u64(image + l.peImagePath + l.sstringBuffer), let bytes = target.read(buf, count: Int(size)) {
                 var units: [UInt16] = []
                 var i = 0
                 while i + 1 < bytes.count {
@@ -310,7 +318,7 @@ public final class ClrRuntime: @unchecked Sendable {
                 }
                 recorded = String(decoding: units, as: UTF16.self)
             }
-            for k in [2, 1, 0] as [UInt64] {
+            for k in (0..<UInt64(l.peImageLayoutCount)).reversed() {
                 if let layoutPtr = target.u64(image + l.peImageLayouts + 8 * k), layoutPtr != 0,
                    let b = target.u64(layoutPtr + l.layoutBase), b != 0 {
                     imageBase = b

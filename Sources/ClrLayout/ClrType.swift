@@ -144,7 +144,7 @@ public final class ClrType: @unchecked Sendable {
     /// The module that defines the type (MethodTable::GetModule).
     public lazy var module: ClrModule? = {
         let l = runtime.layout
-        if flags & (l.flagHasComponentSize | l.flagGenericsMask) == 0 { return runtime.module(at: loaderModule) }
+        if l.mtModuleIsDirect || flags & (l.flagHasComponentSize | l.flagGenericsMask) == 0 { return runtime.module(at: loaderModule) }
         let owner: ClrType? = isArray ? self : (canonicalMT == methodTable ? self : runtime.type(canonicalMT))
         guard let owner else { return nil }
         guard let slot = runtime.multipurposeSlotAddress(owner, flag: l.flag2HasModuleOverride) else {
@@ -282,11 +282,11 @@ extension ClrRuntime {
         }
         let union = u64(l.mtEEClassOrCanon)
         var eeClass: UInt64, canon: UInt64
-        switch union & 3 {
+        switch union & l.mtCanonTagMask {
         case 0: eeClass = union; canon = mt
-        case 2:
-            canon = union & ~3
-            guard let e = target.u64(canon + l.mtEEClassOrCanon), e & 3 == 0 else { return nil }
+        case l.mtCanonTag:
+            canon = union & ~l.mtCanonTagMask
+            guard let e = target.u64(canon + l.mtEEClassOrCanon), e & l.mtCanonTagMask == 0 else { return nil }
             eeClass = e
         default: return nil
         }

@@ -126,17 +126,13 @@ extension ClrRuntime {
     /// equals its metadata table's rows + 1, so a wrong offset shows as "not known", never as data.
     public func lookupMaps(_ m: ClrModule) -> [ClrLookupMap] {
         let l = layout
-        let maps: [(String, TableID)] = [
-            ("TypeDefToMethodTableMap", .typeDef), ("TypeRefToMethodTableMap", .typeRef),
-            ("MethodDefToDescMap", .methodDef), ("FieldDefToDescMap", .field),
-        ]
-        return maps.enumerated().map { index, map in
-            let at = m.address &+ l.moduleTypeDefMap &+ UInt64(index) &* l.moduleLookupMapSize
+        return l.moduleLookupMaps.map { map in
+            let at = m.address &+ map.offset
             var table: UInt64?
-            if let md = m.metadata, let count = target.u32(at &+ l.lookupMapCount), Int(count) == md.rowCount(map.1) + 1 {
+            if let md = m.metadata, let count = target.u32(at &+ l.lookupMapCount), Int(count) == md.rowCount(map.table) + 1 {
                 table = target.u64(at &+ l.lookupMapTable)
             }
-            return ClrLookupMap(name: map.0, table: table)
+            return ClrLookupMap(name: map.name, table: table)
         }
     }
 

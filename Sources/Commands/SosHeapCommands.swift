@@ -16,6 +16,10 @@ struct EEHeapCommand: DebuggerCommand {
         let o = s.output
         if !words.contains("-gc") { o.line("Loader Heap: (not listed yet; use !eeheap -gc)") }
         o.line("Number of GC Heaps: 1")
+        if heap.kind == .regions {
+            Self.regions(heap, o)
+            return
+        }
         for g in 0...heap.maxGeneration {
             o.line("generation \(g) starts at 0x\(Sos.P(heap.generationStarts[g]))")
         }
@@ -37,6 +41,43 @@ struct EEHeapCommand: DebuggerCommand {
         o.line("Total Size:              Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
         o.line("------------------------------")
         o.line("GC Heap Size:            Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
+    }
+}
+
+extension EEHeapCommand {
+    /// SOS's layout for a regions heap (eeheap.cpp, has_regions): each generation's regions, the frozen
+    /// segments, the LOH's and the POH's; committed sizes count the region header as SOS does (+0x20).
+    static func regions(_ heap: ClrHeap, _ o: Output) {
+        let header = ["segment", "begin", "allocated", "committed", "allocated size", "committed size"]
+            .map { $0.leftPad(16) }.joined(separator: "  ")
+        var allocatedTotal: UInt64 = 0, committedTotal: UInt64 = 0
+        func row(_ seg: ClrSegment) {
+            let allocated = seg.end &- seg.start
+            let committed = seg.committed &- seg.start &+ 0x20
+            allocatedTotal &+= allocated
+            committedTotal &+= committed
+            o.line("\(Sos.p(seg.address))  \(Sos.p(seg.start))  \(Sos.p(seg.end))  \(Sos.p(seg.committed))  "
+                + "0x\(String(allocated, radix: 16))(\(allocated))  0x\(String(committed, radix: 16))(\(committed))")
+        }
+        o.line("Small object heap")
+        o.line(header)
+        for g in 0...heap.maxGeneration {
+            o.line("generation \(g):")
+            for seg in heap.segments where seg.generation == g && seg.kind == .smallObject { row(seg) }
+        }
+        o.line("Frozen object heap")
+        o.line(header)
+        for seg in heap.segments where seg.kind == .frozen { row(seg) }
+        for (title, kind) in [("Large object heap", ClrSegment.Kind.largeObject), ("Pinned object heap", .pinnedObject)] {
+            o.line(title)
+            o.line(header)
+            for seg in heap.segments where seg.kind == kind { row(seg) }
+        }
+        o.line("Allocated Heap Size:       Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
+        o.line("Committed Heap Size:       Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")
+        o.line("------------------------------")
+        o.line("GC Allocated Heap Size:    Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
+        o.line("GC Committed Heap Size:    Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")
     }
 }
 

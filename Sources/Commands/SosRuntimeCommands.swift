@@ -16,7 +16,7 @@ struct EEVersionCommand: DebuggerCommand {
         _ = try CommandArguments(inv, usage: "!eeversion")
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         let o = s.output
-        o.line("\(r.info.fileVersion ?? "<unknown file version>") (.NET \(r.layout.productVersion), \(r.info.module.fileName))")
+        o.line("\(r.fileVersion) (.NET \(r.layout.productVersion), \(r.info.module.fileName))")
         switch r.isServerGC {
         case true?: o.line("Server mode")
         case false?: o.line("Workstation mode")

@@ -1,3 +1,5 @@
+import Metadata
+
 /// .NET Core 3.1.23, Linux x64 (libcoreclr.so `@(#)Version 4.700.22.11601`). Every value, with its
 /// evidence, is in Docs/clr/coreclr-3.1.23-layouts.md.
 extension ClrLayoutTable {
@@ -47,6 +49,9 @@ extension ClrLayoutTable {
         mtNumInterfaces: 0x0e,
         mtParent: 0x10,
         mtLoaderModule: 0x18,
+        mtModuleIsDirect: false,
+        mtCanonTagMask: 3,
+        mtCanonTag: 2,
         mtEEClassOrCanon: 0x28,
         mtPerInstOrElement: 0x30,
         mtInterfaceMap: 0x38,
@@ -90,6 +95,8 @@ extension ClrLayoutTable {
         peFileIdentity: 0x08,
         peImagePath: 0x00,
         peImageLayouts: 0x48,
+        peImageLayoutCount: 3,
+        sstringBuffer: 0x10,
         layoutBase: 0x08,
         layoutSize: 0x10,
         dlmGCStatics: 0x20,
@@ -139,6 +146,7 @@ extension ClrLayoutTable {
         md2HasStableEntryPoint: 0x01,
         md2HasPrecode: 0x02,
         md2HasNativeCodeSlot: 0x08,
+        mdcHasNativeCodeSlot: 0,
         // MethodTable vtable: indirection chunk pointers from mtSize, 8 slots each.
         vtableSlotsPerChunk: 8,
         flag2HasNonVirtualSlots: 0x08,
@@ -151,6 +159,12 @@ extension ClrLayoutTable {
         moduleTransientFlags: 0x20,
         moduleIndex: 0x520,
         moduleLookupMapSize: 0x20,
+        moduleLookupMaps: [
+            ClrLookupMapLayout(name: "TypeDefToMethodTableMap", offset: 0x2b8, table: .typeDef),
+            ClrLookupMapLayout(name: "TypeRefToMethodTableMap", offset: 0x2d8, table: .typeRef),
+            ClrLookupMapLayout(name: "MethodDefToDescMap", offset: 0x2f8, table: .methodDef),
+            ClrLookupMapLayout(name: "FieldDefToDescMap", offset: 0x318, table: .field),
+        ],
         // FieldDesc
         fieldDescEnclosingMT: 0x00,
         fieldDescWord1: 0x08,
@@ -168,7 +182,8 @@ extension ClrLayoutTable {
         tsDead: 0x0000_0800,
         tsThreadPoolWorker: 0x0100_0000,
         tsCompletionPort: 0x0800_0000,
-        precodes: ClrPrecodeShapes(fixupTypeBytes: [0x5E, 0x5F], stubJumpOffset: 10),
+        precodes: .relativeBranches(fixupTypeBytes: [0x5E, 0x5F], stubJumpOffset: 10),
+        segFlagReadOnly: 1,
         lookupMapTable: 0x08,
         lookupMapCount: 0x10,
         objectFieldsOffset: 8,
