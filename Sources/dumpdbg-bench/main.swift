@@ -176,3 +176,49 @@ if !args.contains("--no-heap") {
         print()
     }
 }
+
+// MARK: 4. Each runtime the CLR reader knows
+
+if !args.contains("--no-heap"), FileManager.default.fileExists(atPath: shared.path + "/dumps/clr/async-crash/linux-8.0.core.xz") {
+    print("== 4. !dumpheap -stat on the shared async-crash dump of each runtime (best of 5), beside the DAC oracle's raw walk")
+    let folder = shared.path + "/dumps/clr/async-crash"
+    let runtime31 = shell("bash '\(projectRoot.path)/Samples/install-deps.sh' | tail -1").out.trimmingCharacters(in: .whitespacesAndNewlines)
+    let runtime80 = shell("find \"${DUMPDBG_RUNTIMES:-$HOME/.cache/dumpdbg-runtimes}/venv\" -path '*Microsoft.NETCore.App/8.0.4/libcoreclr.so' | head -1")
+        .out.trimmingCharacters(in: .whitespacesAndNewlines).replacingOccurrences(of: "/libcoreclr.so", with: "")
+    let oracle = work + "/dac-oracle"
+    if !FileManager.default.isExecutableFile(atPath: oracle) { shell("gcc -O2 -o '\(oracle)' '\(shared.path)/labs/dac-oracle/dac-oracle.c' -ldl") }
+    print(pad("runtime", 14) + lpad("objects", 10) + lpad("ms", 9) + lpad("M obj/s", 10) + "   dac-oracle raw walk")
+    for (name, runtime) in [("linux-3.1", runtime31), ("linux-8.0", runtime80)] where !runtime.isEmpty {
+        guard let opened = try? DumpLoader.open(path: "\(folder)/\(name).core.xz") else { continue }
+        let buffer = Output.Buffer()
+        let s = Session(dump: opened.dump, output: Output(sink: buffer.append))
+        s.imagePath = [runtime, folder]
+        s.execute(line: ".loadby sos clr")
+        s.execute(line: "!dumpheap -stat")
+        let totalLine = buffer.text.split(separator: "\n").last { $0.hasPrefix("Total ") } ?? ""
+        let objects = Double(totalLine.split(separator: " ").dropFirst().first ?? "0") ?? 0
+        let ms = best(5) { s.execute(line: "!dumpheap -stat") }
+        let raw = opened.decompressedPath ?? ""
+        let r = shell("'\(oracle)' '\(raw)' '\(runtime)' --search '\(folder)' --stat --walk raw --repeat 3 2>/dev/null | grep '^# walk' | head -1")
+        print(pad(name, 14) + lpad(String(Int(objects)), 10) + lpad(f(ms, 2), 9) + lpad(f(objects / (ms / 1000) / 1e6, 1), 10)
+              + "   " + (r.out.isEmpty ? "did not run" : String(r.out.dropFirst(2)).trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+    print()
+}
+
+// MARK: 5. Long command lines (linear splitting)
+
+do {
+    print("== 5. long command lines on elfutils/test-core.core (best of 3): the splitter and name lookup are linear")
+    if let dump = try? DumpLoader.open(path: shared.path + "/dumps/elfutils/test-core.core").dump {
+        let s = silentSession(dump)
+        for (label, line) in [(".echo of 1 MB", ".echo " + String(repeating: "a", count: 1 << 20)),
+                              ("unknown command of 1 MB", "zzz" + String(repeating: "a", count: 1 << 20)),
+                              ("~ and 1 M digits", "~" + String(repeating: "1", count: 1 << 20)),
+                              ("100 000 commands on one line", String(repeating: ".echo x;", count: 100_000))] {
+            let ms = best(3) { s.execute(line: line) }
+            print(pad(label, 32) + lpad(f(ms, 1), 10) + " ms")
+        }
+    }
+    print()
+}

@@ -24,14 +24,39 @@ struct HeapMutationTests {
         try exercise(anywhere: true, words: 20_000, mutants: 3, seed: 0xD0DB_0003)
     }
 
-    func exercise(anywhere: Bool, words: Int, mutants count: Int, seed: UInt64) throws {
-        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+    static let commands31 = [".loadby sos clr", "!eeheap -gc", "!dumpheap -stat", "!dumpheap -strings", "!Threads", "!pe", "!pe -nested", "!dso",
+                             "!do 00007f5c3c048098", "!da 00007f5c3c048098", "!DumpMT -md 00007f5c61df97c8"]
+    static let commands80 = [".loadby sos clr", "!eeversion", "!eeheap -gc", "!dumpheap -stat", "!dumpheap -strings", "!Threads", "!pe",
+                             "!pe -nested", "!dso", "!do 00007f6d26a37480", "!da 00007f6d268101f0", "!DumpMT -md 00007fad3a0af3e8",
+                             "!DumpModule 00007fad3a0acec8", "!Name2EE app.exe CrashLab.Program"]
+
+    /// The same damage on .NET 8.0: its regions, the DAC table and GcDacVars in libcoreclr's .bss, and
+    /// the 8.0 MethodTables and Threads.
+    @Test(.enabled(if: Net8.available, Comment(rawValue: Net8.skip)))
+    func net8SurvivesRandomHeapDamageAndDamageAnywhere() throws {
+        let env = ProcessInfo.processInfo.environment
+        let seed = env["DUMPDBG_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0xD0DB_0008
+        let mutants = env["DUMPDBG_MUTANTS"].flatMap { Int($0) }.map { max(1, $0 / 20) }
+        try exercise(anywhere: false, words: 64, mutants: mutants ?? 6, seed: seed, dumpPath: Net8.dump,
+                     session: { try Net8.session($0) }, commands: Self.commands80)
+        try exercise(anywhere: true, words: 20_000, mutants: mutants ?? 3, seed: seed, dumpPath: Net8.dump,
+                     session: { try Net8.session($0) }, commands: Self.commands80)
+    }
+
+    func exercise(anywhere: Bool, words: Int, mutants count: Int, seed: UInt64,
+                  dumpPath: String = ClrFixtures.samplesFolder + "/linux-3.1.core.xz",
+                  session: (String) throws -> (Session, Output.Buffer) = {
+                      let r = try ClrFixtures.session(dump: $0, appFolder: ClrFixtures.samplesFolder)
+                      return r
+                  },
+                  commands: [String] = HeapMutationTests.commands31) throws {
         setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
         let opened = try DumpLoader.open(path: dumpPath)
         let plain = try #require(opened.decompressedPath)
         let original = Array(try Data(contentsOf: URL(fileURLWithPath: plain)))
         // Where the heap's bytes are in the file.
-        let (s0, _) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
+        let (s0, b0) = try session(dumpPath)
+        _ = ClrFixtures.run(s0, b0, ".loadby sos clr")
         let heap = try SosRuntimes.heap(for: s0).1
         var spans: [(Int, Int)] = []
         for seg in heap.segments {
@@ -63,11 +88,8 @@ struct HeapMutationTests {
             let path = "\(dir)/mutant-\(n).core"
             _ = FileManager.default.createFile(atPath: path, contents: Data(b))
             defer { unlink(path) }
-            let (s, buf) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
-            for cmd in [".loadby sos clr", "!eeheap -gc", "!dumpheap -stat", "!dumpheap -strings", "!Threads", "!pe", "!pe -nested", "!dso",
-                        "!do 00007f5c3c048098", "!da 00007f5c3c048098", "!DumpMT -md 00007f5c61df97c8"] {
-                _ = ClrFixtures.run(s, buf, cmd)
-            }
+            let (s, buf) = try session(path)
+            for cmd in commands { _ = ClrFixtures.run(s, buf, cmd) }
         }
     }
 }

@@ -13,9 +13,9 @@ enum Net8 {
     static var available: Bool { installedRuntime80() != nil && FileManager.default.fileExists(atPath: dump) }
     static let skip = "needs ../shared/dumps and the .NET 8.0.4 runtime (Samples/install-deps.sh, or DUMPDBG_RUNTIME_8_0)"
 
-    static func session() throws -> (Session, Output.Buffer) {
+    static func session(_ path: String = dump) throws -> (Session, Output.Buffer) {
         setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
-        let opened = try DumpLoader.open(path: dump)
+        let opened = try DumpLoader.open(path: path)
         let buffer = Output.Buffer()
         let s = Session(dump: opened.dump, output: Output(sink: { buffer.append($0) }))
         s.imagePath = [try ClrFixtures.linkFolder([installedRuntime80()!]),
