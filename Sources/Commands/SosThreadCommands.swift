@@ -65,7 +65,11 @@ struct PrintExceptionCommand: DebuggerCommand {
         // the _innerException chain instead (bounded, cycle-safe).
         var seen: Set<UInt64> = [addr]
         var cur = r.referenceField(addr, "_innerException") ?? 0
-        while cur != 0, seen.count < 64, seen.insert(cur).inserted {
+        while cur != 0, seen.count < 64 {
+            guard seen.insert(cur).inserted else {
+                s.output.line("(the inner exception chain loops back to \(Sos.p(cur)); stopped there)")
+                return
+            }
             s.output.line()
             s.output.line("Nested exception -------------------------------------------------------------")
             do { try Self.print(cur, r, s.output) } catch let e as CommandError { s.output.line(e.message); break }

@@ -1,0 +1,93 @@
+import ClrLayout
+@testable import Commands
+import DumpModel
+import Foundation
+import Testing
+
+/// Runtime structures rewritten to loop or lie, in a copy of the bundled sample's core: a MethodTable that
+/// is its own parent, a heap segment whose next is itself, an exception that is its own inner exception, a
+/// thread list that loops. Every command answers with bounded work and output, and the session goes on.
+@Suite("hostile runtime structures", .enabled(if: ClrFixtures.runtimeFolder != nil, Comment(rawValue: ClrFixtures.skipRuntime)))
+struct HostileStructureTests {
+    static let commands = ["!eeheap -gc", "!dumpheap -stat", "!threads", "!pe", "!pe -nested", "!dso", "!dumpheap -type Samples.Order -stat"]
+
+    /// The plain core, and a copy of it with `value` written at each target address.
+    func mutant(_ plain: String, _ dump: any Dump, _ writes: [(UInt64, UInt64)]) throws -> String {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
+        for (address, value) in writes {
+            let i = try #require(dump.memory.rangeIndex(containing: address))
+            let r = dump.memory.ranges[i]
+            let at = Int(r.fileOffset + (address - r.start))
+            withUnsafeBytes(of: value.littleEndian) { for k in 0..<8 { bytes[at + k] = $0[k] } }
+        }
+        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-hostile-\(UUID().uuidString).core").path
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test func loopsInRuntimeStructuresEndWithBoundedWork() throws {
+        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+        guard FileManager.default.fileExists(atPath: dumpPath) else { return }
+        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
+        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (r, heap) = try SosRuntimes.heap(for: s)
+        let l = r.layout
+        let opened = try DumpLoader.open(path: dumpPath)
+        let plain = try #require(opened.decompressedPath)
+
+        // The managed exception and its _innerException slot.
+        let thrower = try #require(r.threads().first { r.objectFromHandle($0.lastThrownHandle) != 0 })
+        let exception = r.objectFromHandle(thrower.lastThrownHandle)
+        let exceptionType = try #require(r.objectType(exception))
+        let inner = try #require(exceptionType.field(named: "_innerException"))
+        // A type on the heap whose parent becomes itself.
+        let order = try #require(StatRow.parse(ClrFixtures.run(s, b, "!dumpheap -stat")).first { $0.name == "Samples.Order" })
+        let orderMT = try #require(UInt64(order.mt, radix: 16))
+        let segment = try #require(heap.segments.first)
+        let cases: [(String, [(UInt64, UInt64)])] = [
+            ("exception is its own inner exception", [(r.instanceFieldAddress(exception, inner), exception)]),
+            ("MethodTable is its own parent", [(orderMT + l.mtParent, orderMT)]),
+            ("segment list loops", [(segment.address + l.segNext, segment.address)]),
+            ("thread list loops", [(thrower.address + l.threadLink, thrower.address + l.threadLink)]),
+        ]
+        for (name, writes) in cases {
+            let path = try mutant(plain, opened.dump, writes)
+            defer { unlink(path) }
+            let (ms, mb) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
+            _ = ClrFixtures.run(ms, mb, ".loadby sos clr")
+            for cmd in Self.commands {
+                let out = ClrFixtures.run(ms, mb, cmd)
+                #expect(out.utf8.count < 4 << 20, "\(name): \(cmd) printed \(out.utf8.count) bytes")
+            }
+            // The session goes on.
+            #expect(ClrFixtures.run(ms, mb, ".echo still here") == "still here\n", "\(name)")
+            switch name {
+            case "exception is its own inner exception":
+                let nested = ClrFixtures.run(ms, mb, "!pe -nested")
+                #expect(nested.hasSuffix("(the inner exception chain loops back to \(Sos.p(exception)); stopped there)\n"), "\(nested)")
+            case "MethodTable is its own parent":
+                #expect(ClrFixtures.run(ms, mb, "!DumpMT \(order.mt)").contains("Name:            Samples.Order\n"))
+            case "thread list loops":
+                #expect(ClrFixtures.run(ms, mb, "!threads").split(separator: "\n").count < 40)
+            default:
+                #expect(ClrFixtures.run(ms, mb, "!dumpheap -stat").contains("Total "))
+            }
+        }
+    }
+
+    @Test func theDumpFileIsNeverWritten() throws {
+        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+        guard FileManager.default.fileExists(atPath: dumpPath) else { return }
+        let opened = try DumpLoader.open(path: dumpPath)
+        let files = [dumpPath, try #require(opened.decompressedPath)]
+        func fingerprint() throws -> [Data] { try files.map { try Data(contentsOf: URL(fileURLWithPath: $0)) } }
+        let before = try fingerprint()
+        let attributes = try files.map { try FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date }
+        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
+        for cmd in [".loadby sos clr"] + Self.commands + ["!da -details 0", "s -a 0 L?ffffffffffffffff \"x\"", "db 0 L?ffffffff"] {
+            _ = ClrFixtures.run(s, b, cmd)
+        }
+        #expect(try fingerprint() == before)
+        #expect(try files.map { try FileManager.default.attributesOfItem(atPath: $0)[.modificationDate] as? Date } == attributes)
+    }
+}
