@@ -193,8 +193,12 @@ struct ExceptionRecordCommand: DebuggerCommand {
             if arg.isEmpty { throw CommandError("Usage: .exr -1 (an exception record address needs its memory in the dump)") }
             throw CommandError("Only the stored exception (.exr -1) is available in a dump")
         }
-        guard let e = s.dump.exception else { throw CommandError("Unable to get exception record: this dump has no exception stream") }
+        guard let e = s.eventException else { throw CommandError("Unable to get exception record: this dump has no exception stream") }
         for line in Self.lines(e, s) { s.output.line(line) }
+        if s.dump.exception == nil {
+            s.output.line("(rebuilt by dumpdbg from the runtime's last thrown exception on thread \(String(e.threadId, radix: 16)): "
+                + "the dump has no exception stream; the exception address is not known)")
+        }
     }
 
     static func lines(_ e: ExceptionInfo, _ s: Session) -> [String] {

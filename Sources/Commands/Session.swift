@@ -20,6 +20,11 @@ public final class Session: @unchecked Sendable {
     /// Index of the thread that raised the event (the exception), shown with `#` by `~`.
     /// Set from the dump's exception at open, and refined by `.loadby sos` where only the runtime knows it.
     public var eventThread: Int?
+    /// The exception the dump was written for: the dump's own record, else one `.loadby sos` rebuilt from the
+    /// runtime (a Windows minidump written without an exception stream: the CLR exception 0xe0434352 on the
+    /// thread that threw it). `reconstructed` says which, so the commands can say so.
+    public var eventException: ExceptionInfo? { dump.exception ?? reconstructedException }
+    public var reconstructedException: ExceptionInfo?
     /// Set by `.ecxr`: commands use the exception context instead of the thread's own until the thread changes.
     public var useExceptionContext = false
     /// Where `db`/`dd`/... continue when given no address.

@@ -59,15 +59,34 @@ struct CorDllCommand: DebuggerCommand {
 /// createdump (3.1) marks every thread with SIGABRT and writes no NT_SIGINFO, so the dump cannot say which
 /// thread crashed. The runtime can: the thread whose last thrown exception is set. Make it the event thread,
 /// as WinDbg's !analyze does through SOS, so `~#s` and `!pe` start where the crash is.
+///
+/// A Windows minidump written without an exception stream (AeDebug, Wine) has no event at all: there the
+/// runtime's thrown exception becomes the event, as the CLR raised it: code 0xe0434352 with the exception's
+/// HRESULT, marked as rebuilt wherever it is shown.
 func adoptManagedEventThread(_ s: Session, _ r: ClrRuntime) {
-    guard let core = s.dump as? ElfCore, !core.hasSigInfo else { return }
-    let signals = Set(core.threads.map { $0.signal ?? 0 })
-    guard signals.count == 1, signals.first != 0 else { return }
+    let createdumpCore: Bool
+    if let core = s.dump as? ElfCore, !core.hasSigInfo {
+        let signals = Set(core.threads.map { $0.signal ?? 0 })
+        createdumpCore = signals.count == 1 && signals.first != 0
+    } else {
+        createdumpCore = false
+    }
+    let noEvent = s.dump.exception == nil && !(s.dump is ElfCore)
+    guard createdumpCore || noEvent else { return }
     let throwing = r.threads().filter { !$0.isDead && $0.lastThrownHandle != 0 && r.objectFromHandle($0.lastThrownHandle) != 0 }
     guard throwing.count == 1, let i = s.dump.threads.firstIndex(where: { $0.id == throwing[0].osId }) else { return }
     s.eventThread = i
     s.currentThread = i
     s.useExceptionContext = false
+    if noEvent {
+        let object = r.objectFromHandle(throwing[0].lastThrownHandle)
+        var e = ExceptionInfo(threadId: throwing[0].osId, code: 0xE043_4352, address: 0)
+        e.flags = 1  // EXCEPTION_NONCONTINUABLE, as the CLR raises it
+        // The CLR's RaiseException arguments: the HRESULT, three zeros, the runtime module's base.
+        let hr = r.int32Field(object, "_HResult").map { UInt64(bitPattern: Int64($0)) } ?? 0
+        e.parameters = [hr, 0, 0, 0, r.info.module.base]
+        s.reconstructedException = e
+    }
     s.output.line("Event thread: ~\(i) (OS thread 0x\(String(throwing[0].osId, radix: 16))), the managed thread with the unhandled exception")
 }
 

@@ -96,7 +96,7 @@ struct LastEventCommand: DebuggerCommand {
 
     /// "1f40.3124: Access violation - code c0000005 (first/second chance not available)".
     static func eventText(_ s: Session) -> String? {
-        guard let e = s.dump.exception else { return nil }
+        guard let e = s.eventException else { return nil }
         let pid = String(s.dump.processId ?? 0, radix: 16)
         let name = Describe.exceptionName(e, os: s.dump.system.os)
         return "\(pid).\(String(e.threadId, radix: 16)): \(name) - code \(Hex.pad(UInt64(e.code), 8)) (first/second chance not available)"
