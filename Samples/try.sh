@@ -4,6 +4,10 @@
 # Extra arguments go to dumpdbg (e.g. -c "!pe; q").
 set -euo pipefail
 cd "$(dirname "$0")/.."
-RUNTIME=$(bash Samples/install-deps.sh | tail -1)
+echo "try.sh: installing the system packages and the .NET runtimes dumpdbg reads (quiet; details in /tmp/dumpdbg-install.log)" >&2
+RUNTIME=$(bash Samples/install-deps.sh 2>/tmp/dumpdbg-install.log | tail -1) || { cat /tmp/dumpdbg-install.log >&2; exit 1; }
+if [ ! -x .build/release/dumpdbg ]; then
+  echo "try.sh: building dumpdbg in release mode; the first build takes about four minutes on two cores" >&2
+fi
 swift build -c release --product dumpdbg >&2
 exec .build/release/dumpdbg -z Samples/dumps/async-crash/linux-3.1.core.xz -i "$RUNTIME" "$@"

@@ -10,7 +10,9 @@ import Glibc
 //   2. open time and peak RSS for real gcore cores of a process holding 1 GiB and 4 GiB;
 //   3. `!dumpheap -stat` throughput on a heap of over 1 M objects (Samples/clr/HeapMillion.cs), beside the
 //      DAC oracle's raw walk on the same dump.
-// Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap] [--work DIR]
+// Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap] [--work DIR] [--keep-work]
+// The work folder (gcore cores of 1 and 4 GiB, the HeapMillion dump, caches) is removed at the end unless
+// --keep-work is given.
 
 let args = CommandLine.arguments
 let projectRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
@@ -130,6 +132,7 @@ if !args.contains("--no-big") {
         let open = best(5) { _ = try? DumpLoader.open(path: core) }
         let child = runDumpdbg(["-z", core, "--no-banner", "-c", "~; lm; q"])
         print(pad("hold-\(mib).core", 30) + lpad(f(size, 2), 8) + lpad(f(open, 3), 10) + lpad(f(child.ms, 1), 10) + lpad(f(child.rssMiB, 1), 14))
+        if !args.contains("--keep-work") { try? FileManager.default.removeItem(atPath: core) }
     }
     print("goal: open cost flat in dump size (<= 30 ms at 4 GiB), RSS <= 64 MiB\n")
 }
@@ -221,4 +224,9 @@ do {
         }
     }
     print()
+}
+
+if !args.contains("--keep-work") {
+    try? FileManager.default.removeItem(atPath: work)
+    print("work folder \(work) removed (--keep-work keeps it)")
 }
