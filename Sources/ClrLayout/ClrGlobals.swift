@@ -22,8 +22,14 @@ public enum ClrGlobalsLocation: Sendable {
 
 /// Where a build's DAC table is and what its entries mean.
 public struct ClrDacTableLayout: Sendable {
-    /// The exported symbol (`.dynsym`) that holds the table.
-    public let symbol: String
+    public enum Source: Sendable {
+        /// An exported ELF symbol (`.dynsym`) of the runtime's file, holding 8-byte absolute addresses (8.0).
+        case exportedSymbol(String)
+        /// A resource of the runtime's PE image in the dump's memory: `headerWords` 32-bit words, then one
+        /// 32-bit RVA per entry (Windows: RT_RCDATA "COREXTERNALDATAACCESSRESOURCE").
+        case peResource(type: UInt32, name: String, headerWords: Int)
+    }
+    public let source: Source
     /// Entries that hold the address of a global variable (8.0: absolute 8-byte addresses).
     public let variables: [ClrGlobal: Int]
     /// Entries that hold an address themselves rather than a variable's: a vtable's address point (compared
@@ -45,19 +51,39 @@ public protocol ClrGlobalsSource: Sendable {
     func address(of global: ClrGlobal) -> UInt64?
 }
 
-/// Globals through `g_dacTable`: the table's address from the runtime file's exported symbols, its
-/// entries from the dump (the table is filled at start-up).
+/// Globals through the runtime's DAC table: each entry names the address of a global (or of a function or
+/// a vtable); the GC's globals come through GcDacVars.
 struct DacTableGlobals: ClrGlobalsSource {
-    let symbols: ElfSymbolFile
     let layout: ClrDacTableLayout
-    let base: UInt64
+    let provenance: String
+    /// The address entry `index` names.
+    let entry: @Sendable (Int) -> UInt64?
     let read: @Sendable (UInt64) -> UInt64?
 
-    var provenance: String { "the runtime's DAC table (\(layout.symbol), exported by \(symbols.path))" }
+    /// `g_dacTable` exported by the runtime's ELF file: the table is filled at start-up, so its entries are
+    /// read from the dump.
+    static func exported(_ name: String, symbols: ElfSymbolFile, base: UInt64, layout: ClrDacTableLayout,
+                         read: @escaping @Sendable (UInt64) -> UInt64?) -> DacTableGlobals? {
+        guard let table = symbols.symbols[name] else { return nil }
+        let start = base &+ table.value
+        let count = table.size / 8
+        return DacTableGlobals(layout: layout, provenance: "the runtime's DAC table (\(name), exported by \(symbols.path))",
+                               entry: { i in UInt64(i) < count ? read(start &+ UInt64(i) &* 8) : nil }, read: read)
+    }
 
-    private func entry(_ index: Int) -> UInt64? {
-        guard let table = symbols.symbols[layout.symbol] else { return nil }
-        return read(base &+ table.value &+ UInt64(index) &* 8)
+    /// The table the runtime's PE image carries as a resource, read from the image in the dump's memory.
+    static func resource(type: UInt32, name: String, headerWords: Int, memory: AddressSpace, base: UInt64, fileName: String,
+                         layout: ClrDacTableLayout, read: @escaping @Sendable (UInt64) -> UInt64?) -> DacTableGlobals? {
+        guard let resources = PEImageResources(memory: memory, base: base),
+              let (address, size) = resources.find(type: .id(type), name: .name(name)) else { return nil }
+        let count = (Int(size) / 4) - headerWords
+        guard count > 0 else { return nil }
+        let first = address &+ UInt64(headerWords) * 4
+        return DacTableGlobals(layout: layout, provenance: "the runtime's DAC table (resource \(name) of \(fileName) in the dump)",
+                               entry: { i in
+                                   guard i < count, let rva = memory.readU32(first &+ UInt64(i) * 4), rva != 0 else { return nil }
+                                   return base &+ UInt64(rva)
+                               }, read: read)
     }
 
     func address(of global: ClrGlobal) -> UInt64? {

@@ -6,7 +6,10 @@ import Metadata
 public struct ClrLayoutTable: Sendable {
     /// The product version this table was verified on ("3.1.23").
     public let productVersion: String
-    /// libcoreclr.so's own version string (`@(#)Version X`), how the runtime is recognised.
+    /// The runtime's file this table is for: `libcoreclr.so` (Linux) or `coreclr.dll` (Windows).
+    public let runtimeFile: String
+    /// The runtime file's own version (libcoreclr.so's `@(#)Version X`, coreclr.dll's file version resource),
+    /// how the build is recognised.
     public let fileVersions: [String]
     /// Where each runtime global is found.
     public let globals: ClrGlobalsLocation
@@ -199,8 +202,8 @@ public struct ClrLayoutTable: Sendable {
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4]
 
-    public static func forFileVersion(_ v: String) -> ClrLayoutTable? {
-        supported.first { $0.fileVersions.contains(v) }
+    public static func forFileVersion(_ v: String, runtimeFile: String) -> ClrLayoutTable? {
+        supported.first { $0.fileVersions.contains(v) && $0.runtimeFile == runtimeFile }
     }
 }
 

@@ -205,56 +205,23 @@ public final class ClrRuntime: @unchecked Sendable {
     public init(target: DataTarget) throws(ClrError) {
         self.target = target
         guard let info = ClrInfo.find(in: target) else {
-            throw ClrError("no CLR runtime (libcoreclr.so) in this dump's module list")
+            throw ClrError("no CLR runtime (libcoreclr.so, coreclr.dll) in this dump's module list")
         }
         self.info = info
-        let fileName = info.module.fileName
-        guard fileName.lowercased() == "libcoreclr.so" else {
-            throw ClrError("unsupported runtime: \(fileName) \(info.versionText); dumpdbg reads Linux CoreCLR (libcoreclr.so) only: "
+        let file = info.module.fileName.lowercased()
+        let found: (table: ClrLayoutTable, fileVersion: String, globals: any ClrGlobalsSource)
+        switch file {
+        case "libcoreclr.so": found = try Self.openElf(info, target)
+        case "coreclr.dll": found = try Self.openPE(info, target)
+        default:
+            throw ClrError("unsupported runtime: \(info.module.fileName) \(info.versionText); dumpdbg reads CoreCLR (libcoreclr.so, coreclr.dll): "
                 + Self.supportedText)
         }
-        // The version must be known before any layout is used: from the dump's own pages, else the
-        // recorded runtime folder name, else the file found on the image path.
-        func unsupported(_ fileVersion: String?) -> ClrError {
-            ClrError("unsupported runtime version \(ClrInfo(module: info.module, fileVersion: fileVersion, productVersion: info.productVersion).versionText): "
-                + Self.supportedText)
-        }
-        if let v = info.fileVersion, ClrLayoutTable.forFileVersion(v) == nil { throw unsupported(v) }
-        if info.fileVersion == nil, let p = info.productVersion,
-           !ClrLayoutTable.supported.contains(where: { $0.productVersion == p }) { throw unsupported(nil) }
-        var fileVersion = info.fileVersion
-        var sym: ElfSymbolFile?
-        switch target.locator.find(named: "libcoreclr.so", identity: info.module.buildId.map { .elfBuildId($0) }) {
-        case .found(let path, _):
-            do { sym = try ElfSymbolFile(path: path) } catch { throw ClrError(error.message) }
-            if fileVersion == nil { fileVersion = sym?.versionString }
-        case .mismatched(_, let wanted, let found):
-            let seen = found.map { "\($0.path) (\($0.identity?.description ?? "no build id"))" }.joined(separator: ", ")
-            throw ClrError("no libcoreclr.so on the image path is the one of this dump (\(wanted), runtime \(info.versionText)); "
-                + "found \(seen): put the matching runtime folder on the image path")
-        case .notFound: break
-        }
-        if fileVersion == nil {
-            throw ClrError("cannot tell the runtime version: libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";")))")
-        }
-        guard let fileVersion, let table = ClrLayoutTable.forFileVersion(fileVersion) else { throw unsupported(fileVersion) }
-        layout = table
-        self.fileVersion = fileVersion
-        guard let sym else {
-            throw ClrError("libcoreclr.so was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
-                + "add the runtime folder with .exepath+ or -i")
-        }
+        layout = found.table
+        fileVersion = found.fileVersion
+        globals = found.globals
         base = info.module.base
-        let source: any ClrGlobalsSource
-        switch table.globals {
-        case .elfSymbols(let names): source = ElfSymbolGlobals(symbols: sym, names: names, base: base)
-        case .dacTable(let dac):
-            guard sym.symbols[dac.symbol] != nil else {
-                throw ClrError("\(sym.path) does not export \(dac.symbol): cannot find the runtime's globals")
-            }
-            source = DacTableGlobals(symbols: sym, layout: dac, base: base, read: { [target] in target.u64($0) })
-        }
-        globals = source
+        let source = found.globals
         func pointer(_ g: ClrGlobal) throws(ClrError) -> UInt64 {
             guard let a = source.address(of: g) else { throw ClrError("the runtime global \(g.rawValue) is not known (\(source.provenance))") }
             guard let v = target.u64(a) else { throw ClrError("the runtime global \(g.rawValue) at \(Hex16.s(a)) is not in this dump") }
@@ -266,8 +233,76 @@ public final class ClrRuntime: @unchecked Sendable {
         exceptionMT = try pointer(.exceptionMethodTable)
     }
 
+    static func unsupported(_ info: ClrInfo, _ fileVersion: String?) -> ClrError {
+        ClrError("unsupported runtime version \(ClrInfo(module: info.module, fileVersion: fileVersion, productVersion: info.productVersion).versionText): "
+            + supportedText)
+    }
+
+    /// Linux: the version from the dump's pages, else the recorded runtime folder, else the file found on the
+    /// image path by build id; the globals through that file's symbols (3.1) or its exported DAC table (8.0).
+    static func openElf(_ info: ClrInfo, _ target: DataTarget) throws(ClrError) -> (ClrLayoutTable, String, any ClrGlobalsSource) {
+        let runtimeFile = info.module.fileName
+        if let v = info.fileVersion, ClrLayoutTable.forFileVersion(v, runtimeFile: runtimeFile) == nil { throw unsupported(info, v) }
+        if info.fileVersion == nil, let p = info.productVersion,
+           !ClrLayoutTable.supported.contains(where: { $0.productVersion == p && $0.runtimeFile == runtimeFile }) { throw unsupported(info, nil) }
+        var fileVersion = info.fileVersion
+        var sym: ElfSymbolFile?
+        switch target.locator.find(named: runtimeFile, identity: info.module.buildId.map { .elfBuildId($0) }) {
+        case .found(let path, _):
+            do { sym = try ElfSymbolFile(path: path) } catch { throw ClrError(error.message) }
+            if fileVersion == nil { fileVersion = sym?.versionString }
+        case .mismatched(_, let wanted, let found):
+            let seen = found.map { "\($0.path) (\($0.identity?.description ?? "no build id"))" }.joined(separator: ", ")
+            throw ClrError("no \(runtimeFile) on the image path is the one of this dump (\(wanted), runtime \(info.versionText)); "
+                + "found \(seen): put the matching runtime folder on the image path")
+        case .notFound: break
+        }
+        if fileVersion == nil {
+            throw ClrError("cannot tell the runtime version: \(runtimeFile) was not found on the image path (\(target.imagePath.joined(separator: ";")))")
+        }
+        guard let fileVersion, let table = ClrLayoutTable.forFileVersion(fileVersion, runtimeFile: runtimeFile) else { throw unsupported(info, fileVersion) }
+        guard let sym else {
+            throw ClrError("\(runtimeFile) was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
+                + "add the runtime folder with .exepath+ or -i")
+        }
+        let base = info.module.base
+        switch table.globals {
+        case .elfSymbols(let names):
+            return (table, fileVersion, ElfSymbolGlobals(symbols: sym, names: names, base: base))
+        case .dacTable(let dac):
+            guard case .exportedSymbol(let name) = dac.source,
+                  let globals = DacTableGlobals.exported(name, symbols: sym, base: base, layout: dac, read: { [target] in target.u64($0) }) else {
+                throw ClrError("\(sym.path) does not export the runtime's DAC table: cannot find the runtime's globals")
+            }
+            return (table, fileVersion, globals)
+        }
+    }
+
+    /// Windows: the version from the module's version resource as the minidump recorded it (else the runtime
+    /// folder's name), the globals through the DAC table coreclr.dll carries as a resource, read from the
+    /// image in the dump's memory.
+    static func openPE(_ info: ClrInfo, _ target: DataTarget) throws(ClrError) -> (ClrLayoutTable, String, any ClrGlobalsSource) {
+        let runtimeFile = info.module.fileName
+        let recorded = info.module.fileVersion.map { "\($0.major).\($0.minor).\($0.build).\($0.revision)" }
+        var table = recorded.flatMap { ClrLayoutTable.forFileVersion($0, runtimeFile: runtimeFile) }
+        if table == nil, recorded == nil, let p = info.productVersion {
+            table = ClrLayoutTable.supported.first { $0.productVersion == p && $0.runtimeFile == runtimeFile }
+        }
+        guard let table else { throw unsupported(info, recorded) }
+        guard case .dacTable(let dac) = table.globals, case .peResource(let type, let name, let header) = dac.source else {
+            throw ClrError("the layout table for \(runtimeFile) \(table.productVersion) does not say where its globals are")
+        }
+        guard let globals = DacTableGlobals.resource(type: type, name: name, headerWords: header, memory: target.memory,
+                                                     base: info.module.base, fileName: runtimeFile, layout: dac,
+                                                     read: { [target] in target.u64($0) }) else {
+            throw ClrError("\(runtimeFile)'s DAC table (resource \(name)) is not in this dump: a dump with the runtime's image "
+                + "(full memory) is needed to find the runtime's globals")
+        }
+        return (table, table.fileVersions.first ?? recorded ?? "", globals)
+    }
+
     static var supportedText: String {
-        "dumpdbg knows CoreCLR " + ClrLayoutTable.supported.map { "\($0.productVersion) (libcoreclr \($0.fileVersions.joined(separator: ", ")))" }
+        "dumpdbg knows CoreCLR " + ClrLayoutTable.supported.map { "\($0.productVersion) (\($0.runtimeFile) \($0.fileVersions.joined(separator: ", ")))" }
             .joined(separator: ", ")
     }
 

@@ -5,6 +5,7 @@ import Metadata
 extension ClrLayoutTable {
     public static let coreclr3_1_23 = ClrLayoutTable(
         productVersion: "3.1.23",
+        runtimeFile: "libcoreclr.so",
         fileVersions: ["4.700.22.11601"],
         // Globals: libcoreclr.so's .symtab (the file on the image path), address = module base + st_value.
         globals: .elfSymbols([

@@ -6,11 +6,12 @@ import Metadata
 extension ClrLayoutTable {
     public static let coreclr8_0_4 = ClrLayoutTable(
         productVersion: "8.0.4",
+        runtimeFile: "libcoreclr.so",
         fileVersions: ["8.0.424.16909"],
         // Globals: g_dacTable (exported in .dynsym), 156 entries of 8-byte absolute addresses; the GC's globals
         // through GcDacVars (v2), whose fields hold the addresses of the GC's variables.
         globals: .dacTable(ClrDacTableLayout(
-            symbol: "g_dacTable",
+            source: .exportedSymbol("g_dacTable"),
             variables: [
                 .threadStore: 16, .finalizerThread: 17, .gcHeapType: 19, .appDomain: 21,
                 .objectMethodTable: 40, .stringMethodTable: 43, .exceptionMethodTable: 47, .freeObjectMethodTable: 54,
