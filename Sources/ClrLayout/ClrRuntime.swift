@@ -62,8 +62,12 @@ public final class ClrModule: @unchecked Sendable {
     /// True when the dump held the image's #GUID heap and it matched the file's (the MVID check ran).
     public internal(set) var mvidVerified = false
 
+    /// True when the metadata was read from the image in the dump's memory (no file on the image path).
+    public internal(set) var metadataFromDump = false
+
     /// What was checked before the file found on the image path was trusted for this module.
     public var identityNote: String {
+        if metadataFromDump { return "the image in the dump's memory (no \(fileName) on the image path)" }
         guard let filePath else { return problem ?? "no file" }
         let header = headerVerified ? "PE timestamp and size match the dump" : "PE header not in the dump, not compared"
         let mvid = mvidVerified ? "MVID matches" : "MVID not compared (the dump does not hold the image's #GUID heap)"
@@ -96,7 +100,7 @@ public final class ClrModule: @unchecked Sendable {
         return f
     }
 
-    func load(target: DataTarget) {
+    func load(target: DataTarget, flatLayout: Bool) {
         guard metadata == nil, problem == nil else { return }
         // The dump's own copy of the PE header says which file this is, when the dump holds it.
         let identity = imageBase == 0 ? nil : ImageIdentity.peIdentity(memory: target.memory, base: imageBase)
@@ -108,6 +112,8 @@ public final class ClrModule: @unchecked Sendable {
             problem = "no \(fileName) on the image path matches the module in the dump (\(wanted)); found \(seen)"
             return
         default:
+            // A dump that holds the whole image (a full-memory minidump, an 8.0 core) has the metadata itself.
+            if loadFromDump(target: target, flatLayout: flatLayout) { return }
             problem = "\(fileName.isEmpty ? "module \(Hex16.s(address))" : fileName) was not found on the image path"
             return
         }
@@ -144,6 +150,24 @@ public final class ClrModule: @unchecked Sendable {
 }
 
 extension ClrModule {
+    /// Reads the metadata from the module's image in the dump: laid out by the loader (RVA = offset) unless
+    /// the runtime read it flat. True when the image's headers and metadata are all there.
+    func loadFromDump(target: DataTarget, flatLayout: Bool) -> Bool {
+        guard imageBase != 0, imageSize > 0, imageSize < 1 << 32,
+              ImageIdentity.peIdentity(memory: target.memory, base: imageBase) != nil else { return false }
+        let source = DumpImageSource(memory: target.memory, base: imageBase, count: Int(imageSize))
+        guard let image = try? PEImage(source: source, layout: flatLayout ? .file : .loaded),
+              let cli = try? image.cliHeader(), !cli.metadata.isEmpty,
+              let reader = try? MetadataReader(image: image) else { return false }
+        metadataRVA = cli.metadata.rva
+        metadataSize = cli.metadata.size
+        metadataFileOffset = (try? image.offset(ofRVA: cli.metadata.rva)).map { UInt64($0) }
+        metadata = reader
+        metadataFromDump = true
+        headerVerified = true
+        return true
+    }
+
     /// The MVID check: the #GUID heap of the image the dump holds must equal the file's. Read from the dump
     /// only (never the file fallback), at the metadata root of either image layout (mapped: base + RVA; flat:
     /// base + file offset), recognised by its BSJB signature. Returns the mismatch, or nil when equal or
@@ -371,7 +395,8 @@ public final class ClrRuntime: @unchecked Sendable {
                           typeDefMap: map, typeDefCount: count, domainLocalModule: dlm)
         m.layoutAddress = layoutAddress
         m.layoutVTable = target.u64(layoutAddress) ?? 0
-        m.load(target: target)
+        let flat = global(.flatImageLayoutVTable).map { m.layoutVTable == $0 &+ layout.vtableSymbolOffset } ?? false
+        m.load(target: target, flatLayout: flat)
         moduleCache[address] = m
         return m
     }

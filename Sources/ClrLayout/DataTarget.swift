@@ -1,5 +1,6 @@
 import DumpModel
 import Foundation
+import Metadata
 import Native
 
 /// A failure of the CLR layer, printed as one line.
@@ -72,4 +73,17 @@ public final class DataTarget: @unchecked Sendable {
         return read(a, count: 2).map { UInt16($0[0]) | UInt16($0[1]) << 8 }
     }
     public func u8(_ a: UInt64) -> UInt8? { memory.readU8(a) ?? read(a, count: 1)?.first }
+}
+
+/// An image as it lies in the dump's memory, as a byte source for the metadata reader: zero-copy where the
+/// dump holds the bytes in one piece; the reader falls back to smaller reads across range boundaries.
+struct DumpImageSource: ByteSource {
+    let memory: AddressSpace
+    let base: UInt64
+    let count: Int
+
+    func bytes(at offset: Int, count n: Int) -> UnsafeRawBufferPointer? {
+        guard offset >= 0, n >= 0, offset <= count, n <= count - offset else { return nil }
+        return memory.contiguousBytes(base &+ UInt64(offset), count: n)
+    }
 }

@@ -118,3 +118,22 @@ struct Net8Tests {
         #expect(module.contains("app.exe: PE timestamp and size match the dump; MVID matches") && !module.contains("Map: <not known>"), "\(module)")
     }
 }
+
+extension Net8Tests {
+    /// The 8.0 core holds the assemblies' images: with only libcoreclr.so on the image path (no app.exe, no
+    /// CoreLib), names and fields come from the metadata in the dump's memory.
+    @Test func metadataComesFromTheDumpWhenNoFileIsOnThePath() throws {
+        let runtime = try #require(installedRuntime80())
+        let folder = try ClrFixtures.linkFolder([runtime], files: ["libcoreclr.so"])
+        try FileManager.default.createSymbolicLink(atPath: folder + "/linux-8.0.core.xz", withDestinationPath: Net8.dump)
+        setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
+        let buffer = Output.Buffer()
+        let s = Session(dump: try DumpLoader.open(path: folder + "/linux-8.0.core.xz").dump, output: Output(sink: { buffer.append($0) }))
+        s.imagePath = [folder]
+        _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
+        let ours = StatRow.parse(ClrFixtures.run(s, buffer, "!dumpheap -stat"))
+        let oracle = StatRow.parse(try String(contentsOfFile: Net8.oracleStat, encoding: .utf8))
+        #expect(ours.count == oracle.count && Set(ours.map(\.description)) == Set(oracle.map(\.description)))
+        #expect(ClrFixtures.run(s, buffer, "!DumpModule 00007fad3a0acec8").contains("File used:               the image in the dump's memory (no app.exe on the image path)\n"))
+    }
+}
