@@ -130,6 +130,17 @@ public final class ClrHeap: @unchecked Sendable {
 
     public var totalSize: UInt64 { segments.reduce(0) { $0 + ($1.end - $1.start) } }
 
+    /// The heap bytes in walk order before `address` (for progress): the segments walked before its own, and
+    /// the part of its own below it.
+    public func bytesBefore(_ address: UInt64) -> UInt64 {
+        var total: UInt64 = 0
+        for seg in segments {
+            if seg.contains(address) { return total &+ (address &- seg.start) }
+            total &+= seg.end &- seg.start
+        }
+        return total
+    }
+
     /// Walks every object in heap order. `body` returns false to stop. Objects whose MethodTable is damaged
     /// end the walk of their segment (noted in `walkProblems`), as SOS does.
     /// A segment that lies in one range of the dump is read straight from the mapping; sizes are cached per

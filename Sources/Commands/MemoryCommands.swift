@@ -259,7 +259,9 @@ struct SearchMemoryCommand: DebuggerCommand {
         guard range.count > 0 else { return }
         // The last address searched, inclusive: `s -a 0 ffffffffffffffff` reaches the top without wrapping.
         let last = range.start &+ min(range.count - 1, UInt64.max - range.start)
-        for r in s.memory.ranges where r.present > 0 && r.start &+ (r.present - 1) >= range.start && r.start <= last {
+        let ranges = s.memory.ranges
+        for (index, r) in ranges.enumerated() where r.present > 0 && r.start &+ (r.present - 1) >= range.start && r.start <= last {
+            s.progress.update("s", fraction: Double(index) / Double(ranges.count))
             try s.checkInterrupt()
             let lo = max(r.start, range.start)
             let hiInclusive = min(r.start &+ (r.present - 1), last)
@@ -279,7 +281,10 @@ struct SearchMemoryCommand: DebuggerCommand {
                     }
                 }
                 i += 1
-                if i & 0xFFFFF == 0 { try s.checkInterrupt() }
+                if i & 0xFFFFF == 0 {
+                    try s.checkInterrupt()
+                    s.progress.update("s", fraction: (Double(index) + Double(i) / Double(max(1, buf.count))) / Double(ranges.count))
+                }
             }
         }
     }

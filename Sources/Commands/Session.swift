@@ -42,6 +42,8 @@ public final class Session: @unchecked Sendable {
     /// Nested `$<` depth, to stop a script that includes itself.
     var scriptDepth = 0
     public var quitRequested = false
+    /// The terminal progress line for long commands.
+    public var progress = ProgressLine()
 
     public init(dump: any Dump, output: Output, registry: CommandRegistry = .standard()) {
         self.dump = dump
@@ -99,6 +101,8 @@ public final class Session: @unchecked Sendable {
     }
 
     func run(_ text: String) {
+        progress.commandStarted()
+        defer { progress.commandEnded() }
         do {
             try registry.dispatch(text, in: self)
         } catch let e as CommandError {

@@ -163,8 +163,14 @@ struct DumpHeapCommand: DebuggerCommand {
         if !stat && !short && !strings { o.line("         Address               MT     Size") }
         var interrupted = false
         var runMT: UInt64 = 0, runCount = 0, runSize: UInt64 = 0
+        var seen = 0
+        let heapBytes = Double(max(1, heap.totalSize))
         heap.enumerateObjects { obj in
-            if interruptRequested.load(ordering: .relaxed) { interrupted = true; return false }
+            seen &+= 1
+            if seen & 0xFFFF == 0 {
+                if interruptRequested.load(ordering: .relaxed) { interrupted = true; return false }
+                s.progress.update("!dumpheap", fraction: Double(heap.bytesBefore(obj.address)) / heapBytes)
+            }
             if obj.address < rangeStart { return true }
             if obj.address > rangeEnd { return false }
             if let mtFilter, obj.methodTable != mtFilter { return true }

@@ -149,3 +149,27 @@ enum CommandFuzz {
 extension String {
     func leftPadded(_ n: Int) -> String { count >= n ? self : String(repeating: "0", count: n - count) + self }
 }
+
+/// The progress line: drawn in place on a terminal for a long command, erased at its end, never written
+/// when standard error is not a terminal.
+@Suite(.enabled(if: Fixtures.available, Fixtures.absent))
+struct ProgressLineTests {
+    final class Capture: @unchecked Sendable { var text = "" }
+
+    @Test func aLongSearchDrawsAndErasesItsProgress() throws {
+        let dump = try Fixtures.open("breakpad/stack_exhaustion.dmp")
+        let captured = Capture()
+        let buffer = Output.Buffer()
+        let s = Session(dump: dump, output: Output(sink: buffer.append))
+        s.progress = ProgressLine(enabled: true, delay: 0, write: { captured.text += $0 })
+        s.executeTopLevel(line: "s -a 0 L?ffffffff \"zzzz\"")
+        #expect(captured.text.contains("\rs: ") && captured.text.contains("% (Ctrl-C stops)"), "\(captured.text.debugDescription)")
+        #expect(captured.text.hasSuffix("\r\u{1B}[K"), "erased at the end")
+        #expect(!buffer.text.contains("Ctrl-C stops"), "never in the command's own output")
+        // Not a terminal: nothing at all.
+        let quiet = Capture()
+        s.progress = ProgressLine(enabled: false, delay: 0, write: { quiet.text += $0 })
+        s.executeTopLevel(line: "s -a 0 L?ffffffff \"zzzz\"")
+        #expect(quiet.text.isEmpty)
+    }
+}
