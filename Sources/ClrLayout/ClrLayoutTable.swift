@@ -110,6 +110,10 @@ public struct ClrLayoutTable: Sendable {
     public let threadPreemptiveDisabled: UInt64
     public let threadFrame: UInt64
     public let threadDomain: UInt64
+    /// Thread.m_ExceptionState.m_pCurrentTracker, and the tracker's EXCEPTION_POINTERS (record, context): where
+    /// the exception record the runtime raised is kept while it is in flight. Nil where not established.
+    public let threadExceptionTracker: UInt64?
+    public let trackerExceptionPointers: UInt64?
     /// Thread.m_dwLockCount; nil where the build no longer has it (8.0: the DAC reports -1).
     public let threadLockCount: UInt64?
     public let threadManagedId: UInt64
@@ -200,7 +204,7 @@ public struct ClrLayoutTable: Sendable {
     /// The vtable pointer of a C++ object points this far into its `_ZTV` symbol (past offset-to-top and RTTI).
     public let vtableSymbolOffset: UInt64
 
-    public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4]
+    public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4, .coreclr3_1_23Windows]
 
     public static func forFileVersion(_ v: String, runtimeFile: String) -> ClrLayoutTable? {
         supported.first { $0.fileVersions.contains(v) && $0.runtimeFile == runtimeFile }
@@ -223,7 +227,7 @@ public enum ClrHeapKind: String, Sendable {
 /// compiled), which change between versions.
 public enum ClrPrecodeShapes: Sendable {
     /// 3.1: FixupPrecode is `call` (E8, not yet compiled) or `jmp` (E9, patched) rel32, then one of these type
-    /// bytes at +5; StubPrecode is `mov r10, imm64` (49 BA) then `jmp rel32` (E9) at `stubJumpOffset`.
+    /// bytes at +5; StubPrecode is `mov r10, imm64` (49 BA), a type byte, then `jmp rel32` (E9) at `stubJumpOffset`.
     case relativeBranches(fixupTypeBytes: [UInt8], stubJumpOffset: Int)
     /// 8.0: RIP-relative stubs whose data (Target, MethodDesc) sits this far after the code, on a data page.
     case dataPages(distance: UInt64)

@@ -71,6 +71,22 @@ extension ClrRuntime {
         return out
     }
 
+    /// The exception record (and context) the runtime raised for the exception in flight on `thread`, as its
+    /// exception tracker keeps them: Windows dumps written without an exception stream still hold them.
+    public func raisedException(of thread: ClrThread) -> (record: ExceptionInfo, contextAddress: UInt64?)? {
+        guard let trackerOffset = layout.threadExceptionTracker, let pointers = layout.trackerExceptionPointers,
+              let tracker = target.u64(thread.address &+ trackerOffset), tracker != 0,
+              let recordAddress = target.u64(tracker &+ pointers), recordAddress != 0,
+              let code = target.u32(recordAddress), let flags = target.u32(recordAddress &+ 4),
+              let address = target.u64(recordAddress &+ 0x10), let count = target.u32(recordAddress &+ 0x18), count <= 15 else { return nil }
+        var e = ExceptionInfo(threadId: thread.osId, code: code, address: address)
+        e.flags = flags
+        e.record = target.u64(recordAddress &+ 8) ?? 0
+        e.parameters = (0..<UInt64(count)).compactMap { target.u64(recordAddress &+ 0x20 &+ $0 &* 8) }
+        let context = target.u64(tracker &+ pointers &+ 8).flatMap { $0 == 0 ? nil : $0 }
+        return (e, context)
+    }
+
     /// The object an OBJECTHANDLE refers to (0 when none).
     public func objectFromHandle(_ h: UInt64) -> UInt64 { h == 0 ? 0 : (target.u64(h) ?? 0) }
 

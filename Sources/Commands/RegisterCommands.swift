@@ -173,7 +173,7 @@ struct ExceptionContextCommand: DebuggerCommand {
     let summary = "switch to the context of the exception in the dump"
     let help = ".ecxr         sets the register context to the one saved with the exception, and shows it.\nExample: .ecxr"
     func run(_ inv: Invocation, in s: Session) throws {
-        guard let e = s.dump.exception, e.context != nil else {
+        guard let e = s.eventException, e.context != nil else {
             throw CommandError("Unable to get exception context, HRESULT 0x8000FFFF")
         }
         if let i = s.dump.threads.firstIndex(where: { $0.id == e.threadId }) { s.currentThread = i }
@@ -196,8 +196,13 @@ struct ExceptionRecordCommand: DebuggerCommand {
         guard let e = s.eventException else { throw CommandError("Unable to get exception record: this dump has no exception stream") }
         for line in Self.lines(e, s) { s.output.line(line) }
         if s.dump.exception == nil {
-            s.output.line("(rebuilt by dumpdbg from the runtime's last thrown exception on thread \(String(e.threadId, radix: 16)): "
-                + "the dump has no exception stream; the exception address is not known)")
+            if s.reconstructedFromTracker {
+                s.output.line("(the dump has no exception stream: this is the record the runtime raised, found through "
+                    + "thread \(String(e.threadId, radix: 16))'s exception tracker)")
+            } else {
+                s.output.line("(rebuilt by dumpdbg from the runtime's last thrown exception on thread \(String(e.threadId, radix: 16)): "
+                    + "the dump has no exception stream; the exception address is not known)")
+            }
         }
     }
 

@@ -25,6 +25,9 @@ public final class Session: @unchecked Sendable {
     /// thread that threw it). `reconstructed` says which, so the commands can say so.
     public var eventException: ExceptionInfo? { dump.exception ?? reconstructedException }
     public var reconstructedException: ExceptionInfo?
+    /// True when that record is the one the runtime raised (found through its exception tracker), false when
+    /// dumpdbg rebuilt it from the exception object.
+    public var reconstructedFromTracker = false
     /// Set by `.ecxr`: commands use the exception context instead of the thread's own until the thread changes.
     public var useExceptionContext = false
     /// Where `db`/`dd`/... continue when given no address.
@@ -67,7 +70,7 @@ public final class Session: @unchecked Sendable {
 
     /// The register context commands see: the exception's after `.ecxr`, else the current thread's.
     public var context: RegisterContext? {
-        if useExceptionContext, let c = dump.exception?.context { return c }
+        if useExceptionContext, let c = eventException?.context { return c }
         return thread?.context
     }
 

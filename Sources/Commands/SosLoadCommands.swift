@@ -78,7 +78,13 @@ func adoptManagedEventThread(_ s: Session, _ r: ClrRuntime) {
     s.eventThread = i
     s.currentThread = i
     s.useExceptionContext = false
-    if noEvent {
+    if noEvent, let (raised, contextAddress) = r.raisedException(of: throwing[0]), raised.code == 0xE043_4352 {
+        // The record the runtime raised, still held by the thread's exception tracker.
+        var e = raised
+        e.context = contextAddress.flatMap { s.memory.windowsContext(at: $0, architecture: s.dump.system.architecture) }
+        s.reconstructedException = e
+        s.reconstructedFromTracker = true
+    } else if noEvent {
         let object = r.objectFromHandle(throwing[0].lastThrownHandle)
         var e = ExceptionInfo(threadId: throwing[0].osId, code: 0xE043_4352, address: 0)
         e.flags = 1  // EXCEPTION_NONCONTINUABLE, as the CLR raises it

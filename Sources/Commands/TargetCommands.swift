@@ -92,6 +92,9 @@ struct LastEventCommand: DebuggerCommand {
         }
         s.output.line("Last event: \(text)")
         s.output.line("  debugger time: " + (s.dump.dumpTime.map(Describe.time) ?? "not available"))
+        if s.dump.exception == nil, s.reconstructedException != nil {
+            s.output.line("  (the dump has no exception stream: the event comes from the runtime's thread state, after .loadby sos)")
+        }
     }
 
     /// "1f40.3124: Access violation - code c0000005 (first/second chance not available)".

@@ -65,3 +65,16 @@ enum ContextDecoder {
         return RegisterContext(architecture: .arm, registers: regs)
     }
 }
+
+extension AddressSpace {
+    /// A Windows CONTEXT record kept in the target's memory (an exception's context), decoded as the dump's
+    /// architecture lays it out; nil unless the dump holds all of it in one range.
+    public func windowsContext(at address: UInt64, architecture: CPUArchitecture) -> RegisterContext? {
+        let size: UInt64 = architecture == .amd64 ? 0x4D0 : architecture == .x86 ? 0x2CC : architecture == .arm64 ? 0x390 : 0x1A0
+        guard let file, let i = rangeIndex(containing: address) else { return nil }
+        let r = ranges[i]
+        let rel = address - r.start
+        guard rel <= r.present, size <= r.present - rel else { return nil }
+        return ContextDecoder.decode(ByteView(file: file, offset: r.fileOffset + rel, count: size, bigEndian: bigEndian), architecture: architecture)
+    }
+}

@@ -23,6 +23,7 @@ enum ClrFixtures {
               FileManager.default.fileExists(atPath: r + "/libcoreclr.so") else { return nil }
         return r
     }
+    static let sharedAbsent = Comment(rawValue: "../shared/dumps is absent: the tests on real dumps need it beside the project root")
     static let skipRuntime = "no .NET Core 3.1.23 runtime: run Samples/install-deps.sh (or set DUMPDBG_RUNTIME_3_1 to the runtime folder)"
     static var seedAvailable: Bool { FileManager.default.fileExists(atPath: seedDump) }
 

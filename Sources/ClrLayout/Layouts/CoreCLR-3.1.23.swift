@@ -112,6 +112,8 @@ extension ClrLayoutTable {
         threadPreemptiveDisabled: 0x0c,
         threadFrame: 0x10,
         threadDomain: 0x18,
+        threadExceptionTracker: nil,
+        trackerExceptionPointers: nil,
         threadLockCount: 0x20,
         threadManagedId: 0x24,
         threadAllocContext: 0x58,
@@ -183,7 +185,8 @@ extension ClrLayoutTable {
         tsDead: 0x0000_0800,
         tsThreadPoolWorker: 0x0100_0000,
         tsCompletionPort: 0x0800_0000,
-        precodes: .relativeBranches(fixupTypeBytes: [0x5E, 0x5F], stubJumpOffset: 10),
+        // StubPrecode: mov r10, imm64 (10 bytes), the type byte 0x40, then jmp rel32 at +11.
+        precodes: .relativeBranches(fixupTypeBytes: [0x5E, 0x5F], stubJumpOffset: 11),
         segFlagReadOnly: 1,
         lookupMapTable: 0x08,
         lookupMapCount: 0x10,

@@ -110,6 +110,8 @@ extension ClrLayoutTable {
         threadPreemptiveDisabled: 0x0c,
         threadFrame: 0x10,
         threadDomain: 0x18,
+        threadExceptionTracker: nil,
+        trackerExceptionPointers: nil,
         threadLockCount: nil,
         threadManagedId: 0x20,
         threadAllocContext: 0x58,
