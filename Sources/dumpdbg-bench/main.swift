@@ -191,18 +191,20 @@ if !args.contains("--no-heap"), FileManager.default.fileExists(atPath: shared.pa
     let oracle = work + "/dac-oracle"
     if !FileManager.default.isExecutableFile(atPath: oracle) { shell("gcc -O2 -o '\(oracle)' '\(shared.path)/labs/dac-oracle/dac-oracle.c' -ldl") }
     print(pad("runtime", 14) + lpad("objects", 10) + lpad("ms", 9) + lpad("M obj/s", 10) + "   dac-oracle raw walk")
-    for (name, runtime) in [("linux-3.1", runtime31), ("linux-8.0", runtime80)] where !runtime.isEmpty {
-        guard let opened = try? DumpLoader.open(path: "\(folder)/\(name).core.xz") else { continue }
+    // The Windows dump needs no runtime files: its globals and metadata come from the images in the dump.
+    for (name, runtime) in [("linux-3.1", runtime31), ("linux-8.0", runtime80), ("windows-3.1", "")] where !runtime.isEmpty || name.hasPrefix("windows") {
+        let file = name.hasPrefix("windows") ? "\(folder)/\(name).mdmp.xz" : "\(folder)/\(name).core.xz"
+        guard let opened = try? DumpLoader.open(path: file) else { continue }
         let buffer = Output.Buffer()
         let s = Session(dump: opened.dump, output: Output(sink: buffer.append))
-        s.imagePath = [runtime, folder]
+        s.imagePath = runtime.isEmpty ? [folder] : [runtime, folder]
         s.execute(line: ".loadby sos clr")
         s.execute(line: "!dumpheap -stat")
         let totalLine = buffer.text.split(separator: "\n").last { $0.hasPrefix("Total ") } ?? ""
         let objects = Double(totalLine.split(separator: " ").dropFirst().first ?? "0") ?? 0
         let ms = best(5) { s.execute(line: "!dumpheap -stat") }
         let raw = opened.decompressedPath ?? ""
-        let r = shell("'\(oracle)' '\(raw)' '\(runtime)' --search '\(folder)' --stat --walk raw --repeat 3 2>/dev/null | grep '^# walk' | head -1")
+        let r = runtime.isEmpty ? (status: Int32(1), out: "") : shell("'\(oracle)' '\(raw)' '\(runtime)' --search '\(folder)' --stat --walk raw --repeat 3 2>/dev/null | grep '^# walk' | head -1")
         print(pad(name, 14) + lpad(String(Int(objects)), 10) + lpad(f(ms, 2), 9) + lpad(f(objects / (ms / 1000) / 1e6, 1), 10)
               + "   " + (r.out.isEmpty ? "did not run" : String(r.out.dropFirst(2)).trimmingCharacters(in: .whitespacesAndNewlines)))
     }

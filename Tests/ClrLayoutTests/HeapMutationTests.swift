@@ -43,6 +43,23 @@ struct HeapMutationTests {
                      session: { try Net8.session($0) }, commands: Self.commands80)
     }
 
+    static let commandsWindows = [".loadby sos clr", "!eeversion", "!eeheap -gc", "!dumpheap -stat", "!Threads", "!pe", "!pe -nested",
+                                  ".lastevent", ".exr -1", ".ecxr", "!dso", "!do 000000000292d140", "!DumpMT -md 000000001b9211e0",
+                                  "!Name2EE app.exe CrashLab.Program"]
+
+    /// The same damage on the Windows minidump: its segments, and anywhere in the file (the runtime's image with
+    /// its DAC table resource, its data, the heap, the thread stacks and the exception tracker).
+    @Test(.enabled(if: Win31.available, ClrFixtures.sharedAbsent))
+    func windowsSurvivesRandomHeapDamageAndDamageAnywhere() throws {
+        let env = ProcessInfo.processInfo.environment
+        let seed = env["DUMPDBG_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0xD0DB_0031
+        let mutants = env["DUMPDBG_MUTANTS"].flatMap { Int($0) }.map { max(1, $0 / 20) }
+        try exercise(anywhere: false, words: 64, mutants: mutants ?? 3, seed: seed, dumpPath: Win31.dump,
+                     session: { try Win31.session($0) }, commands: Self.commandsWindows)
+        try exercise(anywhere: true, words: 20_000, mutants: mutants ?? 2, seed: seed, dumpPath: Win31.dump,
+                     session: { try Win31.session($0) }, commands: Self.commandsWindows)
+    }
+
     func exercise(anywhere: Bool, words: Int, mutants count: Int, seed: UInt64,
                   dumpPath: String = ClrFixtures.samplesFolder + "/linux-3.1.core.xz",
                   session: (String) throws -> (Session, Output.Buffer) = {

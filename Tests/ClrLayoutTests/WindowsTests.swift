@@ -13,10 +13,10 @@ enum Win31 {
     static var available: Bool { FileManager.default.fileExists(atPath: dump) }
 
     /// A session with only the app's folder on the image path: no Windows runtime files are needed.
-    static func session() throws -> (Session, Output.Buffer) {
+    static func session(_ path: String = dump) throws -> (Session, Output.Buffer) {
         setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
         let buffer = Output.Buffer()
-        let s = Session(dump: try DumpLoader.open(path: dump).dump, output: Output(sink: { buffer.append($0) }))
+        let s = Session(dump: try DumpLoader.open(path: path).dump, output: Output(sink: { buffer.append($0) }))
         s.imagePath = [try ClrFixtures.linkFolder([ClrFixtures.seedFolder], files: ["app.exe"])]
         _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
         return (s, buffer)
