@@ -36,8 +36,10 @@ public struct AddressSpace: Sendable {
                 if cut >= size { continue }
                 start += cut
                 size -= cut
-                off += cut
-                present = present > cut ? present - cut : 0
+                // A damaged list can put a range's bytes near the top of the file offsets: then none are there.
+                let (moved, overflow) = off.addingReportingOverflow(cut)
+                off = overflow ? 0 : moved
+                present = overflow ? 0 : (present > cut ? present - cut : 0)
             }
             out.append(Range(start: start, size: size, fileOffset: off, present: present))
         }

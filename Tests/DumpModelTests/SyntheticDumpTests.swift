@@ -58,6 +58,20 @@ struct SyntheticDumpTests {
         #expect(d.warnings.contains { $0.contains("ThreadListStream holds 0 of the 4294967295") })
     }
 
+    /// Found by the mutation hunt on the Windows minidump: overlapping Memory64List ranges whose data RVA lies
+    /// near the top of the 64-bit range trapped when the overlap was clipped.
+    @Test func overlappingRangesWithAnRVANearTheTopDoNotTrap() throws {
+        var b = MinidumpBuilder()
+        b.add(7, B.systemInfoAMD64())
+        // Two ranges, [0x1000, 0x3000) then [0x2000, 0x5000), their data 0x3000 bytes below 2^64: clipping the
+        // overlap moves the second one's offset past the top.
+        b.add(9, B.le(UInt64(2)) + B.le(UInt64.max - 0x2FFF) + B.le(UInt64(0x1000)) + B.le(UInt64(0x2000))
+              + B.le(UInt64(0x2000)) + B.le(UInt64(0x3000)))
+        let d = try DumpLoader.open(path: TempFiles.write(b.build(), name: "rva-top.dmp")).dump
+        #expect(d.memory.readExact(0x1000, count: 1) == nil)
+        #expect(d.memory.read(0x2800, count: 4) == [nil, nil, nil, nil])
+    }
+
     @Test func directoryPastEndIsAnError() throws {
         var b = MinidumpBuilder()
         b.add(7, B.systemInfoAMD64())
