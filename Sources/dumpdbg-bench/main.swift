@@ -10,7 +10,7 @@ import Glibc
 //   2. open time and peak RSS for real gcore cores of a process holding 1 GiB and 4 GiB;
 //   3. `!dumpheap -stat` throughput on a heap of over 1 M objects (Samples/clr/HeapMillion.cs), beside the
 //      DAC oracle's raw walk on the same dump.
-// Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap] [--work DIR] [--keep-work]
+// Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap | --no-million] [--work DIR] [--keep-work]
 // The work folder (gcore cores of 1 and 4 GiB, the HeapMillion dump, caches) is removed at the end unless
 // --keep-work is given.
 
@@ -139,7 +139,7 @@ if !args.contains("--no-big") {
 
 // MARK: 3. Heap walk throughput
 
-if !args.contains("--no-heap") {
+if !args.contains("--no-heap") && !args.contains("--no-million") {
     print("== 3. !dumpheap -stat on Samples/clr/HeapMillion.cs (linux-3.1 type-2 core)")
     let out = work + "/clr"
     let made = shell("SAMPLES=HeapMillion KEEP_RAW=1 bash '\(projectRoot.path)/Samples/make-clr-dumps.sh' '\(out)' linux-3.1 >&2")
