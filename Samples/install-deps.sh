@@ -17,6 +17,11 @@ if [ -n "$missing" ]; then
   # shellcheck disable=SC2086
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends $missing >&2
 fi
+# The JSON output tests validate documents with a real JSON Schema validator (Python's jsonschema).
+if [ "${1:-}" = "--tests" ] && ! python3 -c 'import jsonschema' 2>/dev/null; then
+  echo "install-deps: pip install jsonschema (the JSON output tests validate with it)" >&2
+  python3 -m pip install -q jsonschema >&2 || python3 -m pip install -q --break-system-packages jsonschema >&2
+fi
 CACHE=${DUMPDBG_RUNTIMES:-${XDG_CACHE_HOME:-$HOME/.cache}/dumpdbg-runtimes}
 find_runtime() { find "$CACHE/venv" -path '*Microsoft.NETCore.App/3.1.23/libcoreclr.so' 2>/dev/null | head -1; }
 if [ -z "$(find_runtime)" ]; then

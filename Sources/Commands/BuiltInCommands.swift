@@ -5,5 +5,5 @@ let builtInCommands: [any DebuggerCommand] = [
     ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(),
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     TebCommand(), PebCommand(), HandleCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
-    HelpCommand(), QuitCommand(),
+    HelpCommand(), QuitCommand(), OutputFormatCommand(),
 ] + sosCommands

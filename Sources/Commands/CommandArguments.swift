@@ -16,20 +16,20 @@ struct CommandArguments {
                 if known.contains(lw) {
                     flags.insert(lw)
                 } else if valued.contains(lw) {
-                    guard let v = words.popFirst() else { throw CommandError("Missing value for \(w). Usage: \(usage)") }
+                    guard let v = words.popFirst() else { throw CommandError("Missing value for \(w). Usage: \(usage)", kind: .usage) }
                     values[lw] = v
                 } else {
-                    throw CommandError("Unknown option '\(w)'. Usage: \(usage)")
+                    throw CommandError("Unknown option '\(w)'. Usage: \(usage)", kind: .usage)
                 }
             } else {
                 positionals.append(w)
             }
         }
         if positionals.count > allowed.upperBound {
-            throw CommandError("Unexpected argument '\(positionals[allowed.upperBound])'. Usage: \(usage)")
+            throw CommandError("Unexpected argument '\(positionals[allowed.upperBound])'. Usage: \(usage)", kind: .usage)
         }
         if positionals.count < allowed.lowerBound {
-            throw CommandError("Missing argument. Usage: \(usage)")
+            throw CommandError("Missing argument. Usage: \(usage)", kind: .usage)
         }
     }
 

@@ -72,11 +72,11 @@ public final class CommandRegistry: @unchecked Sendable {
     public func dispatch(_ text: String, in session: Session) throws {
         let (name, args) = try resolve(text)
         guard let cmd = command(named: name) else {
-            if name.hasPrefix("!") { throw CommandError("No export \(name.dropFirst()) found") }
+            if name.hasPrefix("!") { throw CommandError("No export \(name.dropFirst()) found", kind: .unavailable) }
             throw CommandError.syntax(text)
         }
         if let ext = cmd.extensionName, !loadedExtensions.contains(ext) {
-            throw CommandError("No export \(name.dropFirst()) found")
+            throw CommandError("No export \(name.dropFirst()) found", kind: .unavailable)
         }
         try cmd.run(Invocation(name: name, arguments: args), in: session)
     }

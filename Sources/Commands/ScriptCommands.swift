@@ -44,7 +44,7 @@ struct ScriptCommand: DebuggerCommand {
             if s.quitRequested || interruptRequested.load(ordering: .relaxed) { return }
             let line = raw.trimmed(" \t\r")
             if line.isEmpty { continue }
-            if echo { s.output.line(s.prompt + line) }
+            if echo && s.outputFormat == .text { s.output.line(s.prompt + line) }
             s.execute(line: line)
         }
     }

@@ -45,6 +45,10 @@ public final class Session: @unchecked Sendable {
     /// Nested `$<` depth, to stop a script that includes itself.
     var scriptDepth = 0
     public var quitRequested = false
+    /// Text (WinDbg's) or JSON documents (`--json`, `.outputformat json`).
+    public var outputFormat: OutputFormat = .text
+    /// The value the running command computed, written as its JSON document when it ends.
+    var pendingValue: (any CommandValue)?
     /// The terminal progress line for long commands.
     public var progress = ProgressLine()
 
@@ -91,6 +95,7 @@ public final class Session: @unchecked Sendable {
     public func executeTopLevel(line: String) {
         interruptRequested.store(false, ordering: .relaxed)
         execute(line: line)
+        output.flush()
     }
 
     /// Runs one input line: splits it into commands at `;` and runs each; errors are printed, never thrown.
@@ -106,17 +111,37 @@ public final class Session: @unchecked Sendable {
     func run(_ text: String) {
         progress.commandStarted()
         defer { progress.commandEnded() }
+        guard outputFormat == .json else {
+            if let failure = dispatch(text) { output.line(failure.message) }
+            return
+        }
+        // One document per command: its value, or the text it wrote where it computes none yet.
+        pendingValue = nil
+        let (failure, written) = output.capture { dispatch(text) }
+        let value = pendingValue
+        pendingValue = nil
+        var lines = written.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+        if lines.last == "" { lines.removeLast() }
+        let document = ResultDocument(command: text, ok: failure == nil, result: value.map { ResultDocument.AnyValue(value: $0) },
+                                      text: value == nil && !lines.isEmpty ? lines : nil,
+                                      error: failure.map { ResultDocument.Failure(kind: $0.kind, message: $0.message) })
+        output.document(document.line)
+    }
+
+    /// Runs one command; its failure (counted) as a kind and a one-line message.
+    private func dispatch(_ text: String) -> (kind: String, message: String)? {
         do {
             try registry.dispatch(text, in: self)
+            return nil
         } catch let e as CommandError {
             failures += 1
-            output.line(e.message)
+            return (e.kind.rawValue, e.message)
         } catch let e as DumpError {
             failures += 1
-            output.line(e.description)
+            return ("dump", e.description)
         } catch {
             failures += 1
-            output.line("\(error)")
+            return ("failed", "\(error)")
         }
     }
 }

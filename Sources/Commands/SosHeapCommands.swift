@@ -212,6 +212,12 @@ struct DumpHeapCommand: DebuggerCommand {
         }
         if runCount > 0 { stats[runMT, default: Stat()].count += runCount; stats[runMT, default: Stat()].size += runSize }
         if interrupted { throw CommandError.interrupted }
+        if stat && !strings && !short {
+            let rows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size, name: name($0.key)) }
+                .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+            s.emit(HeapStatisticsValue(types: rows, totalObjects: rows.reduce(0) { $0 + $1.count }, walkProblems: heap.walkProblems))
+            return
+        }
         for p in heap.walkProblems { o.line("Error: \(p)") }
         if short { return }
         if strings {

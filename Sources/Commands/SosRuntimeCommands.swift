@@ -2,7 +2,7 @@ import ClrLayout
 import DumpModel
 
 /// `!eeversion`: which runtime this is and how dumpdbg reads it.
-struct EEVersionCommand: DebuggerCommand {
+struct EEVersionCommand: ValueCommand {
     let names = ["!eeversion"]
     let summary = "show the runtime's version, GC mode (workstation/server) and heap layout (segments/regions)"
     let help = """
@@ -12,18 +12,11 @@ struct EEVersionCommand: DebuggerCommand {
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         _ = try CommandArguments(inv, usage: "!eeversion")
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        let o = s.output
-        o.line("\(r.fileVersion) (.NET \(r.layout.productVersion), \(r.info.module.fileName))")
-        switch r.isServerGC {
-        case true?: o.line("Server mode")
-        case false?: o.line("Workstation mode")
-        case nil: o.line("GC mode: not known (the GC heap type is not in this dump)")
-        }
-        o.line("GC heap: \(r.layout.heapKind.rawValue)")
-        o.line("Runtime globals: \(r.globals.provenance)")
-        o.line("SOS Version: dumpdbg (reads the runtime's structures itself, no DAC)")
+        return RuntimeVersionValue(fileVersion: r.fileVersion, productVersion: r.layout.productVersion, runtimeFile: r.info.module.fileName,
+                                   gcMode: r.isServerGC.map { $0 ? "server" : "workstation" }, heapKind: r.layout.heapKind.rawValue,
+                                   globals: r.globals.provenance)
     }
 }

@@ -30,7 +30,7 @@ enum SosRuntimes {
 }
 
 extension ClrError {
-    var command: CommandError { CommandError(message) }
+    var command: CommandError { CommandError(message, kind: .unavailable) }
 }
 
 /// Shared formatting for the SOS commands.

@@ -81,20 +81,17 @@ struct TimeCommand: DebuggerCommand {
 }
 
 /// `.lastevent`: the event (exception) that the dump was written for.
-struct LastEventCommand: DebuggerCommand {
+struct LastEventCommand: ValueCommand {
     let names = [".lastevent"]
     let summary = "show the last event (the exception in the dump)"
     let help = ".lastevent    shows the event the dump was written for.\nExample: .lastevent"
-    func run(_ inv: Invocation, in s: Session) throws {
-        guard let text = Self.eventText(s) else {
-            s.output.line("Last event: <none>")
-            return
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let event = s.eventException.map { e in
+            LastEventValue.Event(processId: HexValue(s.dump.processId ?? 0), threadId: HexValue(e.threadId), code: HexValue(UInt64(e.code)),
+                                 description: Describe.exceptionName(e, os: s.dump.system.os),
+                                 source: s.dump.exception == nil ? "runtime" : "dump")
         }
-        s.output.line("Last event: \(text)")
-        s.output.line("  debugger time: " + (s.dump.dumpTime.map(Describe.time) ?? "not available"))
-        if s.dump.exception == nil, s.reconstructedException != nil {
-            s.output.line("  (the dump has no exception stream: the event comes from the runtime's thread state, after .loadby sos)")
-        }
+        return LastEventValue(event: event, debuggerTime: s.dump.dumpTime.map(Describe.time))
     }
 
     /// "1f40.3124: Access violation - code c0000005 (first/second chance not available)".

@@ -61,7 +61,7 @@ struct ThreadCommand: DebuggerCommand {
     func run(_ inv: Invocation, in s: Session) throws {
         let text = Substring(inv.arguments)
         if text.isEmpty {
-            for i in s.dump.threads.indices { s.output.line(Self.line(i, s)) }
+            s.emit(ThreadListValue(Array(s.dump.threads.indices), s))
             return
         }
         guard let (sel, rest) = ThreadSelector.parse(text) else { throw CommandError.syntax("~" + inv.arguments) }
@@ -82,7 +82,7 @@ struct ThreadCommand: DebuggerCommand {
         switch tail {
         case "":
             guard !indices.isEmpty else { throw CommandError("Illegal thread error in '~\(inv.arguments)'") }
-            for i in indices { s.output.line(Self.line(i, s)) }
+            s.emit(ThreadListValue(indices, s))
         case "s":
             guard indices.count == 1 else { throw CommandError("Illegal thread error in '~\(inv.arguments)'") }
             s.currentThread = indices[0]

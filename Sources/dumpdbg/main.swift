@@ -39,6 +39,9 @@ struct DumpDbg: ParsableCommand {
     @Flag(name: .customLong("no-banner"), help: "Do not print the banner when the dump opens.")
     var noBanner = false
 
+    @Flag(name: .customLong("json"), help: "Print each command's result as one JSON document per line (Docs/json.md); no banner.")
+    var json = false
+
     mutating func run() throws {
         guard let path = dumpOption ?? dumpArgument else {
             throw ValidationError("no dump given: use -z FILE")
@@ -57,7 +60,8 @@ struct DumpDbg: ParsableCommand {
             paths += env.split(separator: ";").map(String.init)
         }
         session.imagePath = paths
-        if !noBanner {
+        if json { session.outputFormat = .json }
+        if !noBanner && !json {
             for l in Banner.lines(for: session, decompressedFrom: opened.decompressedPath) { output.line(l) }
         }
         installInterruptHandler()
@@ -67,7 +71,7 @@ struct DumpDbg: ParsableCommand {
             session.executeTopLevel(line: "$<\(commandFile)")
         }
         if let commands, !session.quitRequested {
-            output.line(session.prompt + commands)
+            if !json { output.line(session.prompt + commands) }
             session.executeTopLevel(line: commands)
         }
         if !session.quitRequested {
@@ -77,6 +81,7 @@ struct DumpDbg: ParsableCommand {
                 runPiped(session)
             }
         }
+        output.flush()
         output.closeLog()
         if !interactive && session.failures > 0 { throw ExitCode(1) }
     }
@@ -104,7 +109,7 @@ struct DumpDbg: ParsableCommand {
     /// so that a transcript reads like a session.
     func runPiped(_ session: Session) {
         while !session.quitRequested, let line = Swift.readLine(strippingNewline: true) {
-            session.output.line(session.prompt + line)
+            if session.outputFormat == .text { session.output.line(session.prompt + line) }
             session.executeTopLevel(line: line)
         }
     }

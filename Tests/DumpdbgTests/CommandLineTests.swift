@@ -22,6 +22,19 @@ struct CommandLineTests {
         #expect(r.stderr.isEmpty)
     }
 
+    @Test func jsonPrintsOneDocumentPerCommandAndNothingElse() throws {
+        let r = try Binary.run(["--json", "-z", md2, "-c", "~; .lastevent; nosuchcommand"], stdin: "lm\nq\n")
+        #expect(r.status == 1, "a failed command makes a non-zero exit, as in text mode")
+        let lines = r.stdout.split(separator: "\n").map(String.init)
+        #expect(lines.count == 5, "\(r.stdout)")
+        for line in lines {
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+            #expect(doc["schema"] as? String == "dumpdbg.result/1")
+        }
+        #expect(lines[0].hasPrefix(#"{"command":"~","ok":true,"result":{"threads":[{"index":0,"isCurrent":true,"isEvent":true,"processId":"0xf5c""#))
+        #expect(lines[2].contains(#""error":{"kind":"syntax""#) && lines[3].hasPrefix(#"{"command":"lm","ok":true"#))
+    }
+
     @Test func commandFileAndPipedInput() throws {
         let script = Binary.scratch + "/triage.txt"
         try "$$ triage\n~1s\nr esp\n".write(toFile: script, atomically: true, encoding: .utf8)

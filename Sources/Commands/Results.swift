@@ -1,0 +1,115 @@
+import Foundation
+
+/// How a session prints what its commands find.
+public enum OutputFormat: String, Sendable {
+    /// WinDbg's text, byte for byte as a WinDbg user expects it.
+    case text
+    /// One JSON document per command, one per line (Docs/json.md).
+    case json
+}
+
+/// A command's result as values. The text renderer prints WinDbg's lines; the JSON renderer encodes the
+/// value itself, so the two cannot drift apart. Addresses are encoded as "0x…" strings (JSON numbers lose
+/// 64-bit precision in most readers), counts and sizes as numbers.
+public protocol CommandValue: Encodable {
+    /// The value as WinDbg prints it, one line each.
+    func textLines() -> [String]
+}
+
+/// A command that computes a value first; `run` renders it in the session's format.
+public protocol ValueCommand: DebuggerCommand {
+    func evaluate(_ invocation: Invocation, in session: Session) throws -> any CommandValue
+}
+
+extension ValueCommand {
+    public func run(_ invocation: Invocation, in session: Session) throws {
+        session.emit(try evaluate(invocation, in: session))
+    }
+}
+
+/// A 64-bit address or pointer-sized value in JSON: "0x" and lowercase hex digits.
+public struct HexValue: Encodable, Equatable, Sendable {
+    public let value: UInt64
+    public init(_ value: UInt64) { self.value = value }
+    public func encode(to encoder: Encoder) throws {
+        var c = encoder.singleValueContainer()
+        try c.encode("0x" + String(value, radix: 16))
+    }
+}
+
+/// The JSON document of one command (schema `dumpdbg.result/1`, Docs/json.md).
+struct ResultDocument: Encodable {
+    struct Failure: Encodable {
+        let kind: String
+        let message: String
+    }
+    struct AnyValue: Encodable {
+        let value: any Encodable
+        func encode(to encoder: Encoder) throws { try value.encode(to: encoder) }
+    }
+    let schema = "dumpdbg.result/1"
+    let command: String
+    let ok: Bool
+    /// The command's value, for commands that compute one.
+    let result: AnyValue?
+    /// The text lines of commands that do not compute a value yet.
+    let text: [String]?
+    let error: Failure?
+
+    enum CodingKeys: String, CodingKey { case schema, command, ok, result, text, error }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(schema, forKey: .schema)
+        try c.encode(command, forKey: .command)
+        try c.encode(ok, forKey: .ok)
+        try c.encodeIfPresent(result, forKey: .result)
+        try c.encodeIfPresent(text, forKey: .text)
+        try c.encodeIfPresent(error, forKey: .error)
+    }
+
+    static let encoder: JSONEncoder = {
+        let e = JSONEncoder()
+        e.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return e
+    }()
+
+    var line: String {
+        guard let data = try? Self.encoder.encode(self) else {
+            return #"{"schema":"dumpdbg.result/1","command":"?","ok":false,"error":{"kind":"internal","message":"unencodable result"}}"#
+        }
+        return String(decoding: data, as: UTF8.self)
+    }
+}
+
+extension Session {
+    /// Renders a command's value: its text lines now, or, in JSON mode, as the result of the document the
+    /// running command will write.
+    public func emit(_ value: any CommandValue) {
+        switch outputFormat {
+        case .text: for l in value.textLines() { output.line(l) }
+        case .json: pendingValue = value
+        }
+    }
+}
+
+/// `.outputformat json|text`: how results are printed from now on.
+struct OutputFormatCommand: DebuggerCommand {
+    let names = [".outputformat"]
+    let summary = "print results as WinDbg text or as JSON documents (.outputformat json|text)"
+    let help = """
+    .outputformat [json|text]   with json, every command prints one JSON document on one line (Docs/json.md):
+                                its result as values where the command computes them, else its text lines.
+    Example: .outputformat json
+    """
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        let word = inv.arguments.trimmingCharacters(in: .whitespaces).lowercased()
+        if word.isEmpty {
+            s.output.line("Output format: \(s.outputFormat.rawValue)")
+            return
+        }
+        guard let f = OutputFormat(rawValue: word) else { throw CommandError("Usage: .outputformat json|text", kind: .usage) }
+        s.outputFormat = f
+    }
+}

@@ -1,0 +1,92 @@
+import Commands
+import DumpModel
+import Foundation
+import Testing
+
+/// JSON mode: one document per command, each valid against Docs/json-schema.json (checked with Python's
+/// jsonschema, a real JSON Schema validator), and values equal to what the dump holds.
+@Suite(.enabled(if: Fixtures.available, Fixtures.absent))
+struct JSONOutputTests {
+    static let commands = ["~", "~0", "~*", ".lastevent", "lm", "r", ".exr -1", "vertarget", "!address -summary", "db @$csp L20",
+                           "!eeversion", "!dumpheap -stat", "bogus", "!threads -x", "~~[ffff]s"]
+
+    /// Every document the commands print on `dump`, parsed.
+    func documents(_ relative: String, _ lines: [String] = JSONOutputTests.commands) throws -> [[String: Any]] {
+        let buffer = Output.Buffer()
+        let s = Session(dump: try Fixtures.open(relative), output: Output(sink: buffer.append))
+        s.outputFormat = .json
+        for l in lines { s.executeTopLevel(line: l) }
+        return try buffer.text.split(separator: "\n").map {
+            try #require(try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any], "\($0)")
+        }
+    }
+
+    @Test func oneDocumentPerCommandWithValues() throws {
+        let docs = try documents("breakpad/minidump2.dmp")
+        #expect(docs.count == Self.commands.count)
+        #expect(docs.map { $0["command"] as? String } == Self.commands)
+        let threads = try #require((docs[0]["result"] as? [String: Any])?["threads"] as? [[String: Any]])
+        let dump = try Fixtures.open("breakpad/minidump2.dmp")
+        #expect(threads.map { $0["threadId"] as? String } == dump.threads.map { "0x" + String($0.id, radix: 16) })
+        #expect(threads.first?["isCurrent"] as? Bool == true)
+        let event = try #require((docs[3]["result"] as? [String: Any])?["event"] as? [String: Any])
+        #expect(event["code"] as? String == "0xc0000005" && event["source"] as? String == "dump" && event["threadId"] as? String == "0xbf4")
+        // Commands without a value yet carry their text lines.
+        #expect((docs[4]["text"] as? [String])?.first == "start    end        module name")
+        // Failures: ok false, with a kind.
+        #expect((docs[10]["error"] as? [String: Any])?["kind"] as? String == "unavailable")
+        #expect((docs[12]["error"] as? [String: Any])?["kind"] as? String == "syntax")
+        #expect(docs[12]["ok"] as? Bool == false)
+    }
+
+    @Test func textModeIsTheValueRenderedAsText() throws {
+        // The same commands in text mode print exactly the value's text lines.
+        let text = try Fixtures.run("breakpad/minidump2.dmp", "~", ".lastevent")
+        let docs = try documents("breakpad/minidump2.dmp", ["~"])
+        let rows = try #require((docs[0]["result"] as? [String: Any])?["threads"] as? [[String: Any]])
+        #expect(text.split(separator: "\n").count == rows.count + 2)
+        #expect(text.hasPrefix(".  0  Id: f5c.bf4 Suspend: 0 Teb: 7ffdf000 Unfrozen\n"), "\(text)")
+    }
+
+    @Test func everyDocumentOnEverySharedDumpMatchesTheSchema() throws {
+        let index = try String(contentsOf: Fixtures.dumps.appendingPathComponent("INDEX.md"), encoding: .utf8)
+        var lines: [String] = []
+        for row in index.split(separator: "\n") where row.hasPrefix("| ") {
+            let cols = row.split(separator: "|").map { $0.trimmingCharacters(in: .whitespaces) }
+            guard cols.count > 3, cols[2] == "MDMP" || cols[2] == "ELF core", !cols[0].hasSuffix(".xz") else { continue }
+            guard let dump = try? Fixtures.open(cols[0]) else { continue }
+            let buffer = Output.Buffer()
+            let s = Session(dump: dump, output: Output(sink: buffer.append))
+            s.outputFormat = .json
+            for l in Self.commands + [".loadby sos clr", "!eeversion", "!dumpheap -stat"] { s.executeTopLevel(line: l) }
+            lines += buffer.text.split(separator: "\n").map(String.init)
+        }
+        #expect(lines.count > 500)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-json-\(getpid()).jsonl").path
+        try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
+        defer { unlink(file) }
+        let schema = Fixtures.projectRoot.appendingPathComponent("Docs/json-schema.json").path
+        let script = """
+        import json, sys, jsonschema
+        schema = json.load(open(sys.argv[1]))
+        validator = jsonschema.Draft202012Validator(schema)
+        bad = 0
+        for n, line in enumerate(open(sys.argv[2]), 1):
+            for e in validator.iter_errors(json.loads(line)):
+                bad += 1
+                if bad <= 5: print(f"line {n}: {e.message}")
+        print(f"{n} documents, {bad} errors")
+        sys.exit(1 if bad else 0)
+        """
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = ["python3", "-c", script, schema, file]
+        let pipe = Pipe()
+        p.standardOutput = pipe
+        p.standardError = pipe
+        try p.run()
+        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "jsonschema (Samples/install-deps.sh --tests installs it): \(out)")
+    }
+}
