@@ -73,6 +73,16 @@ extension Session {
         return skip > threshold ? skip : nil
     }
 
+    /// For row-by-row displays: when more than 16 rows from `offset` are missing, prints the one line for
+    /// them and returns the offset of the row that holds the next present byte (or `total`).
+    func skipMissingRows(from start: UInt64, offset: UInt64, total: UInt64, row: UInt64) -> UInt64? {
+        let at = start &+ offset
+        guard let skip = missingRun(at: at, remaining: total - offset, threshold: 16 * row) else { return nil }
+        let rows = max(1, skip / row)
+        reportMissingRun(at: at, count: min(rows * row, total - offset))
+        return rows * row > total - offset ? total : offset + rows * row
+    }
+
     /// The one line for a skipped run of `count` missing bytes at `address`.
     func reportMissingRun(at address: UInt64, count: UInt64) {
         output.line("Memory access error at \(self.address(address))-\(self.address(address &+ (count - 1))) (not in the dump)")
@@ -118,11 +128,8 @@ struct DisplayMemoryCommand: DebuggerCommand {
         while offset < total {
             try s.checkInterrupt()
             let lineStart = r.start &+ offset
-            if let skip = s.missingRun(at: lineStart, remaining: total - offset, threshold: 16 * perLine) {
-                // Resume at the row that holds the next present byte.
-                let rows = max(1, skip / perLine)
-                s.reportMissingRun(at: lineStart, count: min(rows * perLine, total - offset))
-                offset = rows * perLine > total - offset ? total : offset + rows * perLine
+            if let next = s.skipMissingRows(from: r.start, offset: offset, total: total, row: perLine) {
+                offset = next
                 continue
             }
             let n = Int(min(perLine, total - offset))
@@ -214,10 +221,8 @@ struct DisplayMemoryCommand: DebuggerCommand {
         while offset < total {
             try s.checkInterrupt()
             let a = r.start &+ offset
-            if let skip = s.missingRun(at: a, remaining: total - offset, threshold: 16 * size) {
-                let rows = max(1, skip / size)
-                s.reportMissingRun(at: a, count: min(rows * size, total - offset))
-                offset = rows * size > total - offset ? total : offset + rows * size
+            if let next = s.skipMissingRows(from: r.start, offset: offset, total: total, row: size) {
+                offset = next
                 continue
             }
             offset = size > total - offset ? total : offset + size

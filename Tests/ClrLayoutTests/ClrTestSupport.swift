@@ -72,6 +72,16 @@ struct StatRow: Equatable, CustomStringConvertible {
     let mt: String, count: Int, size: Int, name: String
     var description: String { "\(mt) \(count) \(size) \(name)" }
 
+    /// `!dumpheap -stat` text equal, type by type, to an oracle's output file with at least `atLeast` types.
+    static func expectEqual(_ text: String, oracleFile: String, atLeast: Int, sourceLocation: SourceLocation = #_sourceLocation) throws {
+        let ours = parse(text)
+        let oracle = parse(try String(contentsOfFile: oracleFile, encoding: .utf8))
+        #expect(oracle.count > atLeast, sourceLocation: sourceLocation)
+        #expect(ours.count == oracle.count, sourceLocation: sourceLocation)
+        let byMT = Dictionary(uniqueKeysWithValues: ours.map { ($0.mt, $0) })
+        for o in oracle { #expect(byMT[o.mt] == o, "oracle row \(o)", sourceLocation: sourceLocation) }
+    }
+
     static func parse(_ text: String) -> [StatRow] {
         var rows: [StatRow] = []
         var inTable = false

@@ -25,9 +25,14 @@ enum DacOracle {
     struct OracleUnavailable: Error { let reason: String }
 
     static func stat(core: String, runtime: String, search: String) throws -> String {
+        try run([core, runtime, "--search", search, "--stat", "--walk", "raw"])
+    }
+
+    /// The oracle's standard output for `arguments`.
+    static func run(_ arguments: [String]) throws -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: try binary.get())
-        p.arguments = [core, runtime, "--search", search, "--stat", "--walk", "raw"]
+        p.arguments = arguments
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = FileHandle.nullDevice
@@ -68,19 +73,11 @@ struct OracleOnSampleTests {
 extension DacOracle {
     /// The oracle's `--obj` field rows for each object: token -> (MTOfType, Offset), as hex text.
     static func fields(core: String, runtime: String, search: String, objects: [String]) throws -> [String: [String: (mt: String, offset: String)]] {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: try binary.get())
-        p.arguments = [core, runtime, "--search", search] + objects.flatMap { ["--obj", $0] }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = FileHandle.nullDevice
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        let text = try run([core, runtime, "--search", search] + objects.flatMap { ["--obj", $0] })
         var out: [String: [String: (mt: String, offset: String)]] = [:]
         var current: String?
         var inFields = false
-        for line in String(decoding: data, as: UTF8.self).split(separator: "\n") {
+        for line in text.split(separator: "\n") {
             if line.hasPrefix("Object:") { current = line.split(separator: " ").last.map(String.init); inFields = false; continue }
             if line.hasPrefix("Fields:") { inFields = true; continue }
             guard inFields, let obj = current else { continue }
