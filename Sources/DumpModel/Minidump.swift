@@ -111,10 +111,12 @@ public final class Minidump: Dump, @unchecked Sendable {
         parseBreakpad()
     }
 
-    /// A MINIDUMP_STRING (u32 byte length + UTF-16LE) at `rva`.
-    func string(at rva: UInt64) -> String? {
+    /// A MINIDUMP_STRING (u32 byte length + UTF-16LE) at `rva`, at most `maxBytes` of it. Names (modules,
+    /// threads, handles) are held to 4096 characters, more than any real path, so a damaged length cannot
+    /// make every module name tens of kilobytes long.
+    func string(at rva: UInt64, maxBytes: UInt64 = 8192) -> String? {
         guard let len = file.load(UInt32.self, at: rva) else { return nil }
-        let n = Int(min(UInt64(len), file.available(from: rva + 4), 64 * 1024)) & ~1
+        let n = Int(min(UInt64(len), file.available(from: rva + 4), maxBytes)) & ~1
         guard let b = file.bytes(at: rva + 4, count: n) else { return nil }
         var units: [UInt16] = []
         units.reserveCapacity(n / 2)

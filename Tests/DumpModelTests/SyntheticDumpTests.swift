@@ -72,6 +72,26 @@ struct SyntheticDumpTests {
         #expect(d.memory.read(0x2800, count: 4) == [nil, nil, nil, nil])
     }
 
+    /// Found by the dump fuzz target: module names whose MINIDUMP_STRING length was damaged to 64 KiB made
+    /// `lm` take seconds. Names are held to 4096 characters.
+    @Test func hugeNameLengthsAreCapped() throws {
+        var b = MinidumpBuilder()
+        b.add(7, B.systemInfoAMD64())
+        // ModuleList: one module whose name claims 1 MiB of text; the name itself is 20 KB of 'a'.
+        var module = B.le(UInt32(1)) + B.le(UInt64(0x40_0000)) + B.le(UInt32(0x1000)) + B.le(UInt32(0)) + B.le(UInt32(0))
+        module += B.le(UInt32(0))  // name RVA, fixed up below
+        module += [UInt8](repeating: 0, count: 108 - 24)
+        b.add(4, module)
+        let name = B.le(UInt32(1 << 20)) + [UInt8](repeating: 0x61, count: 20_000).flatMap { [$0, 0] }
+        b.add(0xFFFF, name)  // an unknown stream type holding the string
+        let bytes = b.build { out, rvas in
+            let moduleList = Int(rvas[1])
+            out.replaceSubrange((moduleList + 4 + 20)..<(moduleList + 4 + 24), with: B.le(rvas[2]))
+        }
+        let d = try DumpLoader.open(path: TempFiles.write(bytes, name: "hugename.dmp")).dump
+        #expect(d.modules.first?.path.count == 4096)
+    }
+
     @Test func directoryPastEndIsAnError() throws {
         var b = MinidumpBuilder()
         b.add(7, B.systemInfoAMD64())

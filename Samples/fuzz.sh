@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# fuzz.sh - builds dumpdbg's libFuzzer targets (swiftc -sanitize=fuzzer,address) and runs them.
+#
+# Usage: Samples/fuzz.sh TARGET|all [RUNS] [-- libFuzzer options]
+#   targets: dump (minidump/ELF core bytes, then native commands), metadata (PE + ECMA-335 metadata),
+#            commandline (the line splitter and the MASM evaluator)
+#   RUNS     executions per target (default 100000); a crash, leak, or a single run over 10 s fails it
+# Seed corpora come from ../shared/dumps and the project's own samples (copied into .build-fuzz/corpus).
+# Crashes are written to .build-fuzz/crashes/TARGET/; each becomes a regression test with its input.
+# The modules are compiled straight with swiftc into .build-fuzz/ (SwiftPM cannot build a libFuzzer
+# target); a module is rebuilt when one of its sources is newer, and so is every module after it.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ $# -ge 1 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+TARGET=$1; RUNS=${2:-100000}; shift $(( $# >= 2 ? 2 : 1 ))
+[ "${1:-}" = "--" ] && shift
+OUT=.build-fuzz
+SHARED=../shared/dumps
+FLAGS=(-sanitize=fuzzer,address -parse-as-library -O -g -I "$OUT" -I Sources/CCompression -I Sources/CCapstone)
+mkdir -p "$OUT"
+
+REBUILT=0
+module() {  # name; modules are built in dependency order, and a rebuilt one rebuilds those after it
+  local name=$1 lib="$OUT/lib$1.a"
+  if [ "$REBUILT" = 0 ] && [ -f "$lib" ] && [ -z "$(find "Sources/$name" -newer "$lib" -name '*.swift' | head -1)" ]; then return; fi
+  REBUILT=1
+  echo "fuzz.sh: compiling $name" >&2
+  local sources; mapfile -t sources < <(find "Sources/$name" -name '*.swift' | sort)
+  swiftc "${FLAGS[@]}" -emit-library -static -module-name "$name" -emit-module -emit-module-path "$OUT/$name.swiftmodule" \
+    "${sources[@]}" -o "$lib"
+}
+
+build() {  # target
+  module DumpModel; module Metadata; module Native; module ClrLayout; module Commands
+  local bin="$OUT/fuzz-$1" src="Samples/fuzz/$1.swift"
+  if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$OUT/libCommands.a" ]; then return; fi
+  echo "fuzz.sh: linking $bin" >&2
+  swiftc "${FLAGS[@]}" "$src" -o "$bin" -L "$OUT" -lCommands -lClrLayout -lNative -lMetadata -lDumpModel \
+    -llzma -lz -lbz2 -lcapstone 2>&1 | grep -v "Cannot export local symbol" >&2 || true
+  [ -x "$bin" ] || { echo "fuzz.sh: linking $1 failed" >&2; exit 1; }
+}
+
+corpus() {  # target -> a folder of seeds
+  local dir="$OUT/corpus/$1"
+  if [ ! -d "$dir" ]; then
+    mkdir -p "$dir"
+    case $1 in
+      dump)
+        # Small real dumps of every kind (the large ones only slow each run down).
+        find "$SHARED" -type f \( -name '*.dmp' -o -name '*.core' -o -name '*core' \) -size -400k 2>/dev/null \
+          | head -40 | while read -r f; do cp "$f" "$dir/"; done ;;
+      metadata)
+        cp "$SHARED/clr/async-crash/app.exe" Samples/dumps/async-crash/app.exe "$dir/" 2>/dev/null || true ;;
+      commandline)
+        printf '%s' '~* e r; .echo "a;b"; $$ c' > "$dir/split"; printf '%s' '? poi(@rsp+8)*2 + (ntdll << 4) % 0n10' > "$dir/masm"
+        printf '%s' 'db @rsp L?ffffffff; s -a 0 ffffffffffffffff "x"' > "$dir/ranges"; printf '%s' '? ((((-1))))' > "$dir/nest" ;;
+    esac
+  fi
+  echo "$dir"
+}
+
+run() {  # target, then extra libFuzzer options
+  local t=$1; shift
+  build "$t"
+  local crashes="$OUT/crashes/$t" seeds
+  mkdir -p "$crashes"
+  seeds=$(corpus "$t")
+  echo "fuzz.sh: $t, $RUNS runs" >&2
+  # -rss_limit_mb: a leak or runaway allocation fails; -timeout: a hang fails.
+  "$OUT/fuzz-$t" -runs="$RUNS" -max_len=1048576 -timeout=10 -rss_limit_mb=4096 -artifact_prefix="$crashes/" \
+    -print_final_stats=1 "$@" "$seeds" > "$OUT/$t.log" 2>&1 || true
+  grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|==[0-9]+==ERROR|SUMMARY)' "$OUT/$t.log" >&2 || true
+  if grep -qE '==[0-9]+==ERROR|deadly signal|Timeout|out-of-memory' "$OUT/$t.log"; then
+    echo "fuzz.sh: $t FAILED: see $OUT/$t.log and $crashes/" >&2
+    return 1
+  fi
+}
+
+case $TARGET in
+  all) fail=0; for t in dump metadata commandline; do run "$t" "$@" || fail=1; done; exit $fail ;;
+  dump|metadata|commandline) run "$TARGET" "$@" ;;
+  *) echo "unknown target $TARGET (dump, metadata, commandline, all)" >&2; exit 2 ;;
+esac
