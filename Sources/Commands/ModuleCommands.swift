@@ -2,7 +2,7 @@ import DumpModel
 import Foundation
 
 /// `lm`: list modules, with WinDbg's options `v` (verbose), `m PATTERN`, `o` (loaded only), `sm` (sorted).
-struct ListModulesCommand: DebuggerCommand {
+struct ListModulesCommand: ValueCommand {
     let names = ["lm"]
     let summary = "list loaded modules (lm, lmv m PATTERN)"
     let help = """
@@ -11,7 +11,7 @@ struct ListModulesCommand: DebuggerCommand {
     """
     var acceptsGluedOptions: Bool { true }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         var verbose = false, sorted = false, unloaded = true
         var pattern: String?
         var words = inv.words[...]
@@ -34,24 +34,26 @@ struct ListModulesCommand: DebuggerCommand {
         var modules = s.dump.modules.sorted { $0.base < $1.base }
         if let pattern { modules = modules.filter { Wildcard.matches(pattern, $0.moduleName) } }
         if sorted { modules.sort { $0.moduleName.lowercased() < $1.moduleName.lowercased() } }
-        let wide = s.pointerSize == 8
-        s.output.line(wide ? "start             end                 module name" : "start    end        module name")
+        var rows: [ModuleListValue.Module] = []
         for m in modules {
             try s.checkInterrupt()
-            s.output.line("\(s.address(m.base)) \(s.address(m.end))   \(m.moduleName.rightPad(10)) (deferred)             ")
-            if verbose { for l in Self.details(m, s) { s.output.line("    " + l) } }
+            rows.append(ModuleListValue.Module(
+                start: HexValue(m.base), end: HexValue(m.end), name: m.moduleName, path: m.path, timestamp: m.timestamp,
+                checksum: m.checksum, fileVersion: m.fileVersion?.description, productVersion: m.productVersion?.description,
+                pdbName: m.pdbName, pdbGuid: m.pdbGuid.flatMap { $0.count == 16 ? "{\(Self.guid($0))}" : nil }, pdbAge: m.pdbAge,
+                buildId: m.buildId.flatMap { $0.isEmpty ? nil : $0.map { Hex.pad(UInt64($0), 2) }.joined() },
+                details: verbose ? Self.details(m, s) : nil))
         }
-        if unloaded && pattern == nil && !s.dump.unloadedModules.isEmpty {
-            s.output.line()
-            s.output.line("Unloaded modules:")
+        var gone: [ModuleListValue.Unloaded] = []
+        if unloaded && pattern == nil {
             for u in s.dump.unloadedModules {
-                let name = DumpModule(base: u.base, size: u.size, path: u.path).fileName
-                s.output.line("\(s.address(u.base)) \(s.address(u.base &+ u.size))   \(name)")
-                if verbose {
-                    s.output.line("    Timestamp: \(Describe.time(u.timestamp)) (\(Hex.pad(UInt64(u.timestamp), 8).uppercased()))")
-                }
+                gone.append(ModuleListValue.Unloaded(
+                    start: HexValue(u.base), end: HexValue(u.base &+ u.size), name: DumpModule(base: u.base, size: u.size, path: u.path).fileName,
+                    timestamp: u.timestamp,
+                    details: verbose ? ["Timestamp: \(Describe.time(u.timestamp)) (\(Hex.pad(UInt64(u.timestamp), 8).uppercased()))"] : nil))
             }
         }
+        return ModuleListValue(modules: rows, unloaded: gone, pointerSize: s.pointerSize)
     }
 
     static func details(_ m: DumpModule, _ s: Session) -> [String] {

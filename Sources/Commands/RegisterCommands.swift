@@ -183,49 +183,52 @@ struct ExceptionContextCommand: DebuggerCommand {
 }
 
 /// `.exr -1`: the exception record.
-struct ExceptionRecordCommand: DebuggerCommand {
+struct ExceptionRecordCommand: ValueCommand {
     let names = [".exr"]
     let summary = "show the exception record (.exr -1: the one in the dump)"
     let help = ".exr -1       shows the most recent exception record: code, flags, address, parameters.\nExample: .exr -1"
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let arg = inv.arguments.trimmed(" ")
         guard arg == "-1" || arg == "ffffffffffffffff" || arg == "ffffffff" else {
             if arg.isEmpty { throw CommandError("Usage: .exr -1 (an exception record address needs its memory in the dump)") }
             throw CommandError("Only the stored exception (.exr -1) is available in a dump")
         }
         guard let e = s.eventException else { throw CommandError("Unable to get exception record: this dump has no exception stream") }
-        for line in Self.lines(e, s) { s.output.line(line) }
-        if s.dump.exception == nil {
-            if s.reconstructedFromTracker {
-                s.output.line("(the dump has no exception stream: this is the record the runtime raised, found through "
-                    + "thread \(String(e.threadId, radix: 16))'s exception tracker)")
-            } else {
-                s.output.line("(rebuilt by dumpdbg from the runtime's last thrown exception on thread \(String(e.threadId, radix: 16)): "
-                    + "the dump has no exception stream; the exception address is not known)")
+        let source = s.dump.exception != nil ? "dump" : s.reconstructedFromTracker ? "runtimeTracker" : "rebuilt"
+        return Note(record: Self.value(e, s, source: source), threadId: e.threadId)
+    }
+
+    /// The record, then (when the dump has no exception stream) a line saying where it came from.
+    struct Note: CommandValue {
+        let record: ExceptionRecordValue
+        let threadId: UInt64
+        func encode(to encoder: Encoder) throws { try record.encode(to: encoder) }
+        func textLines() -> [String] {
+            let tid = String(threadId, radix: 16)
+            switch record.source {
+            case "runtimeTracker":
+                return record.textLines() + ["(the dump has no exception stream: this is the record the runtime raised, found through "
+                    + "thread \(tid)'s exception tracker)"]
+            case "rebuilt":
+                return record.textLines() + ["(rebuilt by dumpdbg from the runtime's last thrown exception on thread \(tid): "
+                    + "the dump has no exception stream; the exception address is not known)"]
+            default:
+                return record.textLines()
             }
         }
     }
 
-    static func lines(_ e: ExceptionInfo, _ s: Session) -> [String] {
-        var out: [String] = []
-        let sym = s.namer.name(e.address).map { " (\($0))" } ?? ""
-        out.append("ExceptionAddress: \(Hex.pad(e.address, s.pointerSize * 2))\(sym)")
-        out.append("   ExceptionCode: \(Hex.pad(UInt64(e.code), 8)) (\(Describe.exceptionName(e, os: s.dump.system.os)))")
-        out.append("  ExceptionFlags: \(Hex.pad(UInt64(e.flags), 8))")
-        out.append("NumberParameters: \(e.parameters.count)")
-        for (i, p) in e.parameters.enumerated() {
-            out.append("   Parameter[\(i)]: \(Hex.pad(p, s.pointerSize * 2))")
-        }
-        if s.dump.system.os == .windows, e.code == 0xC000_0005, e.parameters.count >= 2 {
-            let kinds: [UInt64: String] = [0: "read from", 1: "write to", 8: "execute"]
-            let k = kinds[e.parameters[0]] ?? "access"
-            out.append("Attempt to \(k) address \(Hex.pad(e.parameters[1], s.pointerSize * 2))")
-        }
-        if e.code == 0xC000_0409, let p = e.parameters.first {
-            out.append("Subcode: 0x\(String(p, radix: 16))")
-        }
-        return out
+    static func value(_ e: ExceptionInfo, _ s: Session, source: String = "dump") -> ExceptionRecordValue {
+        let kinds: [UInt64: String] = [0: "read from", 1: "write to", 8: "execute"]
+        let av = s.dump.system.os == .windows && e.code == 0xC000_0005 && e.parameters.count >= 2 ? (kinds[e.parameters[0]] ?? "access") : nil
+        return ExceptionRecordValue(address: HexValue(e.address), addressName: s.namer.name(e.address), code: HexValue(UInt64(e.code)),
+                                    codeName: Describe.exceptionName(e, os: s.dump.system.os), flags: HexValue(UInt64(e.flags)),
+                                    parameters: e.parameters.map(HexValue.init), accessViolation: av,
+                                    subcode: e.code == 0xC000_0409 ? e.parameters.first.map(HexValue.init) : nil,
+                                    source: source, pointerSize: s.pointerSize)
     }
+
+    static func lines(_ e: ExceptionInfo, _ s: Session) -> [String] { value(e, s).textLines() }
 }
 
 extension Session {

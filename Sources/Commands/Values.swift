@@ -110,3 +110,86 @@ struct HeapStatisticsValue: CommandValue {
         return out
     }
 }
+
+/// `lm` and its options: the modules listed, with their image details (`v`) and the unloaded ones.
+struct ModuleListValue: CommandValue {
+    struct Module: Encodable {
+        let start: HexValue
+        let end: HexValue
+        let name: String
+        let path: String
+        let timestamp: UInt32?
+        let checksum: UInt32?
+        let fileVersion: String?
+        let productVersion: String?
+        let pdbName: String?
+        /// {GUID} as WinDbg prints it, when the module has a PDB70 CodeView record.
+        let pdbGuid: String?
+        let pdbAge: UInt32?
+        /// The ELF build id or Breakpad code id, hex.
+        let buildId: String?
+        /// WinDbg's `lmv` lines (kept for the text rendering).
+        let details: [String]?
+    }
+    struct Unloaded: Encodable {
+        let start: HexValue
+        let end: HexValue
+        let name: String
+        let timestamp: UInt32
+        let details: [String]?
+    }
+    let modules: [Module]
+    let unloaded: [Unloaded]
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case modules, unloaded }
+
+    func textLines() -> [String] {
+        func a(_ v: UInt64) -> String { Hex.address(v, pointerSize: pointerSize) }
+        var out = [pointerSize == 8 ? "start             end                 module name" : "start    end        module name"]
+        for m in modules {
+            out.append("\(a(m.start.value)) \(a(m.end.value))   \(m.name.rightPad(10)) (deferred)             ")
+            out += (m.details ?? []).map { "    " + $0 }
+        }
+        if !unloaded.isEmpty {
+            out += ["", "Unloaded modules:"]
+            for u in unloaded {
+                out.append("\(a(u.start.value)) \(a(u.end.value))   \(u.name)")
+                out += (u.details ?? []).map { "    " + $0 }
+            }
+        }
+        return out
+    }
+}
+
+/// `.exr -1`: the exception record, and where it came from when the dump itself has none.
+struct ExceptionRecordValue: CommandValue {
+    let address: HexValue
+    /// The symbolic name of the address (`module+0xoff`), when it is inside a module.
+    let addressName: String?
+    let code: HexValue
+    let codeName: String
+    let flags: HexValue
+    let parameters: [HexValue]
+    /// "read from", "write to", "execute" for an access violation.
+    let accessViolation: String?
+    let subcode: HexValue?
+    /// "dump" (the dump's exception stream), "runtimeTracker" (the record the runtime raised, through its
+    /// exception tracker) or "rebuilt" (made by dumpdbg from the exception object).
+    let source: String
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case address, addressName, code, codeName, flags, parameters, accessViolation, subcode, source }
+
+    func textLines() -> [String] {
+        let width = pointerSize * 2
+        var out = ["ExceptionAddress: \(Hex.pad(address.value, width))" + (addressName.map { " (\($0))" } ?? ""),
+                   "   ExceptionCode: \(Hex.pad(code.value, 8)) (\(codeName))",
+                   "  ExceptionFlags: \(Hex.pad(flags.value, 8))",
+                   "NumberParameters: \(parameters.count)"]
+        for (i, p) in parameters.enumerated() { out.append("   Parameter[\(i)]: \(Hex.pad(p.value, width))") }
+        if let k = accessViolation, parameters.count >= 2 { out.append("Attempt to \(k) address \(Hex.pad(parameters[1].value, width))") }
+        if let subcode { out.append("Subcode: 0x\(String(subcode.value, radix: 16))") }
+        return out
+    }
+}

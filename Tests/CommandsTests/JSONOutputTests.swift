@@ -31,8 +31,13 @@ struct JSONOutputTests {
         #expect(threads.first?["isCurrent"] as? Bool == true)
         let event = try #require((docs[3]["result"] as? [String: Any])?["event"] as? [String: Any])
         #expect(event["code"] as? String == "0xc0000005" && event["source"] as? String == "dump" && event["threadId"] as? String == "0xbf4")
+        let modules = try #require((docs[4]["result"] as? [String: Any])?["modules"] as? [[String: Any]])
+        #expect(modules.count == dump.modules.count && modules.first?["name"] as? String == "test_app")
+        let record = try #require(docs[6]["result"] as? [String: Any])
+        #expect(record["code"] as? String == "0xc0000005" && record["accessViolation"] as? String == "write to"
+                && (record["parameters"] as? [String]) == ["0x1", "0x45"] && record["source"] as? String == "dump")
         // Commands without a value yet carry their text lines.
-        #expect((docs[4]["text"] as? [String])?.first == "start    end        module name")
+        #expect((docs[5]["text"] as? [String])?.first?.hasPrefix("eax=00400000") == true)
         // Failures: ok false, with a kind.
         #expect((docs[10]["error"] as? [String: Any])?["kind"] as? String == "unavailable")
         #expect((docs[12]["error"] as? [String: Any])?["kind"] as? String == "syntax")
