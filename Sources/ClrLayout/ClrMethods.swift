@@ -260,12 +260,8 @@ extension ClrRuntime {
     /// and element types' modules), CoreLib first. Found once, by a heap walk.
     public func allModules() -> [ClrModule] {
         if let allModulesCache { return allModulesCache }
-        var mts: Set<UInt64> = []
-        if let h = try? heap() {
-            h.enumerateObjects { o in mts.insert(o.methodTable); return true }
-        }
         var seen: Set<UInt64> = []
-        for mt in mts {
+        for mt in heapMethodTables() {
             var cur = type(mt)
             var depth = 0
             while let c = cur, depth < 64, seen.insert(c.methodTable).inserted {

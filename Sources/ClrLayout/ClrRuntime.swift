@@ -80,6 +80,9 @@ public final class ClrModule: @unchecked Sendable {
     /// The PEImageLayout the image base came from, and that layout's vtable pointer (tells flat from mapped).
     public internal(set) var layoutAddress: UInt64 = 0
     public internal(set) var layoutVTable: UInt64 = 0
+    /// True when that layout is the runtime's flat one (the file's bytes as they are; metadata at base + file
+    /// offset), false for a mapped or loaded one (metadata at base + RVA).
+    public internal(set) var isFlatLayout = false
 
     init(address: UInt64, recordedPath: String, imageBase: UInt64, imageSize: UInt64, typeDefMap: UInt64,
          typeDefCount: UInt32, domainLocalModule: UInt64) {
@@ -100,38 +103,29 @@ public final class ClrModule: @unchecked Sendable {
         return f
     }
 
-    func load(target: DataTarget, flatLayout: Bool) {
+    func load(target: DataTarget) {
         guard metadata == nil, problem == nil else { return }
         // The dump's own copy of the PE header says which file this is, when the dump holds it.
         let identity = imageBase == 0 ? nil : ImageIdentity.peIdentity(memory: target.memory, base: imageBase)
         let p: String
         switch target.locator.find(named: fileName, identity: identity) {
-        case .found(let path, _) where !fileName.isEmpty: p = path
+        case .found(let path, let verified) where !fileName.isEmpty:
+            p = path
+            // The locator compared the file's PE timestamp and size with the header the dump holds.
+            headerVerified = verified
         case .mismatched(_, let wanted, let found):
             let seen = found.map { "\($0.path) (\($0.identity?.description ?? "not a PE image"))" }.joined(separator: ", ")
             problem = "no \(fileName) on the image path matches the module in the dump (\(wanted)); found \(seen)"
             return
         default:
             // A dump that holds the whole image (a full-memory minidump, an 8.0 core) has the metadata itself.
-            if loadFromDump(target: target, flatLayout: flatLayout) { return }
+            if loadFromDump(target: target) { return }
             problem = "\(fileName.isEmpty ? "module \(Hex16.s(address))" : fileName) was not found on the image path"
             return
         }
         filePath = p
         do {
             let image = try PEImage(path: p)
-            // Identity: the PE header the dump holds for this module must match the file's.
-            if imageBase != 0, let lfanew = target.u32(imageBase + 0x3c), lfanew < 0x1000,
-               target.u32(imageBase + UInt64(lfanew)) == 0x4550,
-               let stamp = target.u32(imageBase + UInt64(lfanew) + 8),
-               let sizeOfImage = target.u32(imageBase + UInt64(lfanew) + 24 + 56) {
-                if stamp != image.timeDateStamp || sizeOfImage != image.sizeOfImage {
-                    problem = "\(p) does not match the module in the dump (PE timestamp \(Hex16.h(UInt64(image.timeDateStamp))), "
-                        + "size \(Hex16.h(UInt64(image.sizeOfImage))) vs \(Hex16.h(UInt64(stamp))), \(Hex16.h(UInt64(sizeOfImage))) in the dump)"
-                    return
-                }
-                headerVerified = true
-            }
             if let cli = try? image.cliHeader(), !cli.metadata.isEmpty {
                 metadataRVA = cli.metadata.rva
                 metadataSize = cli.metadata.size
@@ -152,11 +146,11 @@ public final class ClrModule: @unchecked Sendable {
 extension ClrModule {
     /// Reads the metadata from the module's image in the dump: laid out by the loader (RVA = offset) unless
     /// the runtime read it flat. True when the image's headers and metadata are all there.
-    func loadFromDump(target: DataTarget, flatLayout: Bool) -> Bool {
+    func loadFromDump(target: DataTarget) -> Bool {
         guard imageBase != 0, imageSize > 0, imageSize < 1 << 32,
               ImageIdentity.peIdentity(memory: target.memory, base: imageBase) != nil else { return false }
         let source = DumpImageSource(memory: target.memory, base: imageBase, count: Int(imageSize))
-        guard let image = try? PEImage(source: source, layout: flatLayout ? .file : .loaded),
+        guard let image = try? PEImage(source: source, layout: isFlatLayout ? .file : .loaded),
               let cli = try? image.cliHeader(), !cli.metadata.isEmpty,
               let reader = try? MetadataReader(image: image) else { return false }
         metadataRVA = cli.metadata.rva
@@ -197,7 +191,6 @@ extension ClrModule {
 
 enum Hex16 {
     static func s(_ v: UInt64) -> String { let h = String(v, radix: 16); return String(repeating: "0", count: max(0, 16 - h.count)) + h }
-    static func h(_ v: UInt64) -> String { "0x" + String(v, radix: 16) }
 }
 
 /// The CoreCLR of a dump, read without the DAC: globals from libcoreclr.so's symbol table (the file, found by
@@ -225,6 +218,7 @@ public final class ClrRuntime: @unchecked Sendable {
     var allModulesCache: [ClrModule]?
     var introducedMethodsCache: [UInt64: [ClrMethodDesc]] = [:]
     var builtTypesCache: [ClrType]?
+    var heapMethodTablesCache: Set<UInt64>?
 
     public init(target: DataTarget) throws(ClrError) {
         self.target = target
@@ -395,8 +389,8 @@ public final class ClrRuntime: @unchecked Sendable {
                           typeDefMap: map, typeDefCount: count, domainLocalModule: dlm)
         m.layoutAddress = layoutAddress
         m.layoutVTable = target.u64(layoutAddress) ?? 0
-        let flat = global(.flatImageLayoutVTable).map { m.layoutVTable == $0 &+ layout.vtableSymbolOffset } ?? false
-        m.load(target: target, flatLayout: flat)
+        m.isFlatLayout = global(.flatImageLayoutVTable).map { m.layoutVTable == $0 &+ layout.vtableSymbolOffset } ?? false
+        m.load(target: target)
         moduleCache[address] = m
         return m
     }

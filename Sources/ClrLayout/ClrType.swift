@@ -446,7 +446,7 @@ extension ClrRuntime {
     /// interfaces, generic arguments and element types (found once, by a heap walk).
     func builtTypes() -> [ClrType] {
         if let builtTypesCache { return builtTypesCache }
-        var pending = Array(Set(heapTypeHandles()))
+        var pending = Array(heapMethodTables())
         var seen: Set<UInt64> = []
         var out: [ClrType] = []
         while let th = pending.popLast(), out.count < 200_000 {
@@ -461,10 +461,14 @@ extension ClrRuntime {
         return out
     }
 
-    private func heapTypeHandles() -> [UInt64] {
+    /// The MethodTables of the objects on the heap, found by one walk and kept (`allModules` and
+    /// `builtTypes` both start from them).
+    func heapMethodTables() -> Set<UInt64> {
+        if let heapMethodTablesCache { return heapMethodTablesCache }
         var mts: Set<UInt64> = []
         if let h = try? heap() { h.enumerateObjects { o in mts.insert(o.methodTable); return true } }
-        return Array(mts)
+        heapMethodTablesCache = mts
+        return mts
     }
 }
 

@@ -140,8 +140,7 @@ extension ClrRuntime {
     /// offset for a flat one (told apart by the layout's vtable). Nil when not known.
     public func metadataAddress(_ m: ClrModule) -> UInt64? {
         guard m.metadataSize > 0, m.imageBase != 0 else { return nil }
-        let flat = global(.flatImageLayoutVTable).map { m.layoutVTable == $0 &+ layout.vtableSymbolOffset } ?? false
-        let offset = flat ? (m.metadataFileOffset ?? UInt64(m.metadataRVA)) : UInt64(m.metadataRVA)
+        let offset = m.isFlatLayout ? (m.metadataFileOffset ?? UInt64(m.metadataRVA)) : UInt64(m.metadataRVA)
         return m.imageBase &+ offset
     }
 }

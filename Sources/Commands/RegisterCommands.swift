@@ -228,7 +228,6 @@ struct ExceptionRecordCommand: ValueCommand {
                                     source: source, pointerSize: s.pointerSize)
     }
 
-    static func lines(_ e: ExceptionInfo, _ s: Session) -> [String] { value(e, s).textLines() }
 }
 
 extension Session {

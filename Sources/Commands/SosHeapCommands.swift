@@ -212,10 +212,14 @@ struct DumpHeapCommand: DebuggerCommand {
         }
         if runCount > 0 { stats[runMT, default: Stat()].count += runCount; stats[runMT, default: Stat()].size += runSize }
         if interrupted { throw CommandError.interrupted }
-        if stat && !strings && !short {
+        /// The per-type table, sorted as SOS sorts it (total size, then count, then name).
+        func statistics(walkProblems: [String]) -> HeapStatisticsValue {
             let rows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size, name: name($0.key)) }
                 .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
-            s.emit(HeapStatisticsValue(types: rows, totalObjects: rows.reduce(0) { $0 + $1.count }, walkProblems: heap.walkProblems))
+            return HeapStatisticsValue(types: rows, totalObjects: rows.reduce(0) { $0 + $1.count }, walkProblems: walkProblems)
+        }
+        if stat && !strings && !short {
+            s.emit(statistics(walkProblems: heap.walkProblems))
             return
         }
         for p in heap.walkProblems { o.line("Error: \(p)") }
@@ -231,14 +235,8 @@ struct DumpHeapCommand: DebuggerCommand {
             o.line("Total \(rows.reduce(0) { $0 + $1.value.count }) strings")
             return
         }
-        if !stat { o.line() }
-        let rows = stats.map { (mt: $0.key, count: $0.value.count, size: $0.value.size, name: name($0.key)) }
-            .sorted { ($0.size, $0.count, $0.name) < ($1.size, $1.count, $1.name) }
-        o.line("Statistics:")
-        o.line("              MT    Count    TotalSize Class Name")
-        for r in rows {
-            o.line("\(Sos.p(r.mt)) \(String(r.count).leftPad(8)) \(String(r.size).leftPad(12)) \(r.name)")
-        }
-        o.line("Total \(rows.reduce(0) { $0 + $1.count }) objects")
+        // The object list, then (its walk problems already printed above) the same table -stat prints.
+        o.line()
+        for l in statistics(walkProblems: []).textLines() { o.line(l) }
     }
 }

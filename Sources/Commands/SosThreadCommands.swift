@@ -138,8 +138,7 @@ struct DumpStackObjectsCommand: DebuggerCommand {
         let o = s.output
         o.line("OS Thread Id: 0x\(String(thread.id, radix: 16)) (\(s.currentThread))")
         o.line("RSP/REG          Object           Name")
-        func describe(_ obj: UInt64) -> String? {
-            guard heap.isValidObject(obj), let t = r.objectType(obj) else { return nil }
+        func describe(_ obj: UInt64, _ t: ClrType) -> String {
             var line = t.name
             if t.isString, let text = r.stringValue(obj, limit: 40) { line += "    " + text }
             return line
@@ -147,8 +146,8 @@ struct DumpStackObjectsCommand: DebuggerCommand {
         let regs = ["rax", "rbx", "rcx", "rdx", "rsi", "rdi", "rbp", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
         if bounds.isEmpty {
             for name in regs {
-                guard let v = ctx[name], let d = describe(v) else { continue }
-                o.line("\(name.rightPad(16)) \(Sos.p(v)) \(d)")
+                guard let v = ctx[name], heap.isValidObject(v), let t = r.objectType(v) else { continue }
+                o.line("\(name.rightPad(16)) \(Sos.p(v)) \(describe(v, t))")
             }
         }
         let sp = bounds.first ?? stackPointer
@@ -157,9 +156,7 @@ struct DumpStackObjectsCommand: DebuggerCommand {
             if !bounds.isEmpty { throw CommandError("The stack range at \(Sos.p(sp)) is not in the dump") }
             return
         }
-        for f in found {
-            guard let d = describe(f.object) else { continue }
-            o.line("\(Sos.P(f.slot)) \(Sos.p(f.object)) \(d)")
-        }
+        // objectsOnStack has already checked each object and found its type.
+        for f in found { o.line("\(Sos.P(f.slot)) \(Sos.p(f.object)) \(describe(f.object, f.type))") }
     }
 }

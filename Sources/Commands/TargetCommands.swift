@@ -93,14 +93,6 @@ struct LastEventCommand: ValueCommand {
         }
         return LastEventValue(event: event, debuggerTime: s.dump.dumpTime.map(Describe.time))
     }
-
-    /// "1f40.3124: Access violation - code c0000005 (first/second chance not available)".
-    static func eventText(_ s: Session) -> String? {
-        guard let e = s.eventException else { return nil }
-        let pid = String(s.dump.processId ?? 0, radix: 16)
-        let name = Describe.exceptionName(e, os: s.dump.system.os)
-        return "\(pid).\(String(e.threadId, radix: 16)): \(name) - code \(Hex.pad(UInt64(e.code), 8)) (first/second chance not available)"
-    }
 }
 
 /// `q`, `qq`, `qd`: end the session.

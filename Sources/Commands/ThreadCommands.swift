@@ -92,14 +92,4 @@ struct ThreadCommand: DebuggerCommand {
             throw CommandError.syntax("~" + inv.arguments)
         }
     }
-
-    /// `.  0  Id: 1f40.3124 Suspend: 0 Teb: 00000026`0b2b5000 Unfrozen "CrBrowserMain"`.
-    static func line(_ i: Int, _ s: Session) -> String {
-        let t = s.dump.threads[i]
-        let mark: Character = i == s.currentThread ? "." : (i == s.eventThread ? "#" : " ")
-        let pid = String(s.dump.processId ?? 0, radix: 16)
-        var line = "\(mark)" + String(i).leftPad(3) + "  Id: \(pid).\(String(t.id, radix: 16)) Suspend: \(t.suspendCount) Teb: \(s.address(t.teb)) Unfrozen"
-        if let name = t.name { line += " \"\(name)\"" }
-        return line
-    }
 }

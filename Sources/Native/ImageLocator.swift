@@ -70,16 +70,23 @@ public enum ImageIdentity: Sendable, Equatable, CustomStringConvertible {
 
     /// The PE header's TimeDateStamp and SizeOfImage, from a file's bytes or an image in memory.
     public static func peIdentity(of v: ByteView) -> ImageIdentity? {
-        guard v.u16(0) == 0x5A4D, let lfanew = v.u32(0x3c), lfanew < 0x1000, v.u32(UInt64(lfanew)) == 0x4550,
-              let stamp = v.u32(UInt64(lfanew) + 8), let size = v.u32(UInt64(lfanew) + 24 + 56) else { return nil }
-        return .pe(timeDateStamp: stamp, sizeOfImage: size)
+        peIdentity(u16: v.u16, u32: v.u32)
     }
 
     /// The PE identity of an image as it lies in the target's memory at `base`.
     public static func peIdentity(memory: AddressSpace, base: UInt64) -> ImageIdentity? {
-        guard memory.readU16(base) == 0x5A4D, let lfanew = memory.readU32(base &+ 0x3c), lfanew < 0x1000,
-              memory.readU32(base &+ UInt64(lfanew)) == 0x4550, let stamp = memory.readU32(base &+ UInt64(lfanew) + 8),
-              let size = memory.readU32(base &+ UInt64(lfanew) + 24 + 56) else { return nil }
+        peIdentity(u16: { memory.readU16(base &+ $0) }, u32: { memory.readU32(base &+ $0) })
+    }
+
+    /// Where a PE image's NT headers ("PE\0\0") start, read through `u16`/`u32` at offsets from the image's
+    /// first byte; nil when it is not a PE image.
+    static func ntHeadersOffset(u16: (UInt64) -> UInt16?, u32: (UInt64) -> UInt32?) -> UInt64? {
+        guard u16(0) == 0x5A4D, let lfanew = u32(0x3c), lfanew < 0x1000, u32(UInt64(lfanew)) == 0x4550 else { return nil }
+        return UInt64(lfanew)
+    }
+
+    private static func peIdentity(u16: (UInt64) -> UInt16?, u32: (UInt64) -> UInt32?) -> ImageIdentity? {
+        guard let nt = ntHeadersOffset(u16: u16, u32: u32), let stamp = u32(nt + 8), let size = u32(nt + 24 + 56) else { return nil }
         return .pe(timeDateStamp: stamp, sizeOfImage: size)
     }
 }

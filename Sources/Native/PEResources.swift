@@ -9,9 +9,9 @@ public struct PEImageResources: Sendable {
 
     /// Nil when the image has no resource directory the dump holds.
     public init?(memory: AddressSpace, base: UInt64) {
-        guard memory.readU16(base) == 0x5A4D, let lfanew = memory.readU32(base &+ 0x3c), lfanew < 0x1000,
-              memory.readU32(base &+ UInt64(lfanew)) == 0x4550 else { return nil }
-        let optional = base &+ UInt64(lfanew) &+ 24
+        guard let nt = ImageIdentity.ntHeadersOffset(u16: { memory.readU16(base &+ $0) }, u32: { memory.readU32(base &+ $0) })
+        else { return nil }
+        let optional = base &+ nt &+ 24
         // PE32+ keeps its data directories at +112, PE32 at +96; resources are directory 2.
         let directories: UInt64
         switch memory.readU16(optional) {

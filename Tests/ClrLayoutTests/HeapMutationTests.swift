@@ -34,13 +34,8 @@ struct HeapMutationTests {
     /// the 8.0 MethodTables and Threads.
     @Test(.enabled(if: Net8.available, Comment(rawValue: Net8.skip)))
     func net8SurvivesRandomHeapDamageAndDamageAnywhere() throws {
-        let env = ProcessInfo.processInfo.environment
-        let seed = env["DUMPDBG_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0xD0DB_0008
-        let mutants = env["DUMPDBG_MUTANTS"].flatMap { Int($0) }.map { max(1, $0 / 20) }
-        try exercise(anywhere: false, words: 64, mutants: mutants ?? 6, seed: seed, dumpPath: Net8.dump,
-                     session: { try Net8.session($0) }, commands: Self.commands80)
-        try exercise(anywhere: true, words: 20_000, mutants: mutants ?? 3, seed: seed, dumpPath: Net8.dump,
-                     session: { try Net8.session($0) }, commands: Self.commands80)
+        try exerciseHeapAndAnywhere(seed: 0xD0DB_0008, heapMutants: 6, anywhereMutants: 3, dumpPath: Net8.dump,
+                                    session: { try Net8.session($0) }, commands: Self.commands80)
     }
 
     static let commandsWindows = [".loadby sos clr", "!eeversion", "!eeheap -gc", "!dumpheap -stat", "!Threads", "!pe", "!pe -nested",
@@ -51,13 +46,21 @@ struct HeapMutationTests {
     /// its DAC table resource, its data, the heap, the thread stacks and the exception tracker).
     @Test(.enabled(if: Win31.available, ClrFixtures.sharedAbsent))
     func windowsSurvivesRandomHeapDamageAndDamageAnywhere() throws {
+        try exerciseHeapAndAnywhere(seed: 0xD0DB_0031, heapMutants: 3, anywhereMutants: 2, dumpPath: Win31.dump,
+                                    session: { try Win31.session($0) }, commands: Self.commandsWindows)
+    }
+
+    /// Light damage to the heap, then heavy damage anywhere, on one runtime's dump. DUMPDBG_MUTATION_SEED and
+    /// DUMPDBG_MUTANTS (a twentieth of it per kind) turn it into a longer hunt.
+    func exerciseHeapAndAnywhere(seed defaultSeed: UInt64, heapMutants: Int, anywhereMutants: Int, dumpPath: String,
+                                 session: (String) throws -> (Session, Output.Buffer), commands: [String]) throws {
         let env = ProcessInfo.processInfo.environment
-        let seed = env["DUMPDBG_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0xD0DB_0031
+        let seed = env["DUMPDBG_MUTATION_SEED"].flatMap { UInt64($0) } ?? defaultSeed
         let mutants = env["DUMPDBG_MUTANTS"].flatMap { Int($0) }.map { max(1, $0 / 20) }
-        try exercise(anywhere: false, words: 64, mutants: mutants ?? 3, seed: seed, dumpPath: Win31.dump,
-                     session: { try Win31.session($0) }, commands: Self.commandsWindows)
-        try exercise(anywhere: true, words: 20_000, mutants: mutants ?? 2, seed: seed, dumpPath: Win31.dump,
-                     session: { try Win31.session($0) }, commands: Self.commandsWindows)
+        try exercise(anywhere: false, words: 64, mutants: mutants ?? heapMutants, seed: seed, dumpPath: dumpPath,
+                     session: session, commands: commands)
+        try exercise(anywhere: true, words: 20_000, mutants: mutants ?? anywhereMutants, seed: seed, dumpPath: dumpPath,
+                     session: session, commands: commands)
     }
 
     func exercise(anywhere: Bool, words: Int, mutants count: Int, seed: UInt64,
