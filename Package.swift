@@ -31,7 +31,9 @@ let package = Package(
         // The WinDbg-language layer: registry, parser, expression evaluator, commands.
         // CoreCLR structures read without the DAC: runtime, GC heap, types, objects.
         .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata", "Native"]),
-        .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout"]),
+        // Native call stacks: call frame information (.eh_frame), frame pointers, stack scanning; symbols.
+        .target(name: "Unwind", dependencies: ["DumpModel", "Native"]),
+        .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout", "Unwind"]),
         // libedit wrapper: prompt, history, completion, Ctrl-C.
         .target(name: "LineEditor", dependencies: ["CLibEdit"]),
         .executableTarget(name: "dumpdbg", dependencies: [
@@ -44,9 +46,9 @@ let package = Package(
 
         // Test-only helpers shared by the test targets (where the runtime's files are installed, a seeded RNG).
         .target(name: "TestSupport", path: "Tests/TestSupport"),
-        .testTarget(name: "DumpModelTests", dependencies: ["DumpModel"]),
+        .testTarget(name: "DumpModelTests", dependencies: ["DumpModel", "TestSupport"]),
         .testTarget(name: "MetadataTests", dependencies: ["Metadata", "TestSupport"]),
-        .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native", "TestSupport"]),
+        .testTarget(name: "CommandsTests", dependencies: ["Commands", "DumpModel", "Native", "Unwind", "TestSupport"]),
         .testTarget(name: "DumpdbgTests", dependencies: ["dumpdbg", "TestSupport"]),
         // Expected/ holds oracle outputs the tests read by path.
         .testTarget(name: "ClrLayoutTests", dependencies: ["ClrLayout", "Commands", "DumpModel", "Metadata", "TestSupport"],

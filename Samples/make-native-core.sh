@@ -10,7 +10,10 @@
 #   threads.crash.facts.json    in dumpdbg_crash_here() (skipped, with a message, when the kernel
 #                               cannot write cores here: core_pattern is a pipe, or ulimit -Hc is 0)
 #   threads32.*               the same for a gcc -m32 build, when gcc -m32 links here (gcc-multilib)
-#   threads, threads32        the exact executables the cores belong to; threads.c (copy)
+#   threads-opt.*             the same for gcc -O2 -fomit-frame-pointer (only call frame information unwinds it)
+#   *.core.frames.txt         gdb's backtrace of every thread of each core ("gdbthread tid pc function"),
+#                               the ground truth for dumpdbg's `~* k` (Samples/native/gdb-frames.py)
+#   threads, threads32, threads-opt  the exact executables the cores belong to; threads.c (copy)
 #   build-info.txt            compiler, commands, sha256 of source and binaries
 #   *.log                     program output and gdb/gcore messages
 # Every core is checked with gdb afterwards (thread count, markers, global magic, crash signal).
@@ -43,13 +46,13 @@ if [ -r /proc/sys/kernel/yama/ptrace_scope ] && [ "$(cat /proc/sys/kernel/yama/p
   die "ptrace is disabled (kernel.yama.ptrace_scope=3): gcore cannot attach"
 fi
 m32_ok() { echo 'int main(void){return 0;}' | gcc -m32 -x c - -o "$OUT/.m32test" >/dev/null 2>&1; local r=$?; rm -f "$OUT/.m32test"; return $r; }
-BITS="64"
+BITS="64 opt"
 if [ "$M32" = 1 ]; then
   if ! m32_ok && [ "$INSTALL" = 1 ]; then
     log "gcc -m32 does not link; trying apt-get install gcc-multilib"
     DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends gcc-multilib >/dev/null 2>&1 || true
   fi
-  if m32_ok; then BITS="64 32"; else log "gcc -m32 unavailable: no 32-bit sample"; fi
+  if m32_ok; then BITS="64 opt 32"; else log "gcc -m32 unavailable: no 32-bit sample"; fi
 fi
 
 # kernel cores: possible unless core_pattern pipes to a helper or the hard limit is 0
@@ -63,9 +66,12 @@ esac
 case "$PATTERN" in /*) CORE_DIR=$(dirname "$PATTERN"); case "$CORE_DIR" in *%*) KERNEL_CORES=0; WHY_NOT="core_pattern directory has % specifiers ($PATTERN)";; esac;; *) CORE_DIR="";; esac
 
 # ---------------------------------------------------------------- up to date?
-SRC_SHA=$(sha "$SRC")
-expected() { for b in $BITS; do local n=threads; [ "$b" = 32 ] && n=threads32
-  echo "$n.core $n.facts.json"; [ "$KERNEL_CORES" = 1 ] && echo "$n.crash.core $n.crash.facts.json"; done; }
+# The script and the gdb helper are part of what the outputs depend on.
+SRC_SHA=$(cat "$SRC" "$0" "$HERE/native/gdb-frames.py" | sha256sum | cut -d' ' -f1)
+name_of() { case "$1" in 32) echo threads32;; opt) echo threads-opt;; *) echo threads;; esac; }
+flags_of() { case "$1" in 32) echo "-m32 -g -O0 -pthread";; opt) echo "-g -O2 -fomit-frame-pointer -pthread";; *) echo "-g -O0 -pthread";; esac; }
+expected() { for b in $BITS; do local n; n=$(name_of "$b")
+  echo "$n.core $n.facts.json $n.core.frames.txt"; [ "$KERNEL_CORES" = 1 ] && [ "$b" != opt ] && echo "$n.crash.core $n.crash.facts.json $n.crash.core.frames.txt"; done; }
 if [ "$FORCE" != 1 ] && grep -qx "source_sha256=$SRC_SHA" "$OUT/build-info.txt" 2>/dev/null; then
   ok=1; for f in $(expected); do [ -s "$OUT/$f" ] || ok=0; done
   if [ $ok = 1 ]; then log "up to date (FORCE=1 to redo): $OUT"; exit 0; fi
@@ -77,12 +83,12 @@ rm -f "$OUT"/threads*.core "$OUT"/threads*.facts.json "$OUT"/build-info.txt
 { echo "source=Samples/native/threads.c"; echo "source_sha256=$SRC_SHA"; echo "compiler=$(gcc --version | head -1)"
   echo "gdb=$(gdb --version | head -1)"; echo "kernel=$(uname -r)"; echo "core_pattern=$PATTERN"; } > "$OUT/build-info.tmp"
 for b in $BITS; do
-  n=threads; flags="-g -O0 -pthread"; [ "$b" = 32 ] && { n=threads32; flags="-m32 $flags"; }
+  n=$(name_of "$b"); flags=$(flags_of "$b")
   (cd "$OUT" && gcc $flags -o "$n" threads.c) || die "gcc $flags failed"
   echo "build_$n=cd OUTDIR && gcc $flags -o $n threads.c" >> "$OUT/build-info.tmp"
   echo "${n}_sha256=$(sha "$OUT/$n")" >> "$OUT/build-info.tmp"
 done
-log "built: $(for b in $BITS; do [ "$b" = 32 ] && printf 'threads32 ' || printf 'threads '; done)"
+log "built: $(for b in $BITS; do printf '%s ' "$(name_of "$b")"; done)"
 
 # ---------------------------------------------------------------- helpers
 PIDS=()
@@ -110,6 +116,8 @@ verify() { # $1 exe $2 core $3 facts $4 crash(0/1): check the core with gdb agai
   for i in 0 1 2; do cmds+=(-ex "x/gx $(json "$facts" "d['workers'][$i]['marker_address']")"); done
   [ "$crash" = 1 ] && cmds+=(-ex 'p $_siginfo.si_signo' -ex 'p $_siginfo._sifields._sigfault.si_addr' -ex 'bt 1')
   gdb -nx -batch "${cmds[@]}" "$exe" "$core" > "$core.gdb.txt" 2>&1 || true
+  gdb -nx -batch -ex "source $HERE/native/gdb-frames.py" "$exe" "$core" 2>/dev/null | grep -E '^[0-9]+ [0-9]+ 0x' > "$core.frames.txt" || true
+  [ -s "$core.frames.txt" ] || die "$core: gdb printed no frames (see $HERE/native/gdb-frames.py)"
   local nthreads; nthreads=$(grep -cE '^[* ] +[0-9]+ +(Thread|LWP)' "$core.gdb.txt" || true)
   [ "$nthreads" = 4 ] || die "$core: gdb sees $nthreads threads, expected 4 (see $core.gdb.txt)"
   grep -q "$(json "$facts" 'd["global"]["magic"]')" "$core.gdb.txt" || die "$core: global magic not found"
@@ -166,9 +174,10 @@ crash() { # $1 exe name
 }
 
 for b in $BITS; do
-  n=threads; [ "$b" = 32 ] && n=threads32
+  n=$(name_of "$b")
   live "$n"
-  if [ "$KERNEL_CORES" = 1 ]; then crash "$n"; else log "kernel cores skipped: $WHY_NOT"; fi
+  # The optimized build is for unwinding by call frame information only; its crash run is not needed.
+  if [ "$b" = opt ]; then :; elif [ "$KERNEL_CORES" = 1 ]; then crash "$n"; else log "kernel cores skipped: $WHY_NOT"; fi
 done
 echo "made=$(date -u +%FT%TZ)" >> "$OUT/build-info.tmp"
 mv "$OUT/build-info.tmp" "$OUT/build-info.txt"

@@ -2,7 +2,7 @@
 /// extension that must be loaded before they answer.
 let builtInCommands: [any DebuggerCommand] = [
     SystemStatusCommand(), ProcessStatusCommand(), VertargetCommand(), TimeCommand(), LastEventCommand(),
-    ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(),
+    ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(), StackCommand(),
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     TebCommand(), PebCommand(), HandleCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
     HelpCommand(), QuitCommand(), OutputFormatCommand(),

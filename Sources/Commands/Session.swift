@@ -3,6 +3,7 @@ import Foundation
 import Native
 import ClrLayout
 import Synchronization
+import Unwind
 
 /// Set by the SIGINT handler while a command runs; long commands poll it.
 public let interruptRequested = Atomic<Bool>(false)
@@ -38,6 +39,8 @@ public final class Session: @unchecked Sendable {
     public var nextUnassembleAddress: UInt64?
     /// Capstone for the dump's architecture (nil where Capstone has none).
     public lazy var disassembler: Disassembler? = Disassembler(architecture: dump.system.architecture)
+    /// Native modules' debug information, for the image path it was loaded with (see `nativeModules`).
+    var nativeModulesCache: NativeModules?
     /// `.exepath` / `-i`: folders searched for images by file name.
     public var imagePath: [String] = []
     /// Set when a command failed, so a script run can exit non-zero.

@@ -54,6 +54,7 @@ struct ThreadCommand: DebuggerCommand {
     ~             lists threads: '.' marks the current one, '#' the one that raised the exception.
     ~Ns           makes thread N current (~~[TID]s by OS id, ~#s the event thread).
     ~* e CMD      runs CMD on every thread; ~N e CMD on one.
+    ~* k          every thread's native stack (any k variant: ~* kn, ~2 kb 5).
     Example: ~3s
     """
     var acceptsGluedOptions: Bool { true }
@@ -77,6 +78,22 @@ struct ThreadCommand: DebuggerCommand {
                 s.useExceptionContext = false
                 s.execute(line: String(cmd))
             }
+            return
+        }
+        // `~* k`, `~3 kb 5`: WinDbg lets stack commands take a thread prefix.
+        let word = String(tail.prefix { $0.isLetter })
+        if !word.isEmpty, StackOptions.names.contains(word) {
+            guard !indices.isEmpty else { throw CommandError("Illegal thread error in '~\(inv.arguments)'") }
+            let count = try StackCommand.frameCount(String(tail.dropFirst(word.count)), s)
+            var entries: [ThreadStacksValue.Entry] = []
+            for i in indices {
+                try s.checkInterrupt()
+                // Each thread's own context: `.ecxr` applies to the current thread only.
+                let context = i == s.currentThread ? s.context : s.dump.threads[i].context
+                entries.append(.init(thread: ThreadListValue([i], s),
+                                     stack: try StackCommand.stack(of: i, context: context, options: StackOptions(name: word), limit: count, in: s)))
+            }
+            s.emit(ThreadStacksValue(threads: entries))
             return
         }
         switch tail {

@@ -409,6 +409,16 @@ public final class ElfCore: Dump, @unchecked Sendable {
             m.buildId = ElfImageInMemory.buildId(memory: memory, base: s.base)
             return m
         }.sorted { $0.base < $1.base }
+        // The kernel's vDSO is no file, so NT_FILE omits it; system calls sit in it (__kernel_vsyscall on
+        // i386), and its call frame information is how stacks get out. AT_SYSINFO_EHDR says where it is.
+        if let vdso = auxv.first(where: { $0.type == 33 })?.value, vdso != 0, !modules.contains(where: { $0.contains(vdso) }),
+           memory.readExact(vdso, count: 4) == [0x7F, 0x45, 0x4C, 0x46], let i = memory.rangeIndex(containing: vdso) {
+            let r = memory.ranges[i]
+            var m = DumpModule(base: vdso, size: r.end &- vdso, path: is64 ? "linux-vdso.so.1" : "linux-gate.so.1")
+            m.buildId = ElfImageInMemory.buildId(memory: memory, base: vdso)
+            modules.append(m)
+            modules.sort { $0.base < $1.base }
+        }
     }
 }
 

@@ -166,18 +166,11 @@ public struct DumpModule: Sendable {
         return parts.last.map(String.init) ?? path
     }
 
-    /// WinDbg's module name: the file name without its extension, with characters a MASM expression
-    /// cannot hold replaced by '_' (libc.so.6 -> libc_so).
+    /// WinDbg's module name: the file name without its last extension, every character a MASM expression
+    /// cannot hold replaced by '_' (libc.so.6 -> libc_so, System.Private.CoreLib.dll -> System_Private_CoreLib).
     public var moduleName: String {
         var name = fileName
-        if let dot = name.firstIndex(of: "."), name.lowercased().hasSuffix(".dll") || name.lowercased().hasSuffix(".exe")
-            || name.lowercased().hasSuffix(".sys") || name.lowercased().hasSuffix(".drv") {
-            name = String(name[..<dot])
-        } else if let so = name.range(of: ".so") {
-            name = String(name[..<so.upperBound])
-        } else if let dot = name.lastIndex(of: "."), dot != name.startIndex {
-            name = String(name[..<dot])
-        }
+        if let dot = name.lastIndex(of: "."), dot != name.startIndex { name = String(name[..<dot]) }
         return String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
     }
 }

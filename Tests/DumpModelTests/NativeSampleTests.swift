@@ -1,36 +1,15 @@
 import DumpModel
 import Foundation
 import Testing
+import TestSupport
 
 /// The project's own cores: Samples/make-native-core.sh builds Samples/native/threads.c, runs it, and takes
 /// a core with gdb's gcore (and, where the kernel can write one, a core of its SIGSEGV crash). The program
 /// writes down what it knows (tids, addresses, values); the dump must say the same.
 enum NativeSamples {
-    struct Outcome: Sendable {
-        let directory: String
-        let log: String
-        let ok: Bool
-    }
-
-    /// Made once per test run, into a fixed temp folder (the script skips work that is up to date).
-    static let made: Outcome = {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-native-samples").path
-        let script = SharedDumps.projectRoot.appendingPathComponent("Samples/make-native-core.sh").path
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: "/bin/bash")
-        p.arguments = [script, dir]
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        do { try p.run() } catch { return Outcome(directory: dir, log: "cannot run \(script): \(error)", ok: false) }
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
-        return Outcome(directory: dir, log: String(decoding: data, as: UTF8.self), ok: p.terminationStatus == 0)
-    }()
-
-    static var toolsPresent: Bool {
-        ["/usr/bin/gcc", "/usr/bin/gdb"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
-    }
+    typealias Outcome = NativeSampleCores.Outcome
+    static var made: Outcome { NativeSampleCores.made }
+    static var toolsPresent: Bool { NativeSampleCores.toolsPresent }
 
     struct Facts: Decodable {
         struct Thread: Decodable { let tid: UInt64; let name: String }
@@ -67,7 +46,7 @@ struct NativeSampleTests {
         #expect(NativeSamples.made.ok, "make-native-core.sh failed:\n\(NativeSamples.made.log)")
     }
 
-    @Test(arguments: ["threads", "threads32"])
+    @Test(arguments: ["threads", "threads-opt", "threads32"])
     func gcoreMatchesWhatTheProgramKnew(_ name: String) throws {
         guard NativeSamples.made.ok else { return }
         guard let (dump, facts) = try NativeSamples.load(name) else {

@@ -1,0 +1,219 @@
+import DumpModel
+import Native
+import Unwind
+
+/// What `k`'s letters ask for (`kbn`, `kc`, `kf`...).
+struct StackOptions: Equatable {
+    var arguments = false   // b, v: "Args to Child"
+    var frameNumbers = false // n
+    var clean = false       // c: call sites only
+    var memoryUse = false   // f: bytes between frames
+
+    /// Every name `k` answers to: k, then one of b/v/p/P/c, then any order of n, f, L.
+    static let names: [String] = {
+        var tails: [String] = [""]
+        for letters in [["n"], ["f"], ["L"], ["n", "f"], ["n", "L"], ["f", "L"], ["n", "f", "L"]] {
+            for p in permutations(letters) { tails.append(p.joined()) }
+        }
+        var out: [String] = []
+        for head in ["k", "kb", "kv", "kp", "kP", "kc"] { for t in tails { out.append(head + t) } }
+        return out
+    }()
+
+    private static func permutations(_ a: [String]) -> [[String]] {
+        guard a.count > 1 else { return [a] }
+        return a.indices.flatMap { i -> [[String]] in
+            var rest = a
+            let x = rest.remove(at: i)
+            return permutations(rest).map { [x] + $0 }
+        }
+    }
+
+    init() {}
+    init(name: String) {
+        for c in name.dropFirst() {
+            switch c {
+            case "b", "v": arguments = true
+            case "n": frameNumbers = true
+            case "c": clean = true
+            case "f": memoryUse = true
+            default: break  // p, P: typed parameters need private symbols; L: no source lines to hide.
+            }
+        }
+    }
+}
+
+/// One thread's native call stack, as `k` computes it.
+struct StackValue: CommandValue {
+    struct Frame: Encodable {
+        let index: Int
+        let childSP: HexValue
+        let framePointer: HexValue?
+        let returnAddress: HexValue?
+        let instructionPointer: HexValue
+        /// `module!function+0xoff`, `module+0xoff`, or the bare address.
+        let callSite: String
+        let module: String?
+        let function: String?
+        /// How the frame was found: context, cfi, frame_pointer or scan (rust-minidump's trust levels).
+        let trust: String
+        /// Up to four stack words (`kb`'s "Args to Child"); nil where not asked for.
+        let arguments: [HexValue?]?
+    }
+    let threadIndex: Int
+    let threadId: HexValue
+    let frames: [Frame]
+    let note: String?
+    let options: StackOptions
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case threadIndex, threadId, frames, note }
+
+    func textLines() -> [String] {
+        var out: [String] = []
+        if let note { out.append(note) }
+        if frames.contains(where: { $0.trust == FrameTrust.scan.rawValue }) {
+            out.append("WARNING: Stack unwind information not available. Following frames may be wrong.")
+        }
+        let x64 = pointerSize == 8
+        func a(_ v: UInt64?) -> String {
+            guard let v else { return x64 ? "????????`????????" : "????????" }
+            return Hex.address(v, pointerSize: pointerSize)
+        }
+        var header = options.frameNumbers ? " # " : ""
+        if options.memoryUse { header += "  Memory  " }
+        if options.clean {
+            header += "Call Site"
+        } else {
+            header += x64 ? "Child-SP          RetAddr           " : "ChildEBP RetAddr  "
+            if options.arguments { header += x64 ? ": Args to Child                                                           : " : "Args to Child              " }
+            header += "Call Site"
+        }
+        out.append(header)
+        for (i, f) in frames.enumerated() {
+            var line = options.frameNumbers ? Hex.pad(UInt64(f.index), 2) + " " : ""
+            if options.memoryUse {
+                let mem = i > 0 ? String(f.childSP.value &- frames[i - 1].childSP.value, radix: 16) : ""
+                line += String(repeating: " ", count: max(0, 8 - mem.count)) + mem + "  "
+            }
+            if !options.clean {
+                line += x64 ? "\(a(f.childSP.value)) \(a(f.returnAddress?.value)) " : "\(a(f.framePointer?.value)) \(a(f.returnAddress?.value)) "
+                if let args = f.arguments {
+                    let words = args.map { a($0?.value) }.joined(separator: " ")
+                    line += x64 ? ": \(words) : " : "\(words) "
+                }
+            }
+            line += options.clean ? (f.function.map { "\(f.module ?? "")!\($0)" } ?? f.callSite) : f.callSite
+            if f.trust == FrameTrust.scan.rawValue { line += "  [scan]" }
+            out.append(line)
+        }
+        return out
+    }
+}
+
+/// `~* k` and `~N k`: the stacks of several threads, each under its `~` line.
+struct ThreadStacksValue: CommandValue {
+    struct Entry: Encodable {
+        let thread: ThreadListValue
+        let stack: StackValue
+    }
+    let threads: [Entry]
+
+    func textLines() -> [String] {
+        threads.flatMap { [""] + $0.thread.textLines() + $0.stack.textLines() }
+    }
+}
+
+/// `k` and its variants: the native call stack of the current thread (or of the exception after `.ecxr`).
+struct StackCommand: ValueCommand {
+    let names = StackOptions.names
+    let summary = "native call stack of the current thread (k, kb, kn, kc, kf, k N)"
+    let help = """
+    k[b|v|p|P|c][n][f][L] [FrameCount]
+                  walks the current thread's stack (the exception context after .ecxr) and prints one frame per
+                  line: Child-SP (x86: ChildEBP), RetAddr, and the call site as module!function+0xoff where a
+                  symbol is known (ELF .symtab/.dynsym of the module's file), else module+0xoff.
+                  b/v add four "Args to Child" words, n numbers the frames, c prints call sites only, f adds the
+                  bytes each frame uses. FrameCount (hex, default 0x100) limits the frames shown.
+    How frames are found, for each caller in turn (rust-minidump's order and rules):
+                  1. call frame information (.eh_frame) of the module's file, found by its path or on the image
+                     path (.exepath) with the same build id, or of its image in the dump's memory;
+                  2. the frame pointer chain (not on Windows x64);
+                  3. stack scanning: the first stack word that points just after a call instruction in a
+                     module. Such frames are guesses: they end in "[scan]", and a WARNING line precedes them.
+                  The walk stops at 0x400 frames, when the stack pointer does not grow, or at a null return.
+                  `--json` gives each frame's trust (context, cfi, frame_pointer, scan).
+    ~* k          every thread's stack; ~N k one thread's.
+    Example: kn
+    """
+    var acceptsGluedOptions: Bool { false }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let count = try Self.frameCount(inv.arguments, s)
+        return try Self.stack(of: s.currentThread, context: s.context, options: StackOptions(name: inv.name), limit: count, in: s)
+    }
+
+    static func frameCount(_ arguments: String, _ s: Session) throws -> Int {
+        let text = arguments.trimmed(" \t")
+        guard !text.isEmpty else { return 0x100 }
+        let n = try ExpressionEvaluator.evaluate(text, environment: s.expressionEnvironment)
+        guard n > 0 else { throw CommandError("Frame count must be at least 1", kind: .usage) }
+        return Int(min(n, UInt64(StackWalker.maxFrames)))
+    }
+
+    static func stack(of index: Int, context: RegisterContext?, options: StackOptions, limit: Int, in s: Session) throws -> StackValue {
+        guard s.dump.threads.indices.contains(index) else { throw CommandError("No thread \(index) in this dump") }
+        let thread = s.dump.threads[index]
+        let ps = s.pointerSize
+        func value(_ frames: [NativeFrame], note: String?) -> StackValue {
+            let modules = s.nativeModules
+            let out = frames.enumerated().map { i, f -> StackValue.Frame in
+                let m = modules.module(containing: f.lookupAddress)
+                let sym = m.flatMap { modules.symbol(at: f.lookupAddress, in: $0) }
+                var site = modules.name(f.instructionPointer) ?? s.address(f.instructionPointer)
+                // A return address just past a function's last call names the function that made the call.
+                if let m, let (name, off) = sym, f.lookupAddress != f.instructionPointer,
+                   modules.symbol(at: f.instructionPointer, in: m)?.0 != name {
+                    site = "\(m.moduleName)!\(name)+0x\(String(off + 1, radix: 16))"
+                }
+                var args: [HexValue?]?
+                if options.arguments {
+                    let base: UInt64? = ps == 8 ? (i + 1 < frames.count ? frames[i + 1].stackPointer : f.stackPointer &+ 8)
+                                                : f.framePointer.map { $0 &+ 8 }
+                    args = (0..<(ps == 8 ? 4 : 3)).map { k in base.flatMap { s.memory.readPointer($0 &+ UInt64(k * ps)) }.map(HexValue.init) }
+                }
+                return StackValue.Frame(index: i, childSP: HexValue(f.stackPointer), framePointer: f.framePointer.map(HexValue.init),
+                                        returnAddress: i + 1 < frames.count ? HexValue(frames[i + 1].instructionPointer) : nil,
+                                        instructionPointer: HexValue(f.instructionPointer), callSite: site, module: m?.moduleName,
+                                        function: sym?.0, trust: f.trust.rawValue, arguments: args)
+            }
+            return StackValue(threadIndex: index, threadId: HexValue(thread.id), frames: out, note: note, options: options, pointerSize: ps)
+        }
+        guard let context else { return value([], note: "No register context for thread \(index) in this dump") }
+        guard let walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
+            StackWalker.stackRange(thread: thread, stackPointer: $0, memory: s.memory)
+        }) else {
+            // No unwinder for this architecture yet: the context frame is all that is known.
+            guard let ip = context.instructionPointer else { return value([], note: "The context has no instruction pointer") }
+            let name = s.nativeModules.name(ip) ?? s.address(ip)
+            return StackValue(threadIndex: index, threadId: HexValue(thread.id),
+                              frames: [.init(index: 0, childSP: HexValue(context.stackPointer ?? 0), framePointer: nil, returnAddress: nil,
+                                             instructionPointer: HexValue(ip), callSite: name, module: s.namer.module(containing: ip)?.moduleName,
+                                             function: nil, trust: FrameTrust.context.rawValue, arguments: nil)],
+                              note: "Stack walking is not implemented for \(s.dump.system.architecture) yet: only the context frame is shown",
+                              options: options, pointerSize: ps)
+        }
+        let stack = walker.walk(context, limit: limit)
+        return value(stack.frames, note: stack.note)
+    }
+}
+
+extension Session {
+    /// The modules' debug information for the current image path (rebuilt when `.exepath` changes).
+    public var nativeModules: NativeModules {
+        if let m = nativeModulesCache, m.imagePath == imagePath { return m }
+        let m = NativeModules(dump: dump, imagePath: imagePath)
+        nativeModulesCache = m
+        return m
+    }
+}

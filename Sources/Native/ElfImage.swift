@@ -1,0 +1,265 @@
+import DumpModel
+
+/// Where an ELF image's bytes come from: the file on disk (complete, verified by build id) or the dump's own
+/// memory (often only the first page of each mapping). Addresses are the image's link-time virtual
+/// addresses; `bias` turns them into the addresses the process used.
+public enum ElfImageSource: Sendable, CustomStringConvertible {
+    case file(String)
+    case dumpMemory
+
+    public var description: String {
+        switch self {
+        case .file(let p): return p
+        case .dumpMemory: return "the dump's memory"
+        }
+    }
+}
+
+/// An ELF image (executable or shared object) as the unwinder and the symbolizer need it: its loadable
+/// segments, where its `.eh_frame_hdr` and `.eh_frame` are, and its function symbols. Every read is bounds
+/// checked; a damaged image gives empty answers, never a trap.
+public final class ElfImage: @unchecked Sendable {
+    // @unchecked: immutable after init; the reader closes over immutable mappings.
+    public struct Segment: Sendable {
+        public let vaddr: UInt64
+        public let memorySize: UInt64
+        public let fileOffset: UInt64
+        public let fileSize: UInt64
+        public let executable: Bool
+    }
+    /// A function symbol: link-time start and size.
+    public struct Symbol: Sendable {
+        public let start: UInt64
+        public let size: UInt64
+        public let name: String
+    }
+
+    public let source: ElfImageSource
+    public let is64: Bool
+    public let segments: [Segment]
+    /// Runtime address minus link-time address.
+    public let bias: UInt64
+    /// PT_GNU_EH_FRAME: the `.eh_frame_hdr` section's link-time address.
+    public let ehFrameHeader: UInt64?
+    /// `.eh_frame` from the section headers (files only; memory images find it through the header).
+    public let ehFrameSection: (address: UInt64, size: UInt64)?
+    /// Function symbols sorted by start (`.symtab`, else `.dynsym`); empty when the image has none.
+    public let symbols: [Symbol]
+    /// Which symbol table the symbols came from: ".symtab", ".dynsym" or nil.
+    public let symbolTable: String?
+    private let readRaw: @Sendable (UInt64, Int) -> [UInt8]?
+
+    /// Reads `count` bytes at a link-time address; nil unless all of them are there.
+    public func read(_ vaddr: UInt64, _ count: Int) -> [UInt8]? {
+        guard count >= 0, count <= 1 << 24 else { return nil }
+        return readRaw(vaddr, count)
+    }
+
+    /// The image in the file at `path`, loaded at `base` (the lowest address the process mapped it at).
+    public static func file(path: String, base: UInt64) -> ElfImage? {
+        guard let f = try? MappedFile(path: path) else { return nil }
+        let v = ByteView(file: f, offset: 0, count: f.size)
+        guard let h = Header(v) else { return nil }
+        let segs = h.segments(v)
+        guard let first = segs.first(where: { _ in true }) else { return nil }
+        let bias = base &- (first.vaddr & ~0xFFF)
+        let segsCopy = segs
+        let reader: @Sendable (UInt64, Int) -> [UInt8]? = { vaddr, count in
+            for s in segsCopy where vaddr >= s.vaddr && vaddr &+ UInt64(count) <= s.vaddr &+ s.fileSize && vaddr &+ UInt64(count) >= vaddr {
+                return f.array(at: s.fileOffset &+ (vaddr - s.vaddr), count: count)
+            }
+            return nil
+        }
+        let sections = h.sections(v)
+        let eh = sections.first { $0.name == ".eh_frame" && $0.address != 0 }.map { ($0.address, $0.size) }
+        let (syms, table) = h.functionSymbols(v, sections: sections)
+        return ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: bias, ehFrameHeader: h.ehFrameHeader(v),
+                        ehFrameSection: eh, symbols: syms, symbolTable: table, read: reader)
+    }
+
+    /// The image as the dump's memory holds it at `base`, when at least its ELF and program headers are there.
+    public static func memory(_ memory: AddressSpace, base: UInt64) -> ElfImage? {
+        guard let page = memory.readExact(base, count: 64), page[0] == 0x7F, page[1] == 0x45, page[2] == 0x4C, page[3] == 0x46 else { return nil }
+        let is64 = page[4] == 2
+        let phoff = is64 ? le(page, 0x20, 8) : le(page, 0x1C, 4)
+        let phentsize = Int(le(page, is64 ? 0x36 : 0x2A, 2)), phnum = Int(le(page, is64 ? 0x38 : 0x2C, 2))
+        guard phentsize >= (is64 ? 56 : 32), phnum > 0, phnum < 512, phoff < 0x10000,
+              let ph = memory.readExact(base &+ phoff, count: phentsize * phnum) else { return nil }
+        var segs: [Segment] = []
+        var ehHeader: UInt64?
+        for i in 0..<phnum {
+            let o = i * phentsize
+            let type = le(ph, o, 4)
+            let vaddr = is64 ? le(ph, o + 0x10, 8) : le(ph, o + 8, 4)
+            let memsz = is64 ? le(ph, o + 0x28, 8) : le(ph, o + 0x14, 4)
+            if type == 1 {
+                let flags = is64 ? le(ph, o + 4, 4) : le(ph, o + 0x18, 4)
+                segs.append(Segment(vaddr: vaddr, memorySize: memsz, fileOffset: is64 ? le(ph, o + 8, 8) : le(ph, o + 4, 4),
+                                    fileSize: is64 ? le(ph, o + 0x20, 8) : le(ph, o + 0x10, 4), executable: flags & 1 != 0))
+            } else if type == 0x6474E550 {
+                ehHeader = vaddr
+            }
+        }
+        guard let first = segs.first else { return nil }
+        let bias = base &- (first.vaddr & ~0xFFF)
+        let reader: @Sendable (UInt64, Int) -> [UInt8]? = { vaddr, count in memory.readExact(vaddr &+ bias, count: count) }
+        return ElfImage(source: .dumpMemory, is64: is64, segments: segs, bias: bias, ehFrameHeader: ehHeader,
+                        ehFrameSection: nil, symbols: [], symbolTable: nil, read: reader)
+    }
+
+    init(source: ElfImageSource, is64: Bool, segments: [Segment], bias: UInt64, ehFrameHeader: UInt64?,
+         ehFrameSection: (address: UInt64, size: UInt64)?, symbols: [Symbol], symbolTable: String?,
+         read: @escaping @Sendable (UInt64, Int) -> [UInt8]?) {
+        self.source = source
+        self.is64 = is64
+        self.segments = segments
+        self.bias = bias
+        self.ehFrameHeader = ehFrameHeader
+        self.ehFrameSection = ehFrameSection
+        self.symbols = symbols
+        self.symbolTable = symbolTable
+        self.readRaw = read
+    }
+
+    /// The function symbol holding a link-time address, and the offset into it.
+    public func symbol(at vaddr: UInt64) -> (symbol: Symbol, offset: UInt64)? {
+        var lo = 0, hi = symbols.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if symbols[mid].start <= vaddr { lo = mid + 1 } else { hi = mid }
+        }
+        // Symbols may nest or share a start (aliases); look back a few for one whose range holds the address.
+        var i = lo - 1
+        var tries = 0
+        while i >= 0, tries < 8 {
+            let s = symbols[i]
+            if vaddr >= s.start, vaddr - s.start < max(s.size, 1) { return (s, vaddr - s.start) }
+            i -= 1; tries += 1
+        }
+        return nil
+    }
+
+    /// True when the link-time address is inside an executable segment.
+    public func isExecutable(_ vaddr: UInt64) -> Bool {
+        segments.contains { $0.executable && vaddr >= $0.vaddr && vaddr - $0.vaddr < $0.memorySize }
+    }
+
+    static func le(_ b: [UInt8], _ o: Int, _ n: Int) -> UInt64 {
+        guard o >= 0, o + n <= b.count else { return 0 }
+        var v: UInt64 = 0
+        for i in (0..<n).reversed() { v = v << 8 | UInt64(b[o + i]) }
+        return v
+    }
+
+    /// ELF header fields read from a file.
+    struct Header {
+        let is64: Bool
+        let phoff: UInt64, phentsize: UInt64, phnum: UInt64
+        let shoff: UInt64, shentsize: UInt64, shnum: UInt64, shstrndx: UInt64
+
+        init?(_ v: ByteView) {
+            guard v.bytes(0, 4) == [0x7F, 0x45, 0x4C, 0x46], v.u8(5) == 1 else { return nil }
+            is64 = v.u8(4) == 2
+            if is64 {
+                phoff = v.u64(0x20) ?? 0; shoff = v.u64(0x28) ?? 0
+                phentsize = UInt64(v.u16(0x36) ?? 0); phnum = UInt64(v.u16(0x38) ?? 0)
+                shentsize = UInt64(v.u16(0x3A) ?? 0); shnum = UInt64(v.u16(0x3C) ?? 0); shstrndx = UInt64(v.u16(0x3E) ?? 0)
+            } else {
+                phoff = UInt64(v.u32(0x1C) ?? 0); shoff = UInt64(v.u32(0x20) ?? 0)
+                phentsize = UInt64(v.u16(0x2A) ?? 0); phnum = UInt64(v.u16(0x2C) ?? 0)
+                shentsize = UInt64(v.u16(0x2E) ?? 0); shnum = UInt64(v.u16(0x30) ?? 0); shstrndx = UInt64(v.u16(0x32) ?? 0)
+            }
+        }
+
+        func segments(_ v: ByteView) -> [Segment] {
+            guard phentsize >= (is64 ? 56 : 32), phnum < 4096 else { return [] }
+            var out: [Segment] = []
+            for i in 0..<phnum {
+                let o = phoff &+ i &* phentsize
+                guard let type = v.u32(o), type == 1 else { continue }
+                if is64 {
+                    guard let flags = v.u32(o + 4), let off = v.u64(o + 8), let va = v.u64(o + 0x10), let fsz = v.u64(o + 0x20),
+                          let msz = v.u64(o + 0x28) else { continue }
+                    out.append(Segment(vaddr: va, memorySize: msz, fileOffset: off, fileSize: fsz, executable: flags & 1 != 0))
+                } else {
+                    guard let off = v.u32(o + 4), let va = v.u32(o + 8), let fsz = v.u32(o + 0x10), let msz = v.u32(o + 0x14),
+                          let flags = v.u32(o + 0x18) else { continue }
+                    out.append(Segment(vaddr: UInt64(va), memorySize: UInt64(msz), fileOffset: UInt64(off), fileSize: UInt64(fsz),
+                                       executable: flags & 1 != 0))
+                }
+            }
+            return out.sorted { $0.vaddr < $1.vaddr }
+        }
+
+        func ehFrameHeader(_ v: ByteView) -> UInt64? {
+            guard phentsize >= (is64 ? 56 : 32), phnum < 4096 else { return nil }
+            for i in 0..<phnum {
+                let o = phoff &+ i &* phentsize
+                if v.u32(o) == 0x6474E550 { return is64 ? v.u64(o + 0x10) : v.u32(o + 8).map(UInt64.init) }
+            }
+            return nil
+        }
+
+        struct Section { let name: String; let type: UInt32; let address: UInt64; let offset: UInt64; let size: UInt64; let link: UInt32; let entrySize: UInt64 }
+
+        func sections(_ v: ByteView) -> [Section] {
+            guard shentsize >= (is64 ? 64 : 40), shnum < 65536, shoff != 0 else { return [] }
+            struct Raw { let name: UInt32; let type: UInt32; let addr: UInt64; let off: UInt64; let size: UInt64; let link: UInt32; let entsize: UInt64 }
+            var raw: [Raw] = []
+            for i in 0..<shnum {
+                let o = shoff &+ i &* shentsize
+                if is64 {
+                    guard let n = v.u32(o), let t = v.u32(o + 4), let a = v.u64(o + 0x10), let off = v.u64(o + 0x18), let sz = v.u64(o + 0x20),
+                          let l = v.u32(o + 0x28), let es = v.u64(o + 0x38) else { break }
+                    raw.append(Raw(name: n, type: t, addr: a, off: off, size: sz, link: l, entsize: es))
+                } else {
+                    guard let n = v.u32(o), let t = v.u32(o + 4), let a = v.u32(o + 0xC), let off = v.u32(o + 0x10), let sz = v.u32(o + 0x14),
+                          let l = v.u32(o + 0x18), let es = v.u32(o + 0x24) else { break }
+                    raw.append(Raw(name: n, type: t, addr: UInt64(a), off: UInt64(off), size: UInt64(sz), link: l, entsize: UInt64(es)))
+                }
+            }
+            let names = Int(shstrndx) < raw.count ? ByteView(file: v.file, offset: raw[Int(shstrndx)].off, count: raw[Int(shstrndx)].size) : nil
+            return raw.map { r in
+                Section(name: names?.cString(UInt64(r.name), limit: 256) ?? "", type: r.type, address: r.addr, offset: r.off,
+                        size: r.size, link: r.link, entrySize: r.entsize)
+            }
+        }
+
+        /// STT_FUNC and STT_GNU_IFUNC symbols with an address, from `.symtab`, else `.dynsym`; sorted by start.
+        func functionSymbols(_ v: ByteView, sections: [Section]) -> ([Symbol], String?) {
+            let entry: UInt64 = is64 ? 24 : 16
+            for (want, label) in [(UInt32(2), ".symtab"), (UInt32(11), ".dynsym")] {
+                var out: [Symbol] = []
+                for s in sections where s.type == want && Int(s.link) < sections.count {
+                    let strtab = sections[Int(s.link)]
+                    let strView = ByteView(file: v.file, offset: strtab.offset, count: strtab.size)
+                    let count = min(s.size / entry, 4_000_000)
+                    for i in 0..<count {
+                        let o = s.offset &+ i &* entry
+                        let nameOff: UInt32?, value: UInt64?, size: UInt64?, info: UInt8?, shndx: UInt16?
+                        if is64 {
+                            nameOff = v.u32(o); info = v.u8(o + 4); shndx = v.u16(o + 6); value = v.u64(o + 8); size = v.u64(o + 16)
+                        } else {
+                            nameOff = v.u32(o); value = v.u32(o + 4).map(UInt64.init); size = v.u32(o + 8).map(UInt64.init)
+                            info = v.u8(o + 12); shndx = v.u16(o + 14)
+                        }
+                        guard let nameOff, let value, let size, let info, let shndx else { break }
+                        let type = info & 0xF
+                        guard type == 2 || type == 10, value != 0, shndx != 0, nameOff != 0,
+                              let name = strView.cString(UInt64(nameOff), limit: 1024), !name.isEmpty else { continue }
+                        out.append(Symbol(start: value, size: size, name: name))
+                    }
+                }
+                if !out.isEmpty {
+                    // Prefer the sized, global-looking name when several share a start (stable order otherwise).
+                    out.sort { $0.start != $1.start ? $0.start < $1.start : ($0.size != $1.size ? $0.size > $1.size : $0.name < $1.name) }
+                    var unique: [Symbol] = []
+                    unique.reserveCapacity(out.count)
+                    for s in out where unique.last?.start != s.start { unique.append(s) }
+                    return (unique, label)
+                }
+            }
+            return ([], nil)
+        }
+    }
+}

@@ -1,0 +1,120 @@
+import DumpModel
+import Foundation
+import Native
+
+/// The debug information dumpdbg has for each module of a dump: its image (the file on disk when one with
+/// the same build id is found, else what the dump's memory holds), call frame information and function
+/// symbols. Loaded on first use and kept; one instance per dump and image path.
+public final class NativeModules: @unchecked Sendable {
+    // @unchecked: the cache is guarded by `lock`; everything else is immutable.
+    public struct Info: Sendable {
+        public let module: DumpModule
+        public let image: ElfImage?
+        let cfi: EhFrameInfo?
+        /// Why no file was used, when none was ("no build id in the dump", "not found", "build id differs").
+        public let fileProblem: String?
+
+        /// Where names and unwind data come from, for `lmv` and `.help k`.
+        public var symbolSource: String {
+            guard let image else { return "none" }
+            var parts: [String] = []
+            if let t = image.symbolTable { parts.append(t) }
+            if cfi != nil { parts.append(".eh_frame") }
+            if parts.isEmpty { parts.append("image headers only") }
+            return parts.joined(separator: ", ") + " (\(image.source))"
+        }
+    }
+
+    public let dump: any Dump
+    public let imagePath: [String]
+    private let namer: AddressNamer
+    private var cache: [UInt64: Info] = [:]
+    private let lock = NSLock()
+
+    public init(dump: any Dump, imagePath: [String]) {
+        self.dump = dump
+        self.imagePath = imagePath
+        namer = AddressNamer(dump: dump)
+    }
+
+    public func module(containing address: UInt64) -> DumpModule? { namer.module(containing: address) }
+
+    public func info(for module: DumpModule) -> Info {
+        lock.lock()
+        if let i = cache[module.base] { lock.unlock(); return i }
+        lock.unlock()
+        let i = load(module)
+        lock.lock()
+        cache[module.base] = i
+        lock.unlock()
+        return i
+    }
+
+    /// `module!function+0xoff` where a symbol covers the address, else `module+0xoff`, else nil.
+    public func name(_ address: UInt64) -> String? {
+        guard let m = namer.module(containing: address) else { return nil }
+        if let (symbol, offset) = symbol(at: address, in: m) {
+            return offset == 0 ? "\(m.moduleName)!\(symbol)" : "\(m.moduleName)!\(symbol)+0x\(String(offset, radix: 16))"
+        }
+        return namer.name(address)
+    }
+
+    /// The function symbol holding a runtime address, and the offset into it.
+    public func symbol(at address: UInt64, in module: DumpModule) -> (String, UInt64)? {
+        guard let image = info(for: module).image, !image.symbols.isEmpty else { return nil }
+        guard let (s, off) = image.symbol(at: address &- image.bias) else { return nil }
+        return (s.name, off)
+    }
+
+    /// True when the module's image has a symbol table (so an address without a symbol is suspect).
+    func hasSymbols(_ module: DumpModule) -> Bool { !(info(for: module).image?.symbols.isEmpty ?? true) }
+
+    func unwindRow(at address: UInt64, in module: DumpModule) -> (UnwindRow, bias: UInt64)? {
+        let i = info(for: module)
+        guard let cfi = i.cfi, let image = i.image, let row = cfi.row(at: address &- image.bias) else { return nil }
+        return (row, image.bias)
+    }
+
+    /// Code bytes ending at `address`, from the dump's memory or else the module's image file.
+    func codeBytes(endingAt address: UInt64, count: Int) -> [UInt8]? {
+        guard address >= UInt64(count) else { return nil }
+        if let b = dump.memory.readExact(address - UInt64(count), count: count) { return b }
+        guard let m = namer.module(containing: address - 1), let image = info(for: m).image, case .file = image.source else { return nil }
+        return image.read(address &- image.bias &- UInt64(count), count)
+    }
+
+    private func load(_ module: DumpModule) -> Info {
+        // Only ELF images are read for now; PE modules (Windows) keep module+offset names.
+        if module.fileName.lowercased().hasSuffix(".dll") || module.fileName.lowercased().hasSuffix(".exe") {
+            return Info(module: module, image: nil, cfi: nil, fileProblem: "PE images: unwind data not read yet")
+        }
+        var problem: String?
+        var image: ElfImage?
+        if let id = module.buildId, !id.isEmpty {
+            for path in candidatePaths(module) {
+                guard let f = try? MappedFile(path: path), let fileId = ImageIdentity.elfBuildId(of: f) else { continue }
+                // Breakpad code ids are the build id's first 16 bytes.
+                guard fileId == id || (id.count == 16 && fileId.count >= 16 && Array(fileId.prefix(16)) == id) else {
+                    problem = "\(path) has another build id"
+                    continue
+                }
+                if let i = ElfImage.file(path: path, base: module.base) { image = i; problem = nil; break }
+            }
+            if image == nil && problem == nil { problem = "no file with its build id on the image path" }
+        } else {
+            problem = "the dump records no build id, so no file can be matched to it"
+        }
+        if image == nil { image = ElfImage.memory(dump.memory, base: module.base) }
+        let cfi = image.flatMap { EhFrameInfo(image: $0) }
+        return Info(module: module, image: image, cfi: cfi, fileProblem: problem)
+    }
+
+    /// The module's own path first (where the process loaded it), then the image path by file name.
+    private func candidatePaths(_ module: DumpModule) -> [String] {
+        var out: [String] = []
+        if module.path.hasPrefix("/"), FileManager.default.fileExists(atPath: module.path) { out.append(module.path) }
+        out += ImageLocator(folders: imagePath).candidates(named: module.fileName)
+        var seen = Set<String>()
+        return out.filter { seen.insert($0).inserted }
+    }
+}

@@ -1,0 +1,130 @@
+import Commands
+import DumpModel
+import Foundation
+import Testing
+import TestSupport
+import Unwind
+
+/// `k` against independent stack walkers on the same dumps: rust-minidump's snapshots of the shared
+/// minidumps, and gdb's backtraces of the project's own cores (Samples/make-native-core.sh).
+struct StackWalkTests {
+    struct Frame: Equatable, CustomStringConvertible {
+        let sp: UInt64, ip: UInt64, trust: String
+        var function: String? = nil
+        var description: String { "sp=\(String(sp, radix: 16)) ip=\(String(ip, radix: 16)) \(trust)" }
+        static func == (a: Frame, b: Frame) -> Bool { a.sp == b.sp && a.ip == b.ip && a.trust == b.trust }
+    }
+
+    /// The JSON document of the last command of `lines` (run in JSON mode).
+    static func document(_ dump: any Dump, _ lines: [String]) throws -> [String: Any] {
+        let out = Fixtures.run(dump, [".outputformat json"] + lines).text
+        let last = out.split(separator: "\n").last.map(String.init) ?? ""
+        return try #require(JSONSerialization.jsonObject(with: Data(last.utf8)) as? [String: Any], "not JSON: \(last)")
+    }
+
+    static func hex(_ v: Any?) -> UInt64? { (v as? String).flatMap { UInt64($0.dropFirst(2), radix: 16) } }
+
+    static func frames(_ stack: [String: Any]) -> [Frame] {
+        (stack["frames"] as? [[String: Any]] ?? []).map {
+            Frame(sp: hex($0["childSP"]) ?? 0, ip: hex($0["instructionPointer"]) ?? 0, trust: $0["trust"] as? String ?? "",
+                  function: $0["function"] as? String)
+        }
+    }
+
+    /// rust-minidump's human output: each frame's stack and instruction pointers and how it was found.
+    static func rustMinidumpFrames(_ snapshot: String, thread: Int = 0) throws -> [Frame] {
+        let text = try String(contentsOfFile: Fixtures.path(snapshot), encoding: .utf8)
+        guard let start = text.range(of: "Thread \(thread) ") else { return [] }
+        let body = String(text[start.upperBound...]).components(separatedBy: "\n\n")[0]
+        var out: [Frame] = []
+        var sp: UInt64?, ip: UInt64?
+        let trustWords = ["given as instruction pointer in context": "context", "call frame info": "cfi",
+                          "previous frame's frame pointer": "frame_pointer", "stack scanning": "scan"]
+        func value(_ line: Substring, _ name: String) -> UInt64? {
+            guard let r = line.range(of: "\(name) = 0x") else { return nil }
+            return UInt64(line[r.upperBound...].prefix { $0.isHexDigit }, radix: 16)
+        }
+        for line in body.split(separator: "\n") {
+            for reg in ["rsp", "esp"] { if let v = value(line, reg) { sp = v } }
+            for reg in ["rip", "eip"] { if let v = value(line, reg) { ip = v } }
+            if let r = line.range(of: "Found by: ") {
+                out.append(Frame(sp: sp ?? 0, ip: ip ?? 0, trust: trustWords[String(line[r.upperBound...])] ?? "?"))
+                sp = nil; ip = nil
+            }
+        }
+        return out
+    }
+
+    /// x86 Windows, frame pointers: the same four frames as rust-minidump (from the exception context).
+    @Test func minidump2AgreesWithRustMinidump() throws {
+        guard Fixtures.available else { Issue.record(Fixtures.absent); return }
+        let expected = try Self.rustMinidumpFrames("rust-minidump/expected/test_minidump_stackwalk__human.snap")
+        #expect(expected.count == 4)
+        let doc = try Self.document(try Fixtures.open("breakpad/minidump2.dmp"), [".ecxr", "kn"])
+        let ours = Self.frames(try #require(doc["result"] as? [String: Any]))
+        #expect(ours == expected, "ours: \(ours)\nrust-minidump: \(expected)")
+    }
+
+    /// x64 Linux without images: scanning. Every frame we print is rust-minidump's frame (same stack and
+    /// instruction pointers, same trust); the only ones we leave out are words whose preceding code bytes are
+    /// in the dump and are not a call instruction (so they cannot be return addresses).
+    @Test func linuxMiniAgreesWithRustMinidump() throws {
+        guard Fixtures.available else { Issue.record(Fixtures.absent); return }
+        let expected = try Self.rustMinidumpFrames("rust-minidump/expected/test_minidump_stackwalk__linux_human.snap")
+        #expect(expected.count == 15)
+        let dump = try Fixtures.open("rust-minidump/linux-mini.dmp")
+        let doc = try Self.document(dump, [".ecxr", "kn"])
+        let ours = Self.frames(try #require(doc["result"] as? [String: Any]))
+        var j = 0
+        var skipped: [Frame] = []
+        for f in ours {
+            while j < expected.count, expected[j] != f { skipped.append(expected[j]); j += 1 }
+            #expect(j < expected.count, "frame \(f) is not one of rust-minidump's")
+            j += 1
+        }
+        skipped += expected[min(j, expected.count)...]
+        for s in skipped {
+            let code = dump.memory.readExact(s.ip - 7, count: 7)
+            #expect(code != nil && !StackWalker.endsWithCall(code!), "left out \(s), which may follow a call")
+        }
+        #expect(ours.count >= 12, "agreement fell: \(ours.count) of \(expected.count) frames")
+    }
+
+    /// The project's own cores: gdb's backtrace of every thread is a prefix of ours (gdb stops at main), frame
+    /// for frame, and no frame on the way is a guess.
+    @Test(arguments: ["threads.core", "threads-opt.core", "threads32.core", "threads.crash.core", "threads32.crash.core"])
+    func agreesWithGdb(_ core: String) throws {
+        guard NativeSampleCores.toolsPresent else { Issue.record("gcc and gdb are needed for the native sample cores"); return }
+        let made = NativeSampleCores.made
+        #expect(made.ok, "make-native-core.sh failed:\n\(made.log)")
+        let path = made.directory + "/" + core
+        guard FileManager.default.fileExists(atPath: path) else {
+            // 32-bit cores need gcc-multilib, kernel cores a core_pattern that writes files: said in the log.
+            #expect(core.hasPrefix("threads32") || core.contains("crash"), "\(core) was not made:\n\(made.log)")
+            return
+        }
+        let gdb = try #require(NativeSampleCores.gdbFrames(core: path))
+        let dump = try DumpLoader.open(path: path).dump
+        let doc = try Self.document(dump, ["~* kn"])
+        let threads = try #require((doc["result"] as? [String: Any])?["threads"] as? [[String: Any]])
+        #expect(threads.count == dump.threads.count)
+        var compared = 0
+        for t in threads {
+            let stack = try #require(t["stack"] as? [String: Any])
+            let tid = try #require(Self.hex(stack["threadId"]))
+            let ours = Self.frames(stack)
+            let theirs = try #require(gdb[tid], "gdb has no thread \(tid)")
+            #expect(ours.count >= theirs.count, "thread \(tid): \(ours.count) frames, gdb \(theirs.count)")
+            for (i, g) in theirs.enumerated() where i < ours.count {
+                #expect(ours[i].ip == g.pc, "thread \(tid) frame \(i): ours \(ours[i]), gdb \(String(g.pc, radix: 16)) \(g.function)")
+                #expect(ours[i].trust != "scan", "thread \(tid) frame \(i) was found by scanning")
+                // Functions of the program itself have .symtab names; gdb's are the same.
+                if let name = ours[i].function, ["main", "main_block", "worker_main", "worker_block", "dumpdbg_crash_here"].contains(g.function) {
+                    #expect(name == g.function, "thread \(tid) frame \(i)")
+                }
+                compared += 1
+            }
+        }
+        #expect(compared >= dump.threads.count * 3)
+    }
+}
