@@ -63,7 +63,7 @@ struct JSONOutputTests {
             let buffer = Output.Buffer()
             let s = Session(dump: dump, output: Output(sink: buffer.append))
             s.outputFormat = .json
-            for l in Self.commands + [".loadby sos clr", "!eeversion", "!dumpheap -stat"] { s.executeTopLevel(line: l) }
+            for l in Self.commands + [".loadby sos clr", "!eeversion", "!dumpheap -stat", "kbn", "~* kc", "!analyze -v"] { s.executeTopLevel(line: l) }
             lines += buffer.text.split(separator: "\n").map(String.init)
         }
         #expect(lines.count > 500)
