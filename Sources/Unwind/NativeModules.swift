@@ -11,11 +11,18 @@ public final class NativeModules: @unchecked Sendable {
         public let module: DumpModule
         public let image: ElfImage?
         let cfi: EhFrameInfo?
+        /// PE images in the dump's memory: exported names (sorted by RVA) and the x64 unwind tables.
+        let exports: [(rva: UInt32, name: String)]
+        let windowsUnwinder: WindowsX64Unwinder?
         /// Why no file was used, when none was ("no build id in the dump", "not found", "build id differs").
         public let fileProblem: String?
 
         /// Where names and unwind data come from, for `lmv` and `.help k`.
         public var symbolSource: String {
+            if !exports.isEmpty || windowsUnwinder != nil {
+                return [exports.isEmpty ? nil : "export symbols", windowsUnwinder != nil ? ".pdata" : nil].compactMap { $0 }.joined(separator: ", ")
+                    + " (the dump's memory)"
+            }
             guard let image else { return "none" }
             var parts: [String] = []
             if let t = image.symbolTable { parts.append(t) }
@@ -61,13 +68,28 @@ public final class NativeModules: @unchecked Sendable {
 
     /// The function symbol holding a runtime address, and the offset into it.
     public func symbol(at address: UInt64, in module: DumpModule) -> (String, UInt64)? {
-        guard let image = info(for: module).image, !image.symbols.isEmpty else { return nil }
+        let i = info(for: module)
+        if !i.exports.isEmpty, address >= module.base, address - module.base < 1 << 32 {
+            // Export symbols, as WinDbg uses them: the nearest export at or below the address.
+            let rva = UInt32(address - module.base)
+            var lo = 0, hi = i.exports.count
+            while lo < hi {
+                let mid = (lo + hi) / 2
+                if i.exports[mid].rva <= rva { lo = mid + 1 } else { hi = mid }
+            }
+            return lo > 0 ? (i.exports[lo - 1].name, UInt64(rva - i.exports[lo - 1].rva)) : nil
+        }
+        guard let image = i.image, !image.symbols.isEmpty else { return nil }
         guard let (s, off) = image.symbol(at: address &- image.bias) else { return nil }
         return (s.name, off)
     }
 
     /// True when the module's image has a symbol table (so an address without a symbol is suspect).
+    /// True when the module's image has a symbol table with sizes (so an address outside every symbol is
+    /// suspect); export tables do not say where functions end.
     func hasSymbols(_ module: DumpModule) -> Bool { !(info(for: module).image?.symbols.isEmpty ?? true) }
+
+    func windowsUnwinder(for module: DumpModule) -> WindowsX64Unwinder? { info(for: module).windowsUnwinder }
 
     func unwindRow(at address: UInt64, in module: DumpModule) -> (UnwindRow, bias: UInt64)? {
         let i = info(for: module)
@@ -85,8 +107,14 @@ public final class NativeModules: @unchecked Sendable {
 
     private func load(_ module: DumpModule) -> Info {
         // Only ELF images are read for now; PE modules (Windows) keep module+offset names.
+        if let pe = PEImageInMemory(memory: dump.memory, base: module.base) {
+            let unwinder = pe.is64 && dump.system.architecture == .amd64 ? WindowsX64Unwinder(image: pe) : nil
+            return Info(module: module, image: nil, cfi: nil, exports: pe.exports(), windowsUnwinder: unwinder?.hasTable == true ? unwinder : nil,
+                        fileProblem: nil)
+        }
         if module.fileName.lowercased().hasSuffix(".dll") || module.fileName.lowercased().hasSuffix(".exe") {
-            return Info(module: module, image: nil, cfi: nil, fileProblem: "PE images: unwind data not read yet")
+            return Info(module: module, image: nil, cfi: nil, exports: [], windowsUnwinder: nil,
+                        fileProblem: "the image's headers are not in the dump (image files are not read yet)")
         }
         var problem: String?
         var image: ElfImage?
@@ -106,7 +134,7 @@ public final class NativeModules: @unchecked Sendable {
         }
         if image == nil { image = ElfImage.memory(dump.memory, base: module.base) }
         let cfi = image.flatMap { EhFrameInfo(image: $0) }
-        return Info(module: module, image: image, cfi: cfi, fileProblem: problem)
+        return Info(module: module, image: image, cfi: cfi, exports: [], windowsUnwinder: nil, fileProblem: problem)
     }
 
     /// The module's own path first (where the process loaded it), then the image path by file name.

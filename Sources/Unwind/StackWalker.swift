@@ -79,6 +79,14 @@ public struct StackWalker {
 
     private func byCallFrameInfo(_ callee: NativeFrame) -> ([Int: UInt64], FrameTrust, Bool)? {
         let regs = callee.dwarfRegisters
+        if arch.architecture == .amd64, let m = modules.module(containing: callee.lookupAddress),
+           let pe = modules.windowsUnwinder(for: m) {
+            guard let out = pe.unwind(regs, pc: callee.lookupAddress, interrupted: callee.interrupted) else { return nil }
+            // Only the registers a callee preserves survive into the caller.
+            var caller: [Int: UInt64] = [:]
+            for n in [3, 4, 5, 6, 7, 12, 13, 14, 15, 16] { caller[n] = out[n] }
+            return (caller, .callFrameInfo, false)
+        }
         guard regs[arch.stackPointer] != nil, let m = modules.module(containing: callee.lookupAddress),
               let (row, _) = modules.unwindRow(at: callee.lookupAddress, in: m) else { return nil }
         let ps = arch.pointerSize

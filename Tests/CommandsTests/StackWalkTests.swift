@@ -90,6 +90,24 @@ struct StackWalkTests {
         #expect(ours.count >= 12, "agreement fell: \(ours.count) of \(expected.count) frames")
     }
 
+    /// x64 Windows with the images in the dump (the full-memory CLR minidump written under Wine): .pdata
+    /// unwinding takes every thread to its start, kernel32!BaseThreadInitThunk then ntdll!RtlUserThreadStart,
+    /// named by the images' export tables.
+    @Test func windowsThreadsUnwindToTheirStart() throws {
+        guard Fixtures.available else { Issue.record(Fixtures.absent); return }
+        let dump = try Fixtures.open("clr/async-crash/windows-3.1.mdmp.xz")
+        let doc = try Self.document(dump, ["~* kn"])
+        let threads = try #require((doc["result"] as? [String: Any])?["threads"] as? [[String: Any]])
+        #expect(threads.count == 8)
+        for t in threads {
+            let frames = try #require((t["stack"] as? [String: Any])?["frames"] as? [[String: Any]])
+            let sites = frames.map { $0["callSite"] as? String ?? "" }
+            #expect(sites.suffix(2) == ["kernel32!BaseThreadInitThunk+0x9", "ntdll!RtlUserThreadStart+0x88"], "\(sites)")
+            #expect(frames.last?["trust"] as? String == "cfi")
+            #expect(sites.first?.hasPrefix("ntdll!Zw") == true || sites.first?.hasPrefix("ntdll!Nt") == true, "\(sites)")
+        }
+    }
+
     /// The project's own cores: gdb's backtrace of every thread is a prefix of ours (gdb stops at main), frame
     /// for frame, and no frame on the way is a guess.
     @Test(arguments: ["threads.core", "threads-opt.core", "threads32.core", "threads.crash.core", "threads32.crash.core"])

@@ -1,0 +1,58 @@
+import DumpModel
+
+/// A PE image as the dump's memory holds it at its base (loaded layout: offset == RVA): its data directories,
+/// its export names as function symbols, and its exception directory (.pdata) for x64 unwinding. Every read is
+/// bounded; an image whose headers are not in the dump gives nil.
+public struct PEImageInMemory: Sendable {
+    public let memory: AddressSpace
+    public let base: UInt64
+    public let is64: Bool
+    public let sizeOfImage: UInt32
+    /// Data directories: (rva, size) by index (0 exports, 3 exceptions).
+    public let directories: [(rva: UInt32, size: UInt32)]
+
+    public init?(memory: AddressSpace, base: UInt64) {
+        guard let nt = ImageIdentity.ntHeadersOffset(u16: { memory.readU16(base &+ $0) }, u32: { memory.readU32(base &+ $0) })
+        else { return nil }
+        let optional = base &+ nt &+ 24
+        let dirs: UInt64
+        switch memory.readU16(optional) {
+        case 0x20b?: is64 = true; dirs = optional &+ 112
+        case 0x10b?: is64 = false; dirs = optional &+ 96
+        default: return nil
+        }
+        guard let count = memory.readU32(dirs &- 4), let size = memory.readU32(optional &+ 56) else { return nil }
+        var d: [(rva: UInt32, size: UInt32)] = []
+        for i in 0..<UInt64(min(count, 16)) {
+            d.append((memory.readU32(dirs &+ i * 8) ?? 0, memory.readU32(dirs &+ i * 8 &+ 4) ?? 0))
+        }
+        self.memory = memory
+        self.base = base
+        sizeOfImage = size
+        directories = d
+    }
+
+    public func directory(_ i: Int) -> (rva: UInt32, size: UInt32)? {
+        guard i < directories.count, directories[i].rva != 0, directories[i].size != 0, directories[i].rva < sizeOfImage else { return nil }
+        return directories[i]
+    }
+
+    /// Exported functions by RVA, sorted (forwarders, which point into the export directory, left out).
+    public func exports() -> [(rva: UInt32, name: String)] {
+        guard let dir = directory(0), let header = memory.readExact(base &+ UInt64(dir.rva), count: 40) else { return [] }
+        func u32(_ o: Int) -> UInt32 { UInt32(header[o]) | UInt32(header[o + 1]) << 8 | UInt32(header[o + 2]) << 16 | UInt32(header[o + 3]) << 24 }
+        let functions = u32(20), names = u32(24)
+        let addressOfFunctions = UInt64(u32(28)), addressOfNames = UInt64(u32(32)), addressOfOrdinals = UInt64(u32(36))
+        guard functions < 200_000, names < 200_000 else { return [] }
+        var out: [(rva: UInt32, name: String)] = []
+        out.reserveCapacity(Int(names))
+        for i in 0..<UInt64(names) {
+            guard let nameRva = memory.readU32(base &+ addressOfNames &+ i * 4), let ordinal = memory.readU16(base &+ addressOfOrdinals &+ i * 2),
+                  UInt32(ordinal) < functions, let rva = memory.readU32(base &+ addressOfFunctions &+ UInt64(ordinal) * 4) else { continue }
+            if rva >= dir.rva && rva < dir.rva &+ dir.size { continue }
+            guard rva != 0, rva < sizeOfImage, let name = memory.readCString(base &+ UInt64(nameRva), limit: 512), !name.isEmpty else { continue }
+            out.append((rva, name))
+        }
+        return out.sorted { $0.rva != $1.rva ? $0.rva < $1.rva : $0.name < $1.name }
+    }
+}
