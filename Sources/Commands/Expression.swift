@@ -293,7 +293,14 @@ extension Session {
     public var expressionEnvironment: ExpressionEvaluator.Environment {
         ExpressionEvaluator.Environment(
             register: { [unowned self] name in self.registerValue(name) },
-            symbol: { [unowned self] name in self.namer.module(named: name)?.base },
+            symbol: { [unowned self] name in
+                // `module!function` is the function's address; a bare name is a module's base.
+                if let bang = name.firstIndex(of: "!") {
+                    guard let m = self.namer.module(named: String(name[..<bang])) else { return nil }
+                    return self.nativeModules.address(of: String(name[name.index(after: bang)...]), in: m)
+                }
+                return self.namer.module(named: name)?.base
+            },
             readPointer: { [unowned self] a in self.memory.readPointer(a) },
             readU8: { [unowned self] a in self.memory.readU8(a) },
             readU16: { [unowned self] a in self.memory.readU16(a) },

@@ -17,7 +17,9 @@ struct AddressRange {
             guard let f = fallbackStart else { throw CommandError("No address given") }
             return AddressRange(start: f, count: defaultCount)
         }
-        if e.remainder.lowercased().hasPrefix("l") && fallbackStart != nil {
+        // `u L3` continues where the last one stopped; `u libc_so!pause L3` starts at a symbol.
+        let r = e.remainder
+        if r.lowercased().hasPrefix("l") && fallbackStart != nil && (r.dropFirst().first.map { $0.isNumber || $0 == "?" || $0 == " " } ?? true) {
             start = fallbackStart!
         } else {
             start = try e.evaluate()

@@ -48,7 +48,7 @@ struct RegisterCommand: DebuggerCommand {
         }
         for line in block(ctx) { s.output.line(line) }
         if let ip = ctx.instructionPointer {
-            if let name = s.namer.name(ip) { s.output.line(name + ":") }
+            if let name = s.symbolicName(ip) { s.output.line(name + ":") }
             s.output.line(InstructionLine.describe(ip, session: s))
         }
     }
@@ -113,8 +113,7 @@ struct RegisterCommand: DebuggerCommand {
 /// code is not in the dump (as WinDbg prints it then).
 enum InstructionLine {
     static func describe(_ ip: UInt64, session s: Session) -> String {
-        let raw = s.memory.read(ip, count: 16)
-        let bytes = raw.prefix { $0 != nil }.map { $0! }
+        let bytes = s.codeBytes(ip, count: 16)
         guard !bytes.isEmpty else { return "\(s.address(ip)) ??              ???" }
         guard let dis = s.disassembler, let i = dis.decode(bytes, at: ip) else {
             return "\(s.address(ip)) \(bytes.prefix(8).map { Hex.pad(UInt64($0), 2) }.joined())".rightPad(s.pointerSize == 8 ? 34 : 25) + "???"
@@ -123,36 +122,58 @@ enum InstructionLine {
     }
 }
 
-/// `u`: disassemble.
+/// `u`: disassemble; `ub`: the instructions before an address.
 struct UnassembleCommand: DebuggerCommand {
     let names = ["u", "ub"]
-    let summary = "disassemble (u [ADDRESS] [L COUNT])"
-    let help = "u [ADDRESS] [L COUNT]   disassembles COUNT instructions (8 by default) from ADDRESS (the current IP).\nExample: u @rip L4"
+    let summary = "disassemble (u [ADDRESS] [L COUNT]; ub ADDRESS: the instructions before it)"
+    let help = """
+    u [ADDRESS] [L COUNT]   disassembles COUNT instructions (8 by default) from ADDRESS (the current IP).
+    ub [ADDRESS] [L COUNT]  disassembles the COUNT instructions that end just before ADDRESS: from the function's
+                            start when a symbol gives it, else from the earliest byte that decodes up to ADDRESS.
+    Code the dump lacks is read from the module's image file when one with the same build id is found (by
+    its own path or on the image path, .exepath).
+    Example: ub @rip L4
+    """
     func run(_ inv: Invocation, in s: Session) throws {
         guard let dis = s.disassembler else { throw CommandError("u: no disassembler for \(s.dump.system.architecture)") }
+        let backward = inv.name == "ub"
         let r = try AddressRange.parse(inv.arguments, session: s, defaultCount: 8, unit: 1,
-                                       fallbackStart: s.nextUnassembleAddress ?? s.context?.instructionPointer, limit: 0x1000)
+                                       fallbackStart: backward ? s.context?.instructionPointer : (s.nextUnassembleAddress ?? s.context?.instructionPointer),
+                                       limit: 0x1000)
         var at = r.start
+        var count = r.count
+        if backward {
+            guard let start = Self.start(before: r.start, instructions: Int(min(r.count, 0x400)), dis, s) else {
+                throw CommandError("No instructions decode up to \(s.address(r.start)): the code before it is not in the dump or its image")
+            }
+            (at, count) = start
+        }
         var lastModule: String?
-        for _ in 0..<r.count {
+        for _ in 0..<count {
             try s.checkInterrupt()
-            if let skip = s.missingRun(at: at, remaining: UInt64.max - at, threshold: 16) {
-                s.reportMissingRun(at: at, count: skip)
-                if skip == UInt64.max - at { break }
-                at &+= skip
-                continue
-            }
-            if let name = s.namer.name(at), s.namer.module(containing: at)?.moduleName != lastModule || at == r.start {
-                s.output.line(name + ":")
-                lastModule = s.namer.module(containing: at)?.moduleName
-            }
-            let raw = s.memory.read(at, count: 16)
-            let bytes = raw.prefix { $0 != nil }.map { $0! }
-            guard !bytes.isEmpty else {
+            let bytes = s.codeBytes(at, count: 16)
+            if bytes.isEmpty {
+                if let m = s.namer.module(containing: at) {
+                    s.output.line("\(s.address(at)) ??              ???")
+                    s.output.line("(the code of \(m.moduleName) is not in the dump, and no image file with its identity was found: "
+                                  + ".exepath FOLDER adds the folder holding \(m.fileName) to the image path)")
+                    break
+                }
+                if let skip = s.missingRun(at: at, remaining: UInt64.max - at, threshold: 16) {
+                    s.reportMissingRun(at: at, count: skip)
+                    if skip == UInt64.max - at { break }
+                    at &+= skip
+                    continue
+                }
                 s.output.line("\(s.address(at)) ??              ???")
                 if at == UInt64.max { break }
                 at &+= 1
                 continue
+            }
+            // A label where the module changes, at the start, and at every function start.
+            if let name = s.symbolicName(at), s.namer.module(containing: at)?.moduleName != lastModule || at == r.start || !name.contains("+") {
+                s.output.line(name + ":")
+                lastModule = s.namer.module(containing: at)?.moduleName
             }
             guard let i = dis.decode(bytes, at: at) else {
                 s.output.line("\(s.address(at)) \(Hex.pad(UInt64(bytes[0]), 2))              ???")
@@ -163,8 +184,45 @@ struct UnassembleCommand: DebuggerCommand {
             guard at <= UInt64.max - UInt64(i.bytes.count) else { break }  // the top of the address space
             at &+= UInt64(i.bytes.count)
         }
-        s.nextUnassembleAddress = at
+        if !backward { s.nextUnassembleAddress = at }
     }
+
+    /// Where `ub` starts: the latest start that decodes, instruction by instruction, exactly up to `end`, with
+    /// at least `n` instructions; the function's start first when a symbol says where it is.
+    static func start(before end: UInt64, instructions n: Int, _ dis: Disassembler, _ s: Session) -> (UInt64, UInt64)? {
+        var candidates: [UInt64] = []
+        if let m = s.namer.module(containing: end &- 1), let (_, off) = s.nativeModules.symbol(at: end &- 1, in: m), off < 0x10000 {
+            candidates.append(end &- 1 &- off)
+        }
+        let span = UInt64(n * 16)
+        for back in stride(from: min(span, end), through: 1, by: -1) { candidates.append(end - back) }
+        for start in candidates {
+            var at = start
+            var starts: [UInt64] = []
+            while at < end, starts.count < 100_000 {
+                let bytes = s.codeBytes(at, count: 16)
+                guard !bytes.isEmpty, let i = dis.decode(bytes, at: at) else { break }
+                starts.append(at)
+                at += UInt64(i.bytes.count)
+            }
+            if at == end, starts.count >= n { return (starts[starts.count - n], UInt64(n)) }
+        }
+        return nil
+    }
+}
+
+extension Session {
+    /// Code bytes at an address: the dump's memory, else the module's image file (a gcore or minidump rarely
+    /// holds read-only code). Stops at the first byte neither has.
+    func codeBytes(_ address: UInt64, count: Int) -> [UInt8] {
+        let raw = memory.read(address, count: count)
+        let present = raw.prefix { $0 != nil }.map { $0! }
+        if !present.isEmpty { return present }
+        return nativeModules.imageBytes(at: address, count: count) ?? []
+    }
+
+    /// `module!function+0xoff` where a symbol is known, else `module+0xoff`.
+    func symbolicName(_ address: UInt64) -> String? { nativeModules.name(address) }
 }
 
 /// `.ecxr`: switch to the exception's context record.
@@ -234,6 +292,6 @@ extension Session {
     /// One disassembled instruction in WinDbg's shape, with targets named by module.
     func instructionText(_ i: Disassembler.Instruction) -> String {
         Disassembler.line(i, address: address(i.address), format: { [unowned self] in self.address($0) },
-                          name: { [unowned self] in self.namer.name($0) })
+                          name: { [unowned self] in self.nativeModules.name($0) })
     }
 }

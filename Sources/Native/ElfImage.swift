@@ -247,7 +247,7 @@ public final class ElfImage: @unchecked Sendable {
                         let type = info & 0xF
                         guard type == 2 || type == 10, value != 0, shndx != 0, nameOff != 0,
                               let name = strView.cString(UInt64(nameOff), limit: 1024), !name.isEmpty else { continue }
-                        out.append(Symbol(start: value, size: size, name: Demangler.functionName(name)))
+                        out.append(Symbol(start: value, size: size, name: name))
                     }
                 }
                 if !out.isEmpty {

@@ -81,7 +81,24 @@ public final class NativeModules: @unchecked Sendable {
         }
         guard let image = i.image, !image.symbols.isEmpty else { return nil }
         guard let (s, off) = image.symbol(at: address &- image.bias) else { return nil }
-        return (s.name, off)
+        return (Demangler.functionName(s.name), off)
+    }
+
+    /// Every function symbol of a module with its runtime address (names demangled), for `x` and `ln`.
+    public func symbols(in module: DumpModule) -> [(address: UInt64, name: String)] {
+        let i = info(for: module)
+        if !i.exports.isEmpty { return i.exports.map { (module.base &+ UInt64($0.rva), $0.name) } }
+        guard let image = i.image else { return [] }
+        return image.symbols.map { ($0.start &+ image.bias, Demangler.functionName($0.name)) }
+    }
+
+    /// The address of `module!name` (the first symbol of that name; C++ names match demangled or mangled).
+    public func address(of name: String, in module: DumpModule) -> UInt64? {
+        let i = info(for: module)
+        if let e = i.exports.first(where: { $0.name == name }) { return module.base &+ UInt64(e.rva) }
+        guard let image = i.image else { return nil }
+        if let s = image.symbols.first(where: { $0.name == name }) { return s.start &+ image.bias }
+        return image.symbols.first { $0.name.hasPrefix("_Z") && Demangler.functionName($0.name) == name }.map { $0.start &+ image.bias }
     }
 
     /// True when the module's image has a symbol table (so an address without a symbol is suspect).
@@ -103,6 +120,17 @@ public final class NativeModules: @unchecked Sendable {
         if let b = dump.memory.readExact(address - UInt64(count), count: count) { return b }
         guard let m = namer.module(containing: address - 1), let image = info(for: m).image, case .file = image.source else { return nil }
         return image.read(address &- image.bias &- UInt64(count), count)
+    }
+
+    /// Bytes of a module's image file at a runtime address (for code a dump does not hold).
+    public func imageBytes(at address: UInt64, count: Int) -> [UInt8]? {
+        guard let m = namer.module(containing: address), let image = info(for: m).image, case .file = image.source else { return nil }
+        var n = count
+        while n > 0 {
+            if let b = image.read(address &- image.bias, n) { return b }
+            n /= 2
+        }
+        return nil
     }
 
     private func load(_ module: DumpModule) -> Info {

@@ -42,7 +42,9 @@ struct CommandHazardTests {
         let stack = try Fixtures.run(core, "dps @rsp L?ffffffff").split(separator: "\n")
         #expect(stack.count < 4096 && stack.last?.hasPrefix("Memory access error at 00007fff`") == true, "\(stack.suffix(2))")
         let code = try Fixtures.run(core, "u @rip L?ffffffff")
-        #expect(code.contains("Memory access error at ") && !code.contains("??              ???\n??"))
+        // Missing code ends the listing: with one line outside modules, with the image-path hint inside one.
+        #expect((code.contains("Memory access error at ") || code.contains("is not in the dump, and no image file"))
+                && !code.contains("??              ???\n??"), "\(code.suffix(300))")
         // Small gaps keep WinDbg's ?? rows.
         #expect(try Fixtures.run(core, "db 0") == (0..<8).map {
             "00000000`000000\(String($0 * 16, radix: 16).leftPadded(2))  ?? ?? ?? ?? ?? ?? ?? ??-?? ?? ?? ?? ?? ?? ?? ??  ????????????????\n"

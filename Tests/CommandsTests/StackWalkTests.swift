@@ -108,6 +108,27 @@ struct StackWalkTests {
         }
     }
 
+    /// Code a gcore does not hold comes from the module's file (same build id); `ub` ends where it is asked to;
+    /// `module!function` evaluates to the symbol's address.
+    @Test func codeAndSymbolsFromImageFiles() throws {
+        guard NativeSampleCores.toolsPresent else { Issue.record("gcc and gdb are needed for the native sample cores"); return }
+        let path = NativeSampleCores.made.directory + "/threads.core"
+        guard FileManager.default.fileExists(atPath: path) else { Issue.record("threads.core was not made"); return }
+        let dump = try DumpLoader.open(path: path).dump
+        let ip = try #require(dump.threads[0].context?.instructionPointer)
+        #expect(dump.memory.read(ip, count: 1) == [nil], "gcore should not hold libc's code")
+        let u = Fixtures.run(dump, ["u libc_so!pause L3"]).text.split(separator: "\n")
+        #expect(u.first == "libc_so!pause:" && u.count == 4, "\(u)")
+        let ub = Fixtures.run(dump, ["ub @rip L3"]).text.split(separator: "\n").filter { $0.contains("  ") }
+        #expect(ub.count == 3)
+        // The last instruction before rip ends at rip: its address plus its byte count.
+        let last = try #require(ub.last).split(separator: " ", omittingEmptySubsequences: true)
+        let at = try #require(UInt64(last[0].replacingOccurrences(of: "`", with: ""), radix: 16))
+        #expect(at + UInt64(last[1].count / 2) == ip, "\(ub)")
+        let eval = Fixtures.run(dump, ["? threads!main_block", "u threads!main_block L1"]).text
+        #expect(eval.contains("threads!main_block:"), "\(eval)")
+    }
+
     /// The project's own cores: gdb's backtrace of every thread is a prefix of ours (gdb stops at main), frame
     /// for frame, and no frame on the way is a guess.
     @Test(arguments: ["threads.core", "threads-opt.core", "threads32.core", "threads.crash.core", "threads32.crash.core"])
