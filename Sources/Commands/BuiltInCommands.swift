@@ -2,7 +2,8 @@
 /// extension that must be loaded before they answer.
 let builtInCommands: [any DebuggerCommand] = [
     SystemStatusCommand(), ProcessStatusCommand(), VertargetCommand(), TimeCommand(), LastEventCommand(),
-    ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(), StackCommand(),
+    ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(), StackCommand(), NearSymbolCommand(),
+    ExamineSymbolsCommand(),
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     AnalyzeCommand(), TebCommand(), PebCommand(), HandleCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
     HelpCommand(), QuitCommand(), OutputFormatCommand(),

@@ -70,6 +70,10 @@ struct ListModulesCommand: ValueCommand {
             if let g = m.pdbGuid, g.count == 16 { out.append("PDB GUID:         {\(Self.guid(g))}, age \(m.pdbAge ?? 0)") }
         }
         if let id = m.buildId, !id.isEmpty { out.append("Build ID:         " + id.map { Hex.pad(UInt64($0), 2) }.joined()) }
+        // Where names and unwind data for k come from (and, when no file was used, why).
+        let info = s.nativeModules.info(for: m)
+        out.append("Symbols:          \(info.symbolSource)")
+        if info.image == nil || info.image?.source.isFile == false, let why = info.fileProblem { out.append("Image file:       not used: \(why)") }
         return out
     }
 

@@ -217,3 +217,99 @@ extension Session {
         return m
     }
 }
+
+/// `ln ADDRESS`: the nearest symbols around an address.
+struct NearSymbolValue: CommandValue {
+    struct Symbol: Encodable {
+        let address: HexValue
+        let name: String
+    }
+    let address: HexValue
+    let before: Symbol?
+    let after: Symbol?
+    /// `module!function+0xoff` of the address itself.
+    let name: String
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case address, before, after, name }
+
+    func textLines() -> [String] {
+        guard let before else { return [name == "" ? "(no symbol or module holds this address)" : "(\(Hex.address(address.value, pointerSize: pointerSize)))   \(name)"] }
+        var line = "(\(Hex.address(before.address.value, pointerSize: pointerSize)))   \(name)"
+        if let after { line += "   |  (\(Hex.address(after.address.value, pointerSize: pointerSize)))   \(after.name)" }
+        var out = [line]
+        if before.address.value == address.value { out += ["Exact matches:", "    \(before.name) (<no parameter info>)"] }
+        return out
+    }
+}
+
+struct NearSymbolCommand: ValueCommand {
+    let names = ["ln"]
+    let summary = "list the nearest symbols to an address (ln ADDRESS)"
+    let help = """
+    ln ADDRESS    the symbol at or before ADDRESS and the next one: (start) module!function+0xoff | (start) module!next.
+                  Symbols: ELF .symtab/.dynsym of the module's file (matched by build id) or PE export tables in the dump.
+    Example: ln @rip
+    """
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        guard !inv.arguments.trimmed(" \t").isEmpty else { throw CommandError("Usage: ln ADDRESS", kind: .usage) }
+        let a = try ExpressionEvaluator.evaluate(inv.arguments, environment: s.expressionEnvironment)
+        let modules = s.nativeModules
+        let name = modules.name(a) ?? ""
+        guard let m = modules.module(containing: a) else {
+            return NearSymbolValue(address: HexValue(a), before: nil, after: nil, name: "", pointerSize: s.pointerSize)
+        }
+        let syms = modules.symbols(in: m)
+        var lo = 0, hi = syms.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if syms[mid].address <= a { lo = mid + 1 } else { hi = mid }
+        }
+        let before = lo > 0 ? NearSymbolValue.Symbol(address: HexValue(syms[lo - 1].address), name: "\(m.moduleName)!\(syms[lo - 1].name)") : nil
+        let after = lo < syms.count ? NearSymbolValue.Symbol(address: HexValue(syms[lo].address), name: "\(m.moduleName)!\(syms[lo].name)") : nil
+        return NearSymbolValue(address: HexValue(a), before: before ?? .init(address: HexValue(m.base), name: m.moduleName), after: after,
+                               name: name, pointerSize: s.pointerSize)
+    }
+}
+
+/// `x module!pattern`: symbols by wildcard.
+struct SymbolListValue: CommandValue {
+    struct Symbol: Encodable {
+        let address: HexValue
+        let name: String
+    }
+    let symbols: [Symbol]
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case symbols }
+
+    func textLines() -> [String] {
+        symbols.map { "\(Hex.address($0.address.value, pointerSize: pointerSize)) \($0.name) (<no parameter info>)" }
+    }
+}
+
+struct ExamineSymbolsCommand: ValueCommand {
+    let names = ["x"]
+    let summary = "list symbols matching a pattern (x module!pattern)"
+    let help = """
+    x MODULE!PATTERN   lists the function symbols whose names match PATTERN (* and ? wildcards, case-insensitive) in the
+                       modules matching MODULE, sorted by address.
+    Example: x libc_so!*pthread_cond*
+    """
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let text = inv.arguments.trimmed(" \t")
+        guard let bang = text.firstIndex(of: "!") else { throw CommandError("Usage: x MODULE!PATTERN", kind: .usage) }
+        let modulePattern = String(text[..<bang]), pattern = String(text[text.index(after: bang)...])
+        var out: [SymbolListValue.Symbol] = []
+        for m in s.dump.modules.sorted(by: { $0.base < $1.base }) where Wildcard.matches(modulePattern, m.moduleName) {
+            try s.checkInterrupt()
+            for sym in s.nativeModules.symbols(in: m) where Wildcard.matches(pattern, sym.name) {
+                out.append(.init(address: HexValue(sym.address), name: "\(m.moduleName)!\(sym.name)"))
+                if out.count >= 100_000 { break }
+            }
+        }
+        return SymbolListValue(symbols: out, pointerSize: s.pointerSize)
+    }
+}

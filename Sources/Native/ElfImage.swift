@@ -7,6 +7,8 @@ public enum ElfImageSource: Sendable, CustomStringConvertible {
     case file(String)
     case dumpMemory
 
+    public var isFile: Bool { if case .file = self { return true } else { return false } }
+
     public var description: String {
         switch self {
         case .file(let p): return p
