@@ -20,7 +20,7 @@ public enum Decompression {
         let env = ProcessInfo.processInfo.environment
         if let d = env["DUMPDBG_CACHE"], !d.isEmpty { return d }
         if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/dumpdbg" }
-        return NSHomeDirectory() + "/.cache/dumpdbg"
+        return UserFolders.home + "/.cache/dumpdbg"
     }
 
     /// Decompresses `file` into the cache unless an entry for the same path, size and mtime exists.
@@ -146,5 +146,14 @@ public enum Decompression {
             if ret != BZ_OK { return "bzip2 error \(ret)" }
             if consumed >= input.count && strm.avail_out != 0 { return "unexpected end of data" }
         }
+    }
+}
+
+/// The user's folders as the environment names them: `$HOME` first (what a user sets for a sandbox or a CI job),
+/// the password database's home only when it is unset.
+public enum UserFolders {
+    public static var home: String {
+        if let h = ProcessInfo.processInfo.environment["HOME"], !h.isEmpty { return h }
+        return NSHomeDirectory()
     }
 }

@@ -38,7 +38,10 @@ public final class ElfCore: Dump, @unchecked Sendable {
 
     public var producer: String {
         if noteNames.contains(where: { $0.hasPrefix("NetBSD-CORE") }) { return "NetBSD kernel" }
-        if modules.contains(where: { $0.fileName == "libcoreclr.so" }) && !hasSigInfo { return ".NET createdump" }
+        // createdump 3.1 writes no NT_SIGINFO; 8.0 does, but sets pr_cursig on the crashing thread only, where
+        // the kernel sets it on every thread.
+        if modules.contains(where: { $0.fileName == "libcoreclr.so" })
+            && (!hasSigInfo || (cursig.contains(0) && cursig.contains { $0 != 0 })) { return ".NET createdump" }
         // The kernel records the fatal signal in every thread's pr_cursig; gcore leaves it 0.
         if !cursig.isEmpty && cursig.allSatisfy({ $0 == 0 }) { return "gdb gcore" }
         return "Linux kernel"

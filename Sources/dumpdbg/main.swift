@@ -9,31 +9,38 @@ import Glibc
 import Darwin
 #endif
 
+/// The version `--version` prints.
+let dumpdbgVersion = "0.4.0"
+
 /// dumpdbg's command line, in cdb's shape: `dumpdbg -z DUMP [-c "cmds"] [-cf FILE] [-i PATHS]`.
 struct DumpDbg: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "dumpdbg",
         abstract: "A WinDbg-compatible crash dump debugger for Windows minidumps and ELF core files.",
         discussion: """
+        Exit codes: 0 success; 1 a command failed in a script (-c, -cf, piped input); 2 the dump cannot be
+        opened; 64 a usage error on the command line.
+
         Examples:
           dumpdbg -z crash.dmp
           dumpdbg -z core.1234.xz -c "~; lm; q"
           dumpdbg -z crash.dmp -cf triage.txt
-        """)
+        """,
+        version: dumpdbgVersion)
 
-    @Option(name: .customShort("z"), help: "The dump to open (minidump or ELF core; .xz/.gz/.bz2 are decompressed into a cache).")
+    @Option(name: .customShort("z"), help: ArgumentHelp("The dump to open (minidump or ELF core; .xz/.gz/.bz2 are decompressed into a cache).", valueName: "dump-file"))
     var dumpOption: String?
 
     @Argument(help: "The dump to open, when -z is not given.")
     var dumpArgument: String?
 
-    @Option(name: .customShort("c"), help: "Commands to run first, separated by ';' (as cdb's -c).")
+    @Option(name: .customShort("c"), help: ArgumentHelp("Commands to run first, separated by ';' (as cdb's -c).", valueName: "commands"))
     var commands: String?
 
-    @Option(name: .customLong("cf", withSingleDash: true), help: "A file of commands to run first (as cdb's -cf).")
+    @Option(name: .customLong("cf", withSingleDash: true), help: ArgumentHelp("A file of commands to run first (as cdb's -cf).", valueName: "script-file"))
     var commandFile: String?
 
-    @Option(name: .customShort("i"), help: "Image path: ';'-separated folders searched for images by file name.")
+    @Option(name: .customShort("i"), help: ArgumentHelp("Image path: ';'-separated folders searched for images by file name.", valueName: "folders"))
     var imagePath: String?
 
     @Flag(name: .customLong("no-banner"), help: "Do not print the banner when the dump opens.")
@@ -88,7 +95,7 @@ struct DumpDbg: ParsableCommand {
 
     func runInteractive(_ session: Session) {
         let history = ProcessInfo.processInfo.environment["DUMPDBG_HISTORY"]
-            ?? (NSHomeDirectory() + "/.dumpdbg_history")
+            ?? (UserFolders.home + "/.dumpdbg_history")
         let names = session.registry.allNames
         guard let editor = LineEditor(programName: "dumpdbg", historyPath: history, completions: { typed in
             names.filter { $0.lowercased().hasPrefix(typed.lowercased()) && !typed.isEmpty }

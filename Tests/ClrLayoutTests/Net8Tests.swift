@@ -77,6 +77,8 @@ struct Net8Tests {
         #expect(threads.contains("    8     3848 00007F6C7C005E20  1021220 Preemptive") && threads.contains("System.NullReferenceException 00007f6d26a37480"),
                 "\(threads)")
         #expect(ClrFixtures.run(s, b, ".lastevent").hasPrefix("Last event: 383c.3848: SIGABRT"))
+        // createdump sets pr_cursig on the crashing thread only (the kernel sets it on all).
+        #expect(s.dump.producer == ".NET createdump")
         let pe = ClrFixtures.run(s, b, "!pe")
         #expect(pe.contains("Exception type:   System.NullReferenceException\nMessage:          Object reference not set to an instance of an object.\n"))
         // The frames the runtime printed in linux-8.0.log, plus EDI.Throw, which the runtime's text hides.
