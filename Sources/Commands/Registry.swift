@@ -72,11 +72,16 @@ public final class CommandRegistry: @unchecked Sendable {
     public func dispatch(_ text: String, in session: Session) throws {
         let (name, args) = try resolve(text)
         guard let cmd = command(named: name) else {
-            if name.hasPrefix("!") { throw CommandError("No export \(name.dropFirst()) found", kind: .unavailable) }
-            throw CommandError.syntax(text)
+            let hint = Suggestions.unknown(name, known: allNames)
+            if name.hasPrefix("!") {
+                throw CommandError("No export \(name.dropFirst()) found" + (hint.map { " (\($0))" } ?? ""), kind: .unavailable)
+            }
+            guard let hint else { throw CommandError.syntax(text) }
+            let e = CommandError.syntax(text)
+            throw CommandError(e.message + " (\(hint))", kind: .syntax)
         }
         if let ext = cmd.extensionName, !loadedExtensions.contains(ext) {
-            throw CommandError("No export \(name.dropFirst()) found", kind: .unavailable)
+            throw CommandError("No export \(name.dropFirst()) found (an SOS command: .loadby sos clr loads SOS)", kind: .unavailable)
         }
         try cmd.run(Invocation(name: name, arguments: args), in: session)
     }

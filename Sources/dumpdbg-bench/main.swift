@@ -9,7 +9,9 @@ import Glibc
 //   1. open, and open + `~` + `lm`, for every dump in ../shared/dumps;
 //   2. open time and peak RSS for real gcore cores of a process holding 1 GiB and 4 GiB;
 //   3. `!dumpheap -stat` throughput on a heap of over 1 M objects (Samples/clr/HeapMillion.cs), beside the
-//      DAC oracle's raw walk on the same dump.
+//      DAC oracle's raw walk on the same dump;
+//   4. `!dumpheap -stat` on each runtime; 5. long command lines; 7. `~* k` on the dumps with the most threads,
+//      per frame, beside gdb's `thread apply all bt` on the project's gcore core.
 // Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap | --no-million] [--work DIR] [--keep-work]
 // The work folder (gcore cores of 1 and 4 GiB, the HeapMillion dump, caches) is removed at the end unless
 // --keep-work is given.
@@ -207,6 +209,41 @@ if !args.contains("--no-heap"), FileManager.default.fileExists(atPath: shared.pa
         let r = runtime.isEmpty ? (status: Int32(1), out: "") : shell("'\(oracle)' '\(raw)' '\(runtime)' --search '\(folder)' --stat --walk raw --repeat 3 2>/dev/null | grep '^# walk' | head -1")
         print(pad(name, 14) + lpad(String(Int(objects)), 10) + lpad(f(ms, 2), 9) + lpad(f(objects / (ms / 1000) / 1e6, 1), 10)
               + "   " + (r.out.isEmpty ? "did not run" : String(r.out.dropFirst(2)).trimmingCharacters(in: .whitespacesAndNewlines)))
+    }
+    print()
+}
+
+// MARK: 7. Native stacks
+
+do {
+    print("== 7. native stacks: `~* k` from a fresh session (modules' images and unwind tables loaded once), best of 5;")
+    print("      then the same walk again in that session (tables cached); gdb `thread apply all bt` on the gcore core")
+    print(pad("dump", 46) + lpad("threads", 8) + lpad("frames", 8) + lpad("fresh ms", 10) + lpad("cached ms", 10) + lpad("µs/frame", 10))
+    let sample = FileManager.default.temporaryDirectory.path + "/dumpdbg-native-samples"
+    var cases: [(String, String)] = [("rust-minidump/stability-report.dmp", shared.path + "/dumps/rust-minidump/stability-report.dmp"),
+                                     ("electron-node-minidump/mac.dmp", shared.path + "/dumps/electron-node-minidump/mac.dmp"),
+                                     ("clr/async-crash/linux-3.1.core.xz", shared.path + "/dumps/clr/async-crash/linux-3.1.core.xz"),
+                                     ("clr/async-crash/windows-3.1.mdmp.xz", shared.path + "/dumps/clr/async-crash/windows-3.1.mdmp.xz")]
+    if FileManager.default.fileExists(atPath: sample + "/threads.core") { cases.append(("threads.core (Samples, gcore)", sample + "/threads.core")) }
+    for (label, path) in cases {
+        guard let dump = try? DumpLoader.open(path: path).dump else { print(pad(label, 46) + "  cannot open"); continue }
+        var frames = 0
+        let fresh = best(5) {
+            let buffer = Output.Buffer()
+            let s = Session(dump: dump, output: Output(sink: buffer.append))
+            s.execute(line: "~* k")
+            frames = buffer.text.split(separator: "\n").filter { $0.hasPrefix("0") || $0.hasPrefix("f") }.count
+        }
+        let s = silentSession(dump)
+        s.execute(line: "~* k")
+        let cached = best(5) { s.execute(line: "~* k") }
+        print(pad(label, 46) + lpad("\(dump.threads.count)", 8) + lpad("\(frames)", 8) + lpad(f(fresh, 2), 10) + lpad(f(cached, 2), 10)
+              + lpad(f(frames > 0 ? cached * 1000 / Double(frames) : 0, 1), 10))
+    }
+    if FileManager.default.fileExists(atPath: sample + "/threads.core"), shell("command -v gdb").status == 0 {
+        let t = now()
+        let r = shell("gdb -nx -batch -ex 'thread apply all bt' '\(sample)/threads' '\(sample)/threads.core' 2>/dev/null | grep -c '^#'")
+        print("gdb thread apply all bt, threads.core (whole gdb run): \(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) frames in \(f((now() - t) * 1000, 0)) ms")
     }
     print()
 }

@@ -10,7 +10,7 @@ struct DumpHeapTests {
     func notLoaded() throws {
         guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return }
         let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        #expect(ClrFixtures.run(s, b, "!dumpheap -stat") == "No export dumpheap found\n")
+        #expect(ClrFixtures.run(s, b, "!dumpheap -stat") == "No export dumpheap found (an SOS command: .loadby sos clr loads SOS)\n")
     }
 
     @Test("!dumpheap -stat equals dac-oracle type by type on linux-3.1")

@@ -175,3 +175,18 @@ struct ProgressLineTests {
         #expect(quiet.text.isEmpty)
     }
 }
+
+/// Unknown names: typos get the nearest commands, WinDbg commands dumpdbg lacks say so, and live-only ones say why.
+struct SuggestionTests {
+    @Test func unknownNamesGetAUsefulAnswer() throws {
+        guard Fixtures.available else { Issue.record(Fixtures.absent); return }
+        let out = try Fixtures.run("breakpad/minidump2.dmp", "!dumpheep", "vertarge", "bp 401000", "dt foo", "!dumpheap", "zzzzzz")
+            .split(separator: "\n").map(String.init)
+        #expect(out == ["No export dumpheep found (did you mean !dumpheap?)",
+                        "       ^ Syntax error in 'vertarge' (did you mean vertarget?)",
+                        "       ^ Syntax error in 'bp 401000' ('bp' needs a live process: dumpdbg reads dumps, so it does not support it)",
+                        "       ^ Syntax error in 'dt foo' ('dt' is a WinDbg command dumpdbg does not support yet)",
+                        "No export dumpheap found (an SOS command: .loadby sos clr loads SOS)",
+                        "       ^ Syntax error in 'zzzzzz'"], "\(out)")
+    }
+}

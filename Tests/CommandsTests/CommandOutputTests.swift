@@ -218,7 +218,7 @@ struct CommandOutputTests {
         let (text, session) = Fixtures.run(try Fixtures.open(md2), ["foo", "!dumpheap -stat", "db", "r eip"])
         #expect(text == """
                ^ Syntax error in 'foo'
-        No export dumpheap found
+        No export dumpheap found (an SOS command: .loadby sos clr loads SOS)
         No address given
         eip=7c90eb94
 
