@@ -3,7 +3,7 @@
 let builtInCommands: [any DebuggerCommand] = [
     SystemStatusCommand(), ProcessStatusCommand(), VertargetCommand(), TimeCommand(), LastEventCommand(),
     ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(), StackCommand(), NearSymbolCommand(),
-    ExamineSymbolsCommand(),
+    ExamineSymbolsCommand(), FrameCommand(), UniqueStacksCommand(), ContextRecordCommand(),
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     AnalyzeCommand(), TebCommand(), PebCommand(), HandleCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
     HelpCommand(), QuitCommand(), OutputFormatCommand(),

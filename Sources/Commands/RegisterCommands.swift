@@ -235,7 +235,35 @@ struct ExceptionContextCommand: DebuggerCommand {
             throw CommandError("Unable to get exception context, HRESULT 0x8000FFFF")
         }
         if let i = s.dump.threads.firstIndex(where: { $0.id == e.threadId }) { s.currentThread = i }
+        s.contextOverride = nil
         s.useExceptionContext = true
+        RegisterCommand.printAll(s)
+    }
+}
+
+/// `.cxr ADDRESS`: use a CONTEXT record kept in the target's memory (what an exception filter or a crash
+/// handler saved); `.cxr` alone goes back to the thread's own context.
+struct ContextRecordCommand: DebuggerCommand {
+    let names = [".cxr"]
+    let summary = "use a context record in memory as the register context (.cxr ADDRESS; .cxr alone resets)"
+    let help = """
+    .cxr ADDRESS  reads a CONTEXT record (the dump architecture's Windows layout) at ADDRESS, makes it the register
+                  context that r, k and u use, and shows it. It lasts until .cxr alone or a thread switch.
+    .cxr          goes back to the current thread's own context.
+    Example: .cxr 0012f3a0
+    """
+    func run(_ inv: Invocation, in s: Session) throws {
+        let text = inv.arguments.trimmed(" \t")
+        guard !text.isEmpty else {
+            s.contextOverride = nil
+            s.useExceptionContext = false
+            return
+        }
+        let a = try ExpressionEvaluator.evaluate(text, environment: s.expressionEnvironment)
+        guard let ctx = s.memory.windowsContext(at: a, architecture: s.dump.system.architecture) else {
+            throw CommandError("Unable to read context record at \(s.address(a)): the dump does not hold all of it")
+        }
+        s.contextOverride = ctx
         RegisterCommand.printAll(s)
     }
 }

@@ -16,8 +16,10 @@ public final class Session: @unchecked Sendable {
     public let namer: AddressNamer
     public let output: Output
     public let registry: CommandRegistry
-    /// Index into dump.threads of the current thread (`~Ns`).
-    public var currentThread: Int
+    /// Index into dump.threads of the current thread (`~Ns`). Switching threads drops a `.cxr` context.
+    public var currentThread: Int { didSet { contextOverride = nil } }
+    /// A context `.cxr ADDRESS` read from memory; commands use it until `.cxr` alone or a thread switch.
+    public var contextOverride: RegisterContext?
     /// Index of the thread that raised the event (the exception), shown with `#` by `~`.
     /// Set from the dump's exception at open, and refined by `.loadby sos` where only the runtime knows it.
     public var eventThread: Int?
@@ -77,6 +79,7 @@ public final class Session: @unchecked Sendable {
 
     /// The register context commands see: the exception's after `.ecxr`, else the current thread's.
     public var context: RegisterContext? {
+        if let contextOverride { return contextOverride }
         if useExceptionContext, let c = eventException?.context { return c }
         return thread?.context
     }

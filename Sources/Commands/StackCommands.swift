@@ -313,3 +313,95 @@ struct ExamineSymbolsCommand: ValueCommand {
         return SymbolListValue(symbols: out, pointerSize: s.pointerSize)
     }
 }
+
+/// `.frame [/r] [N]`: one frame of the current stack, with the registers unwinding recovered for it (`/r`).
+struct FrameCommand: DebuggerCommand {
+    let names = [".frame"]
+    let summary = "show one frame of the current stack (.frame [/r] N)"
+    let help = """
+    .frame [/r] [N]   shows frame N (hex, as `kn` numbers them; 0 by default) of the current thread's stack;
+                      /r adds the registers known in that frame (frame 0 has all; callers only the ones unwinding
+                      recovers: the stack and instruction pointers, and the callee-saved registers).
+    Example: .frame /r 2
+    """
+    func run(_ inv: Invocation, in s: Session) throws {
+        var words = inv.words[...]
+        var showRegisters = false
+        if words.first?.lowercased() == "/r" { showRegisters = true; words.removeFirst() }
+        let n = try words.first.map { try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment) } ?? 0
+        guard words.count <= 1 else { throw CommandError("Usage: .frame [/r] [N]", kind: .usage) }
+        var options = StackOptions()
+        options.frameNumbers = true
+        let stack = try StackCommand.stack(of: s.currentThread, context: s.context, options: options, limit: Int(min(n + 2, 0x400)), in: s)
+        guard n < UInt64(stack.frames.count) else { throw CommandError("Frame \(String(n, radix: 16)) is not on the stack (it has \(stack.frames.count) frames)") }
+        let row = StackValue(threadIndex: stack.threadIndex, threadId: stack.threadId, frames: [stack.frames[Int(n)]], note: nil,
+                             options: options, pointerSize: stack.pointerSize).textLines().last ?? ""
+        s.output.line(row)
+        guard showRegisters, let context = s.context, let thread = s.thread,
+              let walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
+                  StackWalker.stackRange(thread: thread, stackPointer: $0, memory: s.memory)
+              }) else { return }
+        let frames = walker.walk(context, limit: Int(n) + 1).frames
+        guard Int(n) < frames.count else { return }
+        let regs = frames[Int(n)].registers
+        var line = ""
+        for (i, r) in regs.enumerated() {
+            line += (line.isEmpty ? "" : " ") + "\(r.name)=\(Hex.pad(r.value, s.pointerSize * 2))"
+            if (i + 1) % 3 == 0 { s.output.line(line); line = "" }
+        }
+        if !line.isEmpty { s.output.line(line) }
+    }
+}
+
+/// `!uniqstack`: each distinct native stack once, with the threads that share it.
+struct UniqueStacksValue: CommandValue {
+    struct Group: Encodable {
+        let thread: ThreadListValue
+        let stack: StackValue
+        /// The other threads with the same frames.
+        let duplicates: [Int]
+    }
+    let threadCount: Int
+    let groups: [Group]
+
+    func textLines() -> [String] {
+        var out = ["Processing \(threadCount) threads, please wait", ""]
+        for g in groups { out += g.thread.textLines() + g.stack.textLines() + [""] }
+        let dups = groups.flatMap(\.duplicates).sorted()
+        out.append("Total threads: \(threadCount)")
+        out.append("Duplicate callstacks: \(dups.count) (windbg thread #s follow):")
+        out.append(dups.map(String.init).joined(separator: ", "))
+        return out
+    }
+}
+
+struct UniqueStacksCommand: ValueCommand {
+    let names = ["!uniqstack"]
+    let summary = "print each distinct thread stack once, with the threads that share it"
+    let help = """
+    !uniqstack    walks every thread's stack (as ~* kn) and prints each distinct one once, under its first thread;
+                  the threads whose frames are the same (same instruction pointers) are listed at the end.
+    Example: !uniqstack
+    """
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        guard inv.words.isEmpty else { throw CommandError("Usage: !uniqstack", kind: .usage) }
+        var options = StackOptions()
+        options.frameNumbers = true
+        var groups: [UniqueStacksValue.Group] = []
+        var byKey: [[UInt64]: Int] = [:]
+        for i in s.dump.threads.indices {
+            try s.checkInterrupt()
+            let context = i == s.currentThread ? s.context : s.dump.threads[i].context
+            let stack = try StackCommand.stack(of: i, context: context, options: options, limit: 0x100, in: s)
+            let key = stack.frames.map(\.instructionPointer.value)
+            if let g = byKey[key], !key.isEmpty {
+                let old = groups[g]
+                groups[g] = .init(thread: old.thread, stack: old.stack, duplicates: old.duplicates + [i])
+            } else {
+                byKey[key] = groups.count
+                groups.append(.init(thread: ThreadListValue([i], s), stack: stack, duplicates: []))
+            }
+        }
+        return UniqueStacksValue(threadCount: s.dump.threads.count, groups: groups)
+    }
+}

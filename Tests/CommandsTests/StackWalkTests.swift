@@ -129,6 +129,24 @@ struct StackWalkTests {
         #expect(eval.contains("threads!main_block:"), "\(eval)")
     }
 
+    /// `.frame /r N` shows frame N with the registers unwinding recovered; `!uniqstack` groups the three workers,
+    /// blocked in the same place, under one stack; `.cxr` needs a whole context in memory.
+    @Test func frameUniqstackAndCxr() throws {
+        guard NativeSampleCores.toolsPresent else { Issue.record("gcc and gdb are needed for the native sample cores"); return }
+        let path = NativeSampleCores.made.directory + "/threads.core"
+        guard FileManager.default.fileExists(atPath: path) else { Issue.record("threads.core was not made"); return }
+        let dump = try DumpLoader.open(path: path).dump
+        let frames = Self.frames(try #require(try Self.document(dump, ["kn"])["result"] as? [String: Any]))
+        let out = Fixtures.run(dump, [".frame /r 1"]).text
+        #expect(out.hasPrefix("01 ") && out.contains("threads!main_block+0x9"), "\(out)")
+        #expect(out.contains("rip=" + String(format: "%016llx", frames[1].ip)) && out.contains("rsp=" + String(format: "%016llx", frames[1].sp)), "\(out)")
+        #expect(!out.contains("????????`????????"), "\(out)")
+        let uniq = Fixtures.run(dump, ["!uniqstack"]).text
+        #expect(uniq.contains("Total threads: 4\nDuplicate callstacks: 2 (windbg thread #s follow):\n2, 3\n"), "\(uniq)")
+        let cxr = Fixtures.run(dump, [".cxr 10", ".cxr", "r rip"]).text
+        #expect(cxr.hasPrefix("Unable to read context record at 00000000`00000010"), "\(cxr)")
+    }
+
     /// The project's own cores: gdb's backtrace of every thread is a prefix of ours (gdb stops at main), frame
     /// for frame, and no frame on the way is a guess.
     @Test(arguments: ["threads.core", "threads-opt.core", "threads32.core", "threads.crash.core", "threads32.crash.core"])
