@@ -2,7 +2,7 @@ import DumpModel
 import Native
 
 /// `r`: show registers of the current thread (or of the exception after `.ecxr`).
-struct RegisterCommand: DebuggerCommand {
+struct RegisterCommand: ValueCommand {
     let names = ["r"]
     let summary = "show registers"
     let help = """
@@ -11,23 +11,34 @@ struct RegisterCommand: DebuggerCommand {
     Example: r rip, rsp
     """
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = inv.arguments.trimmed(" \t")
-        if args.isEmpty {
-            Self.printAll(s)
-            return
-        }
+        if args.isEmpty { return try Self.all(s) }
         guard s.context != nil else { throw CommandError("No register context for thread \(s.currentThread) in this dump") }
-        var out: [String] = []
+        var out: [RegistersValue.Register] = []
         for part in args.split(whereSeparator: { $0 == "," || $0 == " " }) {
             var name = String(part)
             if name.contains("=") { throw CommandError("Registers cannot be changed in a dump") }
             if name.hasPrefix("@") { name.removeFirst() }
             guard let v = s.registerValue(name) else { throw CommandError("Bad register error at '\(part)'") }
             let bits = s.context?.registers.first(where: { $0.name == name.lowercased() })?.bits ?? Self.viewBits(name.lowercased(), s)
-            out.append("\(name.lowercased())=\(Hex.pad(v, bits / 4))")
+            out.append(.init(name: name.lowercased(), value: HexValue(v), bits: bits))
         }
-        s.output.line(out.joined(separator: " "))
+        return RegistersValue(architecture: nil, registers: out, symbol: nil, instruction: nil)
+    }
+
+    /// The whole context, as `r` alone, `.ecxr`, `.cxr` and `~Ns` show it.
+    static func all(_ s: Session) throws -> RegistersValue {
+        guard let ctx = s.context else { throw CommandError("No register context for thread \(s.currentThread) in this dump") }
+        let ip = ctx.instructionPointer
+        return RegistersValue(architecture: ctx.architecture,
+                              registers: ctx.registers.map { .init(name: $0.name, value: HexValue($0.value), bits: $0.bits) },
+                              symbol: ip.flatMap { s.symbolicName($0) }, instruction: ip.map { InstructionLine.describe($0, session: s) })
+    }
+
+    /// Shows the whole context, or says there is none (the commands that switch context go on regardless).
+    static func printAll(_ s: Session) {
+        do { s.emit(try all(s)) } catch { s.output.line("No register context for thread \(s.currentThread) in this dump") }
     }
 
     /// Width of a register view that is not in the context itself (eax, ax, al, r8d, $ip).
@@ -38,19 +49,6 @@ struct RegisterCommand: DebuggerCommand {
         if n.count == 2, n.hasSuffix("l") || n.hasSuffix("h") { return 8 }
         if n.count == 2, n.hasSuffix("x") || ["si", "di", "sp", "bp"].contains(n) { return 16 }
         return s.pointerSize * 8
-    }
-
-    /// The full register block in WinDbg's layout for the architecture, then the `module+off:` line.
-    static func printAll(_ s: Session) {
-        guard let ctx = s.context else {
-            s.output.line("No register context for thread \(s.currentThread) in this dump")
-            return
-        }
-        for line in block(ctx) { s.output.line(line) }
-        if let ip = ctx.instructionPointer {
-            if let name = s.symbolicName(ip) { s.output.line(name + ":") }
-            s.output.line(InstructionLine.describe(ip, session: s))
-        }
     }
 
     static func block(_ ctx: RegisterContext) -> [String] {

@@ -193,3 +193,30 @@ struct ExceptionRecordValue: CommandValue {
         return out
     }
 }
+
+/// `r`, `.ecxr`, `.cxr`, `~Ns`: registers, with the current instruction when the whole context is shown.
+struct RegistersValue: CommandValue {
+    struct Register: Encodable {
+        let name: String
+        let value: HexValue
+        let bits: Int
+    }
+    /// Set when this is a whole context (WinDbg's block layout); nil for `r REG,REG`.
+    let architecture: CPUArchitecture?
+    let registers: [Register]
+    /// `module!function+0xoff` of the instruction pointer.
+    let symbol: String?
+    /// The instruction at the instruction pointer, disassembled (WinDbg's line).
+    let instruction: String?
+
+    enum CodingKeys: String, CodingKey { case registers, symbol, instruction }
+
+    func textLines() -> [String] {
+        guard let architecture else { return [registers.map { "\($0.name)=\(Hex.pad($0.value.value, $0.bits / 4))" }.joined(separator: " ")] }
+        let ctx = RegisterContext(architecture: architecture, registers: registers.map { .init(name: $0.name, value: $0.value.value, bits: $0.bits) })
+        var out = RegisterCommand.block(ctx)
+        if let symbol { out.append(symbol + ":") }
+        if let instruction { out.append(instruction) }
+        return out
+    }
+}

@@ -62,6 +62,12 @@ public struct RegisterContext: Sendable {
         public let value: UInt64
         /// Width in bits, for printing (segment registers are 16, eflags 32, GPRs pointer-sized).
         public let bits: Int
+
+        public init(name: String, value: UInt64, bits: Int) {
+            self.name = name
+            self.value = value
+            self.bits = bits
+        }
     }
 
     public let architecture: CPUArchitecture

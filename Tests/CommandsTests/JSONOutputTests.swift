@@ -36,8 +36,10 @@ struct JSONOutputTests {
         let record = try #require(docs[6]["result"] as? [String: Any])
         #expect(record["code"] as? String == "0xc0000005" && record["accessViolation"] as? String == "write to"
                 && (record["parameters"] as? [String]) == ["0x1", "0x45"] && record["source"] as? String == "dump")
+        let regs = try #require((docs[5]["result"] as? [String: Any])?["registers"] as? [[String: Any]])
+        #expect(regs.first?["name"] as? String == "eax" && regs.first?["value"] as? String == "0x400000" && regs.first?["bits"] as? Int == 32)
         // Commands without a value yet carry their text lines.
-        #expect((docs[5]["text"] as? [String])?.first?.hasPrefix("eax=00400000") == true)
+        #expect((docs[7]["text"] as? [String])?.first?.hasPrefix("Windows XP Version 2600") == true)
         // Failures: ok false, with a kind.
         #expect((docs[10]["error"] as? [String: Any])?["kind"] as? String == "unavailable")
         #expect((docs[12]["error"] as? [String: Any])?["kind"] as? String == "syntax")
