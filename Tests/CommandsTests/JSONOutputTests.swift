@@ -2,11 +2,13 @@ import Commands
 import DumpModel
 import Foundation
 import Testing
+import TestSupport
 
 /// JSON mode: one document per command, each valid against Docs/json-schema.json (checked with Python's
 /// jsonschema, a real JSON Schema validator), and values equal to what the dump holds.
 @Suite(.enabled(if: Fixtures.available, Fixtures.absent))
 struct JSONOutputTests {
+    static let sosCommands = [".loadby sos clr", "!eeversion", "!dumpheap -stat", "!threads", "!pe -nested", "!dso", "kbn", "~* kc", "!analyze -v"]
     static let commands = ["~", "~0", "~*", ".lastevent", "lm", "r", ".exr -1", "vertarget", "!address -summary", "db @$csp L20",
                            "!eeversion", "!dumpheap -stat", "bogus", "!threads -x", "~~[ffff]s"]
 
@@ -65,9 +67,24 @@ struct JSONOutputTests {
             let buffer = Output.Buffer()
             let s = Session(dump: dump, output: Output(sink: buffer.append))
             s.outputFormat = .json
-            for l in Self.commands + [".loadby sos clr", "!eeversion", "!dumpheap -stat", "kbn", "~* kc", "!analyze -v"] { s.executeTopLevel(line: l) }
+            for l in Self.commands + Self.sosCommands { s.executeTopLevel(line: l) }
             lines += buffer.text.split(separator: "\n").map(String.init)
         }
+        // The CLR dumps, with their runtimes on the image path (the Windows one finds its globals in the dump).
+        var sosValues = 0
+        for (dump, runtime) in [("clr/async-crash/linux-3.1.core.xz", installedRuntime31()), ("clr/async-crash/linux-8.0.core.xz", installedRuntime80()),
+                                ("clr/async-crash/windows-3.1.mdmp.xz", Optional("/nonexistent"))] {
+            guard let runtime, let d = try? Fixtures.open(dump) else { continue }
+            let buffer = Output.Buffer()
+            let s = Session(dump: d, output: Output(sink: buffer.append))
+            s.outputFormat = .json
+            s.imagePath = [runtime]
+            for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k"] { s.executeTopLevel(line: l) }
+            let docs = buffer.text.split(separator: "\n").map(String.init)
+            sosValues += docs.filter { $0.contains("\"ok\":true") && $0.contains("\"result\"") && $0.contains("\"command\":\"!") }.count
+            lines += docs
+        }
+        #expect(sosValues >= 3 * 5 || installedRuntime31() == nil, "the CLR dumps' SOS commands should give values")
         #expect(lines.count > 500)
         let file = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-json-\(getpid()).jsonl").path
         try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
