@@ -6,28 +6,27 @@ import Foundation
 enum SosObject {
     /// Prints `!DumpObj` for `addr`; throws a command error for a pointer that is not an object.
     static func dump(_ addr: UInt64, runtime r: ClrRuntime, output o: Output, noFields: Bool) throws {
+        for line in try object(addr, runtime: r, noFields: noFields).textLines() { o.line(line) }
+    }
+
+    /// `!DumpObj`'s value for `addr`; throws a command error for a pointer that is not an object.
+    static func object(_ addr: UInt64, runtime r: ClrRuntime, noFields: Bool) throws -> ObjectValue {
         let t: ClrType
         switch r.lookupObject(addr) {
         case .notInDump: throw CommandError("Invalid object address \(Sos.p(addr)): not in the dump")
         case .invalidMethodTable: throw CommandError("<Note: this object has an invalid CLASS field>\nInvalid object")
         case .object(let type): t = type
         }
+        let size = t.objectSize(addr) ?? UInt64(t.baseSize)
         if t.isFree {
-            o.line("Free Object")
-            o.line("Size:        " + Sos.sizeText(t.objectSize(addr) ?? UInt64(t.baseSize)))
-            return
+            return ObjectValue(address: HexValue(addr), isFree: true, name: t.name, methodTable: HexValue(t.methodTable), eeClass: HexValue(t.eeClass),
+                               size: size, file: nil, module: HexValue(0), string: nil, array: nil, fields: nil)
         }
-        header(addr, t, r, o)
-        if t.isString {
-            let text = r.stringValue(addr).map { String($0.prefix(4096)) } ?? "<invalid>"
-            o.line("String:      " + text)
-        }
-        if t.isArray {
-            let n = r.arrayLength(addr) ?? 0
-            o.line("Array:       Rank \(t.rank), Number of elements \(n), Type \(t.arrayElementKind.sosName) (Print Array)")
-        }
-        if noFields { return }
-        fields(addr, t, r, o)
+        let string = t.isString ? (r.stringValue(addr).map { String($0.prefix(4096)) } ?? "<invalid>") : nil
+        let array = t.isArray ? ObjectValue.ArrayInfo(rank: Int(t.rank), length: r.arrayLength(addr) ?? 0, elementType: t.arrayElementKind.sosName) : nil
+        return ObjectValue(address: HexValue(addr), isFree: false, name: t.name, methodTable: HexValue(t.methodTable), eeClass: HexValue(t.eeClass),
+                           size: size, file: t.module?.recordedPath, module: HexValue(t.module?.address ?? 0), string: string, array: array,
+                           fields: noFields ? nil : fieldRows(addr, t, r, mode: .object))
     }
 
     static func header(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output) {
@@ -55,12 +54,26 @@ enum SosObject {
     }
 
     static func fields(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output, mode: FieldsMode = .object) {
-        let all = t.allFields
-        if mode != .classOnly { o.line("Fields:") }
-        if all.isEmpty { o.line("None"); return }
-        o.line("              MT    Field   Offset                 Type VT     Attr            Value Name")
-        for f in all {
-            let vt = f.isValueType ? 1 : 0
+        for line in fieldLines(fieldRows(addr, t, r, mode: mode), header: mode != .classOnly) { o.line(line) }
+    }
+
+    /// One row of SOS's field table, as values.
+    struct FieldRow: Encodable {
+        /// The field type's MethodTable (0 when the runtime has not built it).
+        let methodTable: HexValue
+        let token: HexValue
+        let offset: UInt64
+        let type: String
+        let isValueType: Bool
+        /// "instance", "static" or "TLstatic".
+        let attribute: String
+        /// SOS's Value column: a pointer, a number, or "<no information>" / "<invalid>".
+        let value: String
+        let name: String
+    }
+
+    static func fieldRows(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, mode: FieldsMode) -> [FieldRow] {
+        t.allFields.map { f in
             let attr = f.isThreadLocal ? "TLstatic" : f.isStatic ? "static" : "instance"
             let value: String
             if f.isStatic {
@@ -72,11 +85,22 @@ enum SosObject {
                 case .classOnly: value = ""
                 }
             }
-            let shown = r.displayedOffset(f, inValueClass: mode == .valueClass)
             let typeName = f.typeName.isEmpty ? (f.elementType?.systemTypeName ?? "") : f.typeName
-            o.line("\(Sos.p(r.fieldTypeMT(f)))  \(String(f.token, radix: 16).leftPad(7)) \(String(shown, radix: 16).leftPad(8)) "
-                + "\(Sos.typeColumn(typeName)) \(String(vt).leftPad(2)) \(attr.leftPad(8)) \(value.leftPad(16)) \(f.name)")
+            return FieldRow(methodTable: HexValue(r.fieldTypeMT(f)), token: HexValue(UInt64(f.token)),
+                            offset: UInt64(r.displayedOffset(f, inValueClass: mode == .valueClass)), type: typeName,
+                            isValueType: f.isValueType, attribute: attr, value: value, name: f.name)
         }
+    }
+
+    static func fieldLines(_ rows: [FieldRow], header: Bool) -> [String] {
+        var out = header ? ["Fields:"] : []
+        if rows.isEmpty { return out + ["None"] }
+        out.append("              MT    Field   Offset                 Type VT     Attr            Value Name")
+        for f in rows {
+            out.append("\(Sos.p(f.methodTable.value))  \(String(f.token.value, radix: 16).leftPad(7)) \(String(f.offset, radix: 16).leftPad(8)) "
+                + "\(Sos.typeColumn(f.type)) \(String(f.isValueType ? 1 : 0).leftPad(2)) \(f.attribute.leftPad(8)) \(f.value.leftPad(16)) \(f.name)")
+        }
+        return out
     }
 
     /// SOS's Value column: references as pointers, primitives in decimal, structs as their address.
@@ -96,19 +120,52 @@ enum SosObject {
 }
 
 /// `!DumpObj [-nofields] <address>`.
-struct DumpObjCommand: DebuggerCommand {
+struct DumpObjCommand: ValueCommand {
     let names = ["!DumpObj", "!do", "!DumpObject"]
     let summary = "show a managed object's type, size and fields"
     let help = "!DumpObj [-nofields] <object address>   (also !do). Strings add a String: line."
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-nofields"], positionals: 1...1,
                                         usage: "!DumpObj [-nofields] <object address>")
         let noFields = args.has("-nofields")
         let addr = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        try SosObject.dump(addr, runtime: r, output: s.output, noFields: noFields)
+        return try SosObject.object(addr, runtime: r, noFields: noFields)
+    }
+}
+
+/// `!do`'s value: the object's header lines as values, its string or array summary, and its fields.
+struct ObjectValue: CommandValue {
+    struct ArrayInfo: Encodable {
+        let rank: Int
+        let length: UInt64
+        /// SOS's element type word (`System.Object`, `System.Int32`, `VALUETYPE`...).
+        let elementType: String
+    }
+    let address: HexValue
+    let isFree: Bool
+    let name: String
+    let methodTable: HexValue
+    let eeClass: HexValue
+    let size: UInt64
+    /// The module's file as the runtime recorded it.
+    let file: String?
+    let module: HexValue
+    let string: String?
+    let array: ArrayInfo?
+    /// Nil with -nofields.
+    let fields: [SosObject.FieldRow]?
+
+    func textLines() -> [String] {
+        if isFree { return ["Free Object", "Size:        " + Sos.sizeText(size)] }
+        var out = ["Name:        " + name, "MethodTable: " + Sos.p(methodTable.value), "EEClass:     " + Sos.p(eeClass.value),
+                   "Size:        " + Sos.sizeText(size), "File:        " + (file ?? "<Unknown Module>"), "Module:      " + Sos.p(module.value)]
+        if let string { out.append("String:      " + string) }
+        if let a = array { out.append("Array:       Rank \(a.rank), Number of elements \(a.length), Type \(a.elementType) (Print Array)") }
+        if let fields { out += SosObject.fieldLines(fields, header: true) }
+        return out
     }
 }
 

@@ -80,6 +80,11 @@ struct JSONOutputTests {
             s.outputFormat = .json
             s.imagePath = [runtime]
             for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k"] { s.executeTopLevel(line: l) }
+            // !do on the objects the stack holds, strings and exceptions among them.
+            for doc in buffer.text.split(separator: "\n").suffix(3) where doc.contains("\"objects\"") {
+                let objects = ((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any]).flatMap { $0["result"] as? [String: Any] }?["objects"] as? [[String: Any]] ?? []
+                for o in objects.prefix(8) { if let a = o["object"] as? String { s.executeTopLevel(line: "!do " + a) } }
+            }
             let docs = buffer.text.split(separator: "\n").map(String.init)
             sosValues += docs.filter { $0.contains("\"ok\":true") && $0.contains("\"result\"") && $0.contains("\"command\":\"!") }.count
             lines += docs
