@@ -43,6 +43,12 @@ struct DumpDbg: ParsableCommand {
     @Option(name: .customShort("i"), help: ArgumentHelp("Image path: ';'-separated folders searched for images by file name.", valueName: "folders"))
     var imagePath: String?
 
+    @Option(name: .customLong("transcript"), help: ArgumentHelp("Write the session after the banner (prompts, commands, output) to this file; the same script on the same dump writes the same bytes.", valueName: "file"))
+    var transcript: String?
+
+    @Option(name: .customLong("check"), help: ArgumentHelp("Replay the commands and compare the session with this transcript: a diff where the output changed, and exit code 1.", valueName: "transcript-file"))
+    var check: String?
+
     @Flag(name: .customLong("no-banner"), help: "Do not print the banner when the dump opens.")
     var noBanner = false
 
@@ -72,6 +78,14 @@ struct DumpDbg: ParsableCommand {
             for l in Banner.lines(for: session, decompressedFrom: opened.decompressedPath) { output.line(l) }
         }
         installInterruptHandler()
+        // The transcript starts after the banner, which names this machine's path to the dump.
+        let checking = check.map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-check-\(getpid()).txt").path }
+        if let file = transcript ?? checking {
+            do { try output.openLog(path: file, append: false) } catch {
+                FileHandle.standardError.write(Data("dumpdbg: cannot write the transcript \(file): \(error)\n".utf8))
+                throw ExitCode(2)
+            }
+        }
 
         let interactive = isatty(0) != 0
         if let commandFile {
@@ -90,6 +104,14 @@ struct DumpDbg: ParsableCommand {
         }
         output.flush()
         output.closeLog()
+        if let check, let checking {
+            defer { try? FileManager.default.removeItem(atPath: checking) }
+            let differences = Transcript.compare(expectedPath: check, actualPath: checking)
+            for line in differences.lines { output.line(line) }
+            output.flush()
+            if !differences.same { throw ExitCode(1) }
+            return
+        }
         if !interactive && session.failures > 0 { throw ExitCode(1) }
     }
 
@@ -147,3 +169,29 @@ struct DumpDbg: ParsableCommand {
 }
 
 DumpDbg.main()
+
+/// `--check`: a replayed session against a transcript, line by line.
+enum Transcript {
+    static func compare(expectedPath: String, actualPath: String) -> (same: Bool, lines: [String]) {
+        guard let expected = try? String(contentsOfFile: expectedPath, encoding: .utf8) else {
+            return (false, ["--check: cannot read the transcript \(expectedPath)"])
+        }
+        let actual = (try? String(contentsOfFile: actualPath, encoding: .utf8)) ?? ""
+        if expected == actual { return (true, ["--check: the session matches \(expectedPath)"]) }
+        let a = expected.split(separator: "\n", omittingEmptySubsequences: false), b = actual.split(separator: "\n", omittingEmptySubsequences: false)
+        var out: [String] = []
+        var shown = 0, differing = 0
+        for i in 0..<max(a.count, b.count) {
+            let x = i < a.count ? String(a[i]) : nil, y = i < b.count ? String(b[i]) : nil
+            guard x != y else { continue }
+            differing += 1
+            guard shown < 40 else { continue }
+            shown += 1
+            out.append("@@ line \(i + 1)")
+            if let x { out.append("-" + x) }
+            if let y { out.append("+" + y) }
+        }
+        return (false, ["--check: \(differing) lines differ from \(expectedPath) (- transcript, + this run)"] + out
+                    + (differing > shown ? ["(\(differing - shown) more)"] : []))
+    }
+}

@@ -44,6 +44,27 @@ struct CommandLineTests {
         #expect(r.stdout.contains("0:001> r esp\nesp=0097f6ec\n0:001> r eip\neip=7c90eb94\n0:001> .echo bye\nbye\n"))
     }
 
+    /// `--transcript` writes the session after the banner, the same bytes on every run; `--check` replays it and
+    /// shows where the output changed, with exit code 1.
+    @Test func transcriptAndCheck() throws {
+        guard Binary.dumpsAvailable else { return }
+        let script = Binary.scratch + "/transcript-script.txt"
+        try "~\nkn\n!analyze -v\nlm\n".write(toFile: script, atomically: true, encoding: .utf8)
+        let t1 = Binary.scratch + "/t1.txt", t2 = Binary.scratch + "/t2.txt"
+        for t in [t1, t2] { #expect(try Binary.run(["-z", md2, "-cf", script, "--transcript", t]).status == 0) }
+        let first = try String(contentsOfFile: t1, encoding: .utf8)
+        #expect(first == (try String(contentsOfFile: t2, encoding: .utf8)))
+        #expect(first.hasPrefix("0:000> ~\n.  0  Id: f5c.bf4"), "the transcript starts at the first command: \(first.prefix(80))")
+        #expect(first.contains("0:000> !analyze -v\n") && first.contains("FAILURE_BUCKET_ID:  NULL_CLASS_PTR_WRITE_c0000005_test_app.exe!Unknown"))
+        let same = try Binary.run(["-z", md2, "-cf", script, "--check", t1])
+        #expect(same.status == 0 && same.stdout.hasSuffix("--check: the session matches \(t1)\n"))
+        try first.replacingOccurrences(of: "test_app+0x429e", with: "test_app+0x4290").write(toFile: t2, atomically: true, encoding: .utf8)
+        let changed = try Binary.run(["-z", md2, "-cf", script, "--check", t2])
+        #expect(changed.status == 1)
+        #expect(changed.stdout.contains("-0012fe88 00404200 008727b8 7c9131dc 00000000 test_app+0x4290\n+0012fe88 00404200 008727b8 7c9131dc 00000000 test_app+0x429e\n"),
+                "\(changed.stdout.suffix(600))")
+    }
+
     @Test func sameScriptSameBytesEveryRun() throws {
         let args = ["-z", Binary.dump("rust-minidump/stability-report.dmp"), "-c", "||; |; vertarget; ~; ~* e r; lmv; .exr -1; !address -summary; !teb; !peb; dps @rsp L20; u @rip L10; q"]
         let a = try Binary.run(args), b = try Binary.run(args)
