@@ -26,7 +26,10 @@ public final class Session: @unchecked Sendable {
     /// The exception the dump was written for: the dump's own record, else one `.loadby sos` rebuilt from the
     /// runtime (a Windows minidump written without an exception stream: the CLR exception 0xe0434352 on the
     /// thread that threw it). `reconstructed` says which, so the commands can say so.
-    public var eventException: ExceptionInfo? { dump.exception ?? reconstructedException }
+    public var eventException: ExceptionInfo? { reattributedException ?? dump.exception ?? reconstructedException }
+    /// createdump 3.1 cores: the dump's signal, moved to the thread the runtime says crashed (every thread of
+    /// such a core carries the same SIGABRT), so `.lastevent`, `.ecxr`, `~` and `!analyze` agree on one thread.
+    public var reattributedException: ExceptionInfo?
     public var reconstructedException: ExceptionInfo?
     /// True when that record is the one the runtime raised (found through its exception tracker), false when
     /// dumpdbg rebuilt it from the exception object.

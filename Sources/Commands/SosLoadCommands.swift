@@ -78,6 +78,13 @@ func adoptManagedEventThread(_ s: Session, _ r: ClrRuntime) {
     s.eventThread = i
     s.currentThread = i
     s.useExceptionContext = false
+    if createdumpCore, var e = s.dump.exception {
+        let t = s.dump.threads[i]
+        e.threadId = t.id
+        e.context = t.context
+        e.address = t.context?.instructionPointer ?? e.address
+        s.reattributedException = e
+    }
     if noEvent, let (raised, contextAddress) = r.raisedException(of: throwing[0]), raised.code == 0xE043_4352 {
         // The record the runtime raised, still held by the thread's exception tracker.
         var e = raised

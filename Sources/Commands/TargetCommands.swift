@@ -89,7 +89,7 @@ struct LastEventCommand: ValueCommand {
         let event = s.eventException.map { e in
             LastEventValue.Event(processId: HexValue(s.dump.processId ?? 0), threadId: HexValue(e.threadId), code: HexValue(UInt64(e.code)),
                                  description: Describe.exceptionName(e, os: s.dump.system.os),
-                                 source: s.dump.exception == nil ? "runtime" : "dump")
+                                 source: s.dump.exception == nil || s.reattributedException != nil ? "runtime" : "dump")
         }
         return LastEventValue(event: event, debuggerTime: s.dump.dumpTime.map(Describe.time))
     }

@@ -62,7 +62,7 @@ struct LastEventValue: CommandValue {
                    + "\(Hex.pad(e.code.value, 8)) (first/second chance not available)",
                    "  debugger time: " + (debuggerTime ?? "not available")]
         if e.source == "runtime" {
-            out.append("  (the dump has no exception stream: the event comes from the runtime's thread state, after .loadby sos)")
+            out.append("  (the dump does not say which thread crashed: the event comes from the runtime's thread state, after .loadby sos)")
         }
         return out
     }
