@@ -122,12 +122,14 @@ enum InstructionLine {
 
 /// `u`: disassemble; `ub`: the instructions before an address.
 struct UnassembleCommand: DebuggerCommand {
-    let names = ["u", "ub"]
-    let summary = "disassemble (u [ADDRESS] [L COUNT]; ub ADDRESS: the instructions before it)"
+    let names = ["u", "ub", "uf"]
+    let summary = "disassemble (u [ADDRESS] [L COUNT]; ub ADDRESS: the instructions before it; uf: a whole function)"
     let help = """
     u [ADDRESS] [L COUNT]   disassembles COUNT instructions (8 by default) from ADDRESS (the current IP).
     ub [ADDRESS] [L COUNT]  disassembles the COUNT instructions that end just before ADDRESS: from the function's
                             start when a symbol gives it, else from the earliest byte that decodes up to ADDRESS.
+    uf ADDRESS              disassembles the whole function holding ADDRESS, start to end, where its bounds are known
+                            (an ELF symbol with a size, or a Windows x64 RUNTIME_FUNCTION).
     Code the dump lacks is read from the module's image file when one with the same build id is found (by
     its own path or on the image path, .exepath).
     Example: ub @rip L4
@@ -135,6 +137,16 @@ struct UnassembleCommand: DebuggerCommand {
     func run(_ inv: Invocation, in s: Session) throws {
         guard let dis = s.disassembler else { throw CommandError("u: no disassembler for \(s.dump.system.architecture)") }
         let backward = inv.name == "ub"
+        if inv.name == "uf" {
+            let text = inv.arguments.trimmed(" \t")
+            guard !text.isEmpty else { throw CommandError("Usage: uf ADDRESS", kind: .usage) }
+            let a = try ExpressionEvaluator.evaluate(text, environment: s.expressionEnvironment)
+            guard let f = s.nativeModules.functionBounds(at: a) else {
+                throw CommandError("No function bounds for \(s.address(a)): no symbol with a size or unwind entry holds it (use u ADDRESS L COUNT)")
+            }
+            try Self.listing(from: f.start, until: f.end, dis, s)
+            return
+        }
         let r = try AddressRange.parse(inv.arguments, session: s, defaultCount: 8, unit: 1,
                                        fallbackStart: backward ? s.context?.instructionPointer : (s.nextUnassembleAddress ?? s.context?.instructionPointer),
                                        limit: 0x1000)
@@ -183,6 +195,24 @@ struct UnassembleCommand: DebuggerCommand {
             at &+= UInt64(i.bytes.count)
         }
         if !backward { s.nextUnassembleAddress = at }
+    }
+
+    /// `uf`'s body: every instruction from `start` to `end`, with a label at each function start.
+    static func listing(from start: UInt64, until end: UInt64, _ dis: Disassembler, _ s: Session) throws {
+        var at = start
+        guard end > start, end - start <= 1 << 20 else { throw CommandError("The function at \(s.address(start)) is larger than 1 MiB") }
+        while at < end {
+            try s.checkInterrupt()
+            let bytes = s.codeBytes(at, count: 16)
+            if at == start || !(s.symbolicName(at)?.contains("+") ?? true), let name = s.symbolicName(at) { s.output.line(name + ":") }
+            guard !bytes.isEmpty, let i = dis.decode(bytes, at: at) else {
+                s.output.line("\(s.address(at)) ??              ???")
+                s.output.line("(the rest of the function is not in the dump or its image)")
+                return
+            }
+            s.output.line(s.instructionText(i))
+            at += UInt64(i.bytes.count)
+        }
     }
 
     /// Where `ub` starts: the latest start that decodes, instruction by instruction, exactly up to `end`, with

@@ -84,6 +84,17 @@ public final class NativeModules: @unchecked Sendable {
         return (Demangler.functionName(s.name), off)
     }
 
+    /// The bounds of the function holding an address: an ELF symbol's start and size, or a PE x64 RUNTIME_FUNCTION.
+    public func functionBounds(at address: UInt64) -> (start: UInt64, end: UInt64)? {
+        guard let m = namer.module(containing: address) else { return nil }
+        let i = info(for: m)
+        if let pe = i.windowsUnwinder, address - m.base < 1 << 32, let f = pe.function(containing: UInt32(address - m.base)) {
+            return (m.base + UInt64(f.begin), m.base + UInt64(f.end))
+        }
+        guard let image = i.image, let (sym, _) = image.symbol(at: address &- image.bias), sym.size > 0 else { return nil }
+        return (sym.start &+ image.bias, sym.start &+ image.bias &+ sym.size)
+    }
+
     /// Every function symbol of a module with its runtime address (names demangled), for `x` and `ln`.
     public func symbols(in module: DumpModule) -> [(address: UInt64, name: String)] {
         let i = info(for: module)

@@ -127,6 +127,9 @@ struct StackWalkTests {
         #expect(at + UInt64(last[1].count / 2) == ip, "\(ub)")
         let eval = Fixtures.run(dump, ["? threads!main_block", "u threads!main_block L1"]).text
         #expect(eval.contains("threads!main_block:"), "\(eval)")
+        // uf: the whole function, by its symbol's size (main_block is `for (;;) pause();`: it ends in its loop's jmp).
+        let uf = Fixtures.run(dump, ["uf threads!main_block"]).text.split(separator: "\n")
+        #expect(uf.first == "threads!main_block:" && uf.last?.contains("jmp     threads!main_block+0x") == true, "\(uf)")
     }
 
     /// `.frame /r N` shows frame N with the registers unwinding recovered; `!uniqstack` groups the three workers,
