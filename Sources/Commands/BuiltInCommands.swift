@@ -3,7 +3,8 @@
 let builtInCommands: [any DebuggerCommand] = [
     SystemStatusCommand(), ProcessStatusCommand(), VertargetCommand(), TimeCommand(), LastEventCommand(),
     ThreadCommand(), RegisterCommand(), ExceptionContextCommand(), ExceptionRecordCommand(), StackCommand(), NearSymbolCommand(),
-    ExamineSymbolsCommand(), FrameCommand(), UniqueStacksCommand(), ContextRecordCommand(),
+    ExamineSymbolsCommand(), FrameCommand(), UniqueStacksCommand(), ContextRecordCommand(), SetAliasCommand(), DeleteAliasCommand(),
+    ListAliasesCommand(), PrintfCommand(),
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     AnalyzeCommand(), TebCommand(), PebCommand(), HandleCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
     HelpCommand(), QuitCommand(), OutputFormatCommand(),

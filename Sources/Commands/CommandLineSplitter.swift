@@ -50,6 +50,8 @@ public enum CommandLineSplitter {
     /// True when the command that `text` starts with takes the rest of the line.
     static func ownsRestOfLine(_ text: Substring) -> Bool {
         if isScriptCommand(text) { return true }
+        // `as` takes the rest of the line as the alias's text (`aS` stops at ';').
+        if text.hasPrefix("as ") || text.hasPrefix("as\t") { return true }
         // Path commands take ';'-separated folder lists.
         let head = text.prefix(10).lowercased()
         for path in [".exepath ", ".exepath+ ", ".sympath ", ".sympath+ ", ".srcpath "] where head.hasPrefix(path) { return true }

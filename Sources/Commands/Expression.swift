@@ -1,4 +1,5 @@
 import DumpModel
+import Unwind
 import Foundation
 import Native
 
@@ -322,8 +323,15 @@ extension Session {
         case "$tpid": return dump.processId
         case "$ptrsize": return UInt64(pointerSize)
         case "$exentry": return nil
+        case "$ra":
+            // The return address of the current frame: frame 1's instruction pointer.
+            guard let c = ctx, let t = thread, let w = StackWalker(modules: nativeModules, stack: c.stackPointer.flatMap {
+                StackWalker.stackRange(thread: t, stackPointer: $0, memory: memory) }) else { return nil }
+            let frames = w.walk(c, limit: 2).frames
+            return frames.count > 1 ? frames[1].instructionPointer : nil
         default: break
         }
+        if n.hasPrefix("$t"), let i = Int(n.dropFirst(2)), (0..<20).contains(i) { return pseudoRegisters[i] }
         guard let ctx else { return nil }
         if let v = ctx[n] { return v }
         if n == "efl" || n == "eflags" || n == "rflags" { return ctx["efl"] }

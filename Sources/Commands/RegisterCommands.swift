@@ -11,6 +11,21 @@ struct RegisterCommand: ValueCommand {
     Example: r rip, rsp
     """
 
+    /// `r $t0 = expr` sets a pseudo-register and prints nothing; every other form shows registers.
+    func run(_ inv: Invocation, in s: Session) throws {
+        let args = inv.arguments.trimmed(" \t")
+        if let eq = args.firstIndex(of: "="), !args[args.index(after: eq)...].hasPrefix("=") {
+            var name = args[..<eq].trimmed(" \t").lowercased()
+            if name.hasPrefix("@") { name.removeFirst() }
+            guard name.hasPrefix("$t"), let i = Int(name.dropFirst(2)), (0..<20).contains(i) else {
+                throw CommandError("Registers cannot be changed in a dump (only the pseudo-registers $t0-$t19 can be set)")
+            }
+            s.pseudoRegisters[i] = try ExpressionEvaluator.evaluate(String(args[args.index(after: eq)...]), environment: s.expressionEnvironment)
+            return
+        }
+        s.emit(try evaluate(inv, in: s))
+    }
+
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = inv.arguments.trimmed(" \t")
         if args.isEmpty { return try Self.all(s) }

@@ -39,13 +39,39 @@ struct ScriptCommand: DebuggerCommand {
             body = body.replacingOccurrences(of: "${$argc}", with: String(args.count))
         }
         let echo = inv.name == "$<" || inv.name == "$$<"
-        for raw in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }) {
+        let saved = (s.scriptFile, s.scriptLine)
+        s.scriptFile = pathText
+        defer { (s.scriptFile, s.scriptLine) = saved }
+        guard echo else {
+            // Condensed: the whole file is one block, so a .if or .for may span lines.
+            s.execute(text: body, firstLine: 1)
+            return
+        }
+        // Echoed line by line; a line that opens a block runs together with the lines that close it.
+        var piece: [Substring] = [], pieceStart = 1, depth = 0
+        for (n, raw) in body.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" }).enumerated() {
             // After Ctrl-C the interrupted command has said so; the script just stops.
             if s.quitRequested || interruptRequested.load(ordering: .relaxed) { return }
             let line = raw.trimmed(" \t\r")
-            if line.isEmpty { continue }
-            if echo && s.outputFormat == .text { s.output.line(s.prompt + line) }
-            s.execute(line: line)
+            if line.isEmpty && piece.isEmpty { continue }
+            if piece.isEmpty { pieceStart = n + 1 }
+            piece.append(Substring(line))
+            depth += Self.braceBalance(line)
+            guard depth <= 0 else { continue }
+            if s.outputFormat == .text { for l in piece where !l.isEmpty { s.output.line(s.prompt + l) } }
+            s.execute(text: piece.joined(separator: "\n"), firstLine: pieceStart)
+            piece = []
+            depth = 0
         }
+        if !piece.isEmpty { s.execute(text: piece.joined(separator: "\n"), firstLine: pieceStart) }
+    }
+
+    /// Opening minus closing braces outside quotes.
+    static func braceBalance<S: StringProtocol>(_ line: S) -> Int {
+        var n = 0, quoted = false
+        for c in line {
+            if c == "\"" { quoted.toggle() } else if !quoted { if c == "{" { n += 1 } else if c == "}" { n -= 1 } }
+        }
+        return n
     }
 }

@@ -50,6 +50,13 @@ public final class Session: @unchecked Sendable {
     public var imagePath: [String] = []
     /// Set when a command failed, so a script run can exit non-zero.
     public var failures = 0
+    /// Aliases (`as`, `aS`), expanded as `${Name}` when a command runs.
+    public var aliases: [String: String] = [:]
+    /// The pseudo-registers `$t0`...`$t19` (`r $t0 = expr`).
+    public var pseudoRegisters = [UInt64](repeating: 0, count: 20)
+    /// The script file running (`$<`, `$$><`...) and the line of the statement running in it, for error messages.
+    var scriptFile: String?
+    var scriptLine: Int?
     /// Nested `$<` depth, to stop a script that includes itself.
     var scriptDepth = 0
     public var quitRequested = false
@@ -110,18 +117,38 @@ public final class Session: @unchecked Sendable {
     /// Runs one input line: splits it into commands at `;` and runs each; errors are printed, never thrown.
     /// After Ctrl-C, the remaining commands (and enclosing scripts and `~* e` loops) stop silently: the
     /// interrupted command has already said so.
-    public func execute(line: String) {
-        for command in CommandLineSplitter.split(line) {
-            if quitRequested || interruptRequested.load(ordering: .relaxed) { return }
-            run(command)
+    public func execute(line: String) { execute(text: line, firstLine: 1) }
+
+    /// Runs command text (one input line, or a script's body whose first line is `firstLine` of its file).
+    func execute(text line: String, firstLine: Int) {
+        let statements: [ScriptStatement]
+        do { statements = try ScriptParser.parse(line, firstLine: firstLine) } catch {
+            failures += 1
+            output.line(located("Syntax error: \(error.message)", line: error.line))
+            return
         }
+        do { try run(statements) } catch let e as CommandError {
+            failures += 1
+            output.line(located(e.message, line: scriptLine))
+        } catch ScriptControl.leave {
+        } catch {
+            failures += 1
+            let word = (error as? ScriptControl) == .breakLoop ? ".break" : (error as? ScriptControl) == .continueLoop ? ".continue" : "\(error)"
+            output.line(located("\(word) outside a loop", line: scriptLine))
+        }
+    }
+
+    /// A message, with the script file and line when a script is running.
+    func located(_ message: String, line: Int?) -> String {
+        guard let scriptFile, let line else { return message }
+        return message + "  [\((scriptFile as NSString).lastPathComponent) line \(line)]"
     }
 
     func run(_ text: String) {
         progress.commandStarted()
         defer { progress.commandEnded() }
         guard outputFormat == .json else {
-            if let failure = dispatch(text) { output.line(failure.message) }
+            if let failure = dispatch(text) { output.line(located(failure.message, line: scriptLine)) }
             return
         }
         // One document per command: its value, or the text it wrote where it computes none yet.

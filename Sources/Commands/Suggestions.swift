@@ -12,8 +12,7 @@ enum Suggestions {
         "dt", "dv", "dx", ".reload", ".sympath", ".symfix", ".srcpath", "!heap", "!locks", "!cs", "!runaway",
         "!for_each_frame", "!for_each_thread", "!clrstack", "!gcroot", "!dumpasync", "!syncblk", "!finalizequeue",
         "!threadpool", "!ip2md", "!dumpmd", "!u", "!dumpdomain", "!eestack", "!dumpstack", "!soshelp", "!gchandles", "!objsize",
-        "!dumpil", "!bpmd", "!analyzeoom", "!verifyheap", "!traverseheap", "!gcwhere", "!findappdomain", "!printexception", ".foreach",
-        ".if", ".for", ".while", ".printf", "as", "aS", "ad", "al", "!sym", "!dlls", "!chkimg", "kd", "dds", "dqs",
+        "!dumpil", "!bpmd", "!analyzeoom", "!verifyheap", "!traverseheap", "!gcwhere", "!findappdomain", "!sym", "!dlls", "!chkimg", "kd",
     ]
 
     /// The message for an unknown name, or nil to keep WinDbg's own.

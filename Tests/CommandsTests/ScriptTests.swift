@@ -55,3 +55,93 @@ struct ScriptTests {
         #expect(try String(contentsOfFile: log, encoding: .utf8).contains("ebp=0012f384\n"))
     }
 }
+
+/// WinDbg's command language on real dumps: one check per construct, then a triage script.
+@Suite(.enabled(if: Fixtures.available, Fixtures.absent))
+struct ScriptLanguageTests {
+    let md2 = "breakpad/minidump2.dmp"
+
+    func write(_ text: String, _ name: String) -> String {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-scriptlang-\(getpid())").path
+        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        let p = "\(dir)/\(name)"
+        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+        return p
+    }
+
+    @Test func conditionals() throws {
+        let line = "r $t0 = 2; .if (@$t0 == 1) { .echo one } .elsif (@$t0 == 2) { .echo two } .else { .echo other }; .if (0) { .echo no }"
+        #expect(try Fixtures.run(md2, line) == "two\n")
+        #expect(try Fixtures.run(md2, "r $t0 = 7; .if (@$t0 == 1) { .echo one } .else { .echo other }") == "other\n")
+    }
+
+    @Test func loops() throws {
+        #expect(try Fixtures.run(md2, ".for (r $t0 = 0; @$t0 < 3; r $t0 = @$t0 + 1) { .printf \"%d;\", @$t0 }") == "0;1;2;")
+        #expect(try Fixtures.run(md2, "r $t1 = 0; .while (1) { r $t1 = @$t1 + 1; .if (@$t1 == 5) { .break } }; .printf \"%d\\n\", @$t1") == "5\n")
+        #expect(try Fixtures.run(md2, "r $t0 = 10; .do { r $t0 = @$t0 + 1 } (@$t0 < 3); ? @$t0") == "Evaluate expression: 17 = 00000011\n")
+        #expect(try Fixtures.run(md2, ".for (r $t0 = 0; @$t0 < 4; r $t0 = @$t0 + 1) { .if (@$t0 == 1) { .continue }; .printf \"%d\", @$t0 }") == "023")
+        #expect(try Fixtures.run(md2, ".break") == ".break outside a loop\n")
+    }
+
+    @Test func foreachOverCommandOutputStringsAndFiles() throws {
+        // Tokens of a command's output: `r eip esp` prints "eip=7c90eb94 esp=0012f320".
+        #expect(try Fixtures.run(md2, ".foreach (tok { r eip, esp }) { .echo [tok] }") == "[eip=7c90eb94]\n[esp=0012f320]\n")
+        #expect(try Fixtures.run(md2, ".foreach /s (w \"a b c d e\") { .echo w }") == "a\nb\nc\nd\ne\n")
+        #expect(try Fixtures.run(md2, ".foreach /pS 1 /ps 1 /s (w \"a b c d e\") { .echo w }") == "b\nd\n")
+        let f = write("eip\nesp\n", "regs.txt")
+        #expect(try Fixtures.run(md2, ".foreach /f (reg \"\(f)\") { r reg }") == "eip=7c90eb94\nesp=0012f320\n")
+    }
+
+    @Test func aliasesAndPseudoRegisters() throws {
+        let out = try Fixtures.run(md2, "as /x Base @eip", ".echo ${Base}", "aS Name hello; .echo ${Name} ${/d:Name} ${/d:Nope} ${/v:Name}",
+                                   "al", "ad *", ".echo [${/f:Name}]", "as Line a; b", ".echo ${Line}")
+        #expect(out == "0x7c90eb94\nhello 1 0 Name\n  Alias            Value  \n -------          ------- \n Base             0x7c90eb94\n Name             hello\n[]\na; b\n", "\(out)")
+        #expect(try Fixtures.run(md2, "r $t3 = 5 * 3", "? @$t3 + 1", "r $t3") == "Evaluate expression: 16 = 00000010\n$t3=0000000f\n")
+        #expect(try Fixtures.run(md2, "r eip = 1").hasPrefix("Registers cannot be changed in a dump"))
+    }
+
+    @Test func printfFormats() throws {
+        #expect(try Fixtures.run(md2, ".printf \"%p|%N|%x|%d|%u|%y|%s|%%\\n\", @eip, @eip, 0n255, -1, 0n7, @eip, \"str\"")
+                == "7c90eb94|7c90eb94|ff|-1|7|ntdll+0xeb94|str|%\n")
+        #expect(try Fixtures.run(md2, ".printf \"%d\"").hasPrefix(".printf: the format needs more arguments"))
+    }
+
+    @Test func blocksCatchAndLeave() throws {
+        #expect(try Fixtures.run(md2, ".block { .echo a; .echo b }; .catch { .echo c; .leave; .echo d }; .echo e") == "a\nb\nc\ne\n")
+    }
+
+    /// A condensed script whose blocks span lines; an error inside a block names the file and the line.
+    @Test func multiLineScriptAndErrorLocation() throws {
+        let p = write("""
+        $$ count the threads that have a TEB
+        r $t0 = 0
+        .for (r $t1 = 0; @$t1 < 2; r $t1 = @$t1 + 1) {
+            r $t0 = @$t0 + 1
+        }
+        .printf "%d threads\\n", @$t0
+        .if (@$t0 == 2) {
+            nosuchcommand
+        }
+        """, "count.txt")
+        let out = try Fixtures.run(md2, "$$><\(p)")
+        #expect(out.hasPrefix("2 threads\n"), "\(out)")
+        #expect(out.contains("Syntax error in 'nosuchcommand'") && out.contains("[count.txt line 8]"), "\(out)")
+        // Echoed mode runs a block that spans lines as one piece.
+        let echoed = try Fixtures.run(md2, "$<\(p)")
+        #expect(echoed.contains("0:000> .for (r $t1 = 0; @$t1 < 2; r $t1 = @$t1 + 1) {\n0:000> r $t0 = @$t0 + 1\n0:000> }\n0:000> .printf \"%d threads\\n\", @$t0\n2 threads\n"), "\(echoed)")
+    }
+
+    /// Triage: every thread's top frame, threads numbered by a .foreach over a .for's output.
+    @Test func triageScriptPrintsEveryThreadsTopFrame() throws {
+        let p = write("""
+        $$ every thread's top frame
+        .foreach (n { .for (r $t0 = 0; @$t0 < 2; r $t0 = @$t0 + 1) { .printf "%d ", @$t0 } }) {
+            .printf "thread n: "
+            ~n kc 1
+        }
+        """, "triage.txt")
+        let out = try Fixtures.run(md2, "$$><\(p)")
+        #expect(out.contains("thread 0: \n.  0  Id: f5c.bf4") && out.contains("ntdll+0xeb94"), "\(out)")
+        #expect(out.contains("thread 1: \n   1  Id: f5c.11c0"), "\(out)")
+    }
+}
