@@ -32,9 +32,9 @@ let package = Package(
                 linkerSettings: [.linkedLibrary("stdc++", .when(platforms: [.linux])), .linkedLibrary("c++", .when(platforms: [.macOS]))]),
         // The WinDbg-language layer: registry, parser, expression evaluator, commands.
         // CoreCLR structures read without the DAC: runtime, GC heap, types, objects.
-        .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata", "Native"]),
         // Native call stacks: call frame information (.eh_frame), frame pointers, stack scanning; symbols.
         .target(name: "Unwind", dependencies: ["DumpModel", "Native"]),
+        .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata", "Native", "Unwind"]),
         .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout", "Unwind"]),
         // libedit wrapper: prompt, history, completion, Ctrl-C.
         .target(name: "LineEditor", dependencies: ["CLibEdit"]),

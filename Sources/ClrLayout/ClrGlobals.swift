@@ -7,6 +7,8 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     case threadStore, freeObjectMethodTable, stringMethodTable, objectMethodTable, exceptionMethodTable
     case finalizerThread, generationTable, ephemeralHeapSegment, allocAllocated, maxGeneration, gcHeapType
     case appDomain, flatImageLayoutVTable
+    /// 3.1: `ExecutionManager::m_CodeRangeList` (holds the list head); 8.0: `g_codeRangeMap`, the map itself.
+    case codeRangeList
     /// The stub a method's precode calls until the method is compiled (a code address).
     case thePreStub
 }

@@ -203,6 +203,8 @@ public struct ClrLayoutTable: Sendable {
     public let mdChunkIndex: UInt64
     /// The vtable pointer of a C++ object points this far into its `_ZTV` symbol (past offset-to-top and RTTI).
     public let vtableSymbolOffset: UInt64
+    /// Instruction pointer -> code range -> method (Docs/clr/code-lookup.md).
+    public let codeLookup: ClrCodeLookupLayout
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4, .coreclr3_1_23Windows]
 
@@ -231,4 +233,42 @@ public enum ClrPrecodeShapes: Sendable {
     case relativeBranches(fixupTypeBytes: [UInt8], stubJumpOffset: Int)
     /// 8.0: RIP-relative stubs whose data (Target, MethodDesc) sits this far after the code, on a data page.
     case dataPages(distance: UInt64)
+}
+
+/// How a build finds the managed method an instruction pointer is in (Docs/clr/code-lookup.md §9): the code
+/// ranges (a linked list in 3.1, a radix map in 8.0), JIT heaps with their nibble maps and code headers, and
+/// ReadyToRun images with the runtime's entry point -> MethodDesc map.
+public struct ClrCodeLookupLayout: Sendable {
+    public enum Ranges: Sendable {
+        /// 3.1: `ExecutionManager::m_CodeRangeList` holds the head of RangeSections sorted by address, descending.
+        /// ReadyToRun sections have `readyToRunFlag`, and the Module* in the HeapList slot.
+        case list(next: UInt64, readyToRunFlag: UInt32)
+        /// 8.0: `ExecutionManager::g_codeRangeMap` is a radix map (`levels` of 256 pointers, indexed from bit
+        /// `shift`) of RangeSectionFragment lists; a section's ReadyToRun module is at `module`.
+        case map(levels: Int, shift: UInt64, module: UInt64, nextForDelete: UInt64)
+    }
+    public let ranges: Ranges
+    public let rsLow: UInt64
+    public let rsHigh: UInt64
+    public let rsFlags: UInt64
+    public let rsFlagCodeHeap: UInt32
+    /// The HeapList* (3.1: also the Module* of ReadyToRun sections).
+    public let rsHeapList: UInt64
+    public let hlStart: UInt64
+    public let hlEnd: UInt64
+    public let hlMapBase: UInt64
+    public let hlHdrMap: UInt64
+    /// RealCodeHeader: MethodDesc, GC info, unwind entry count and the RUNTIME_FUNCTIONs.
+    public let rchMethodDesc: UInt64
+    public let rchGCInfo: UInt64
+    public let rchUnwindCount: UInt64
+    public let rchUnwindInfos: UInt64
+    public let moduleReadyToRunInfo: UInt64
+    /// ReadyToRunInfo's RUNTIME_FUNCTION table pointer and its entry count (u32).
+    public let r2rRuntimeFunctions: UInt64
+    public let r2rRuntimeFunctionCount: UInt64
+    /// ReadyToRunInfo's `m_entryPointToMethodDescMap` (a PtrHashMap; its buckets pointer at +0x10).
+    public let r2rEntryPointMap: UInt64
+    /// Thread's `m_pFrame`: the head of its explicit Frame chain.
+    public let threadFrame: UInt64
 }

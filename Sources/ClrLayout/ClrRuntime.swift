@@ -212,6 +212,7 @@ public final class ClrRuntime: @unchecked Sendable {
     public let exceptionMT: UInt64
 
     var typeCache: [UInt64: ClrType] = [:]
+    var codeMapCache: ClrCodeMap?
     var badTypes: Set<UInt64> = []
     var moduleCache: [UInt64: ClrModule] = [:]
     var heapCache: Result<ClrHeap, ClrError>?

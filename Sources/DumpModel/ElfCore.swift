@@ -392,15 +392,16 @@ public final class ElfCore: Dump, @unchecked Sendable {
 
     // MARK: - Modules
 
-    /// Modules are the files mapped from offset 0 (their ELF header); each spans all its mappings.
+    /// Modules are the files mapped from offset 0. A module spans its image: the ELF image's loadable segments or
+    /// the PE image's SizeOfImage, read from its headers in memory; without headers, the mappings of the file
+    /// that follow its first one without a gap. (.NET 8 maps managed assemblies again far away, and its
+    /// W^X `memfd:doublemapper` is no image at all: neither may swallow other modules' ranges.)
     private func buildModules() {
         var order: [String] = []
         var spans: [String: (base: UInt64, end: UInt64)] = [:]
-        for m in mappedFiles {
+        for m in mappedFiles where !m.path.hasPrefix("memfd:") && !m.path.hasPrefix("/memfd:") {
             if var s = spans[m.path] {
-                s.base = min(s.base, m.start)
-                s.end = max(s.end, m.end)
-                spans[m.path] = s
+                if m.start == s.end { s.end = m.end; spans[m.path] = s }
             } else if m.fileOffset == 0 {
                 spans[m.path] = (m.start, m.end)
                 order.append(m.path)
@@ -408,7 +409,8 @@ public final class ElfCore: Dump, @unchecked Sendable {
         }
         modules = order.compactMap { p in
             guard let s = spans[p] else { return nil }
-            var m = DumpModule(base: s.base, size: s.end - s.base, path: p)
+            let end = ElfImageInMemory.imageEnd(memory: memory, base: s.base).map { max($0, s.end) } ?? s.end
+            var m = DumpModule(base: s.base, size: end - s.base, path: p)
             m.buildId = ElfImageInMemory.buildId(memory: memory, base: s.base)
             return m
         }.sorted { $0.base < $1.base }
@@ -427,6 +429,30 @@ public final class ElfCore: Dump, @unchecked Sendable {
 
 /// Reads what an ELF image mapped in the target reveals about itself, when its header pages are in the dump.
 enum ElfImageInMemory {
+    /// Where the image mapped at `base` ends: its last loadable ELF segment, or a PE image's SizeOfImage; nil
+    /// without readable headers. Bounded to 4 GiB, since the headers are untrusted.
+    static func imageEnd(memory: AddressSpace, base: UInt64) -> UInt64? {
+        guard let ident = memory.readExact(base, count: 6) else { return nil }
+        if ident[0] == 0x4D, ident[1] == 0x5A, let lfanew = memory.readU32(base &+ 0x3C), lfanew < 0x1000,
+           memory.readU32(base &+ UInt64(lfanew)) == 0x4550, let size = memory.readU32(base &+ UInt64(lfanew) &+ 24 &+ 56), size > 0 {
+            return base &+ UInt64(size)
+        }
+        guard ident[0...3] == [0x7F, 0x45, 0x4C, 0x46], ident[5] == 1 else { return nil }
+        let is64 = ident[4] == 2
+        func word(_ a: UInt64) -> UInt64? { is64 ? memory.readU64(a) : memory.readU32(a).map(UInt64.init) }
+        guard let phoff = word(base &+ (is64 ? 32 : 28)), let phentsize = memory.readU16(base &+ (is64 ? 54 : 42)),
+              let phnum = memory.readU16(base &+ (is64 ? 56 : 44)), phnum < 256, phentsize >= 32 else { return nil }
+        var first: UInt64?, last: UInt64 = 0
+        for i in 0..<UInt64(phnum) {
+            let ph = base &+ phoff &+ i &* UInt64(phentsize)
+            guard memory.readU32(ph) == 1, let vaddr = word(ph &+ (is64 ? 16 : 8)), let memsz = word(ph &+ (is64 ? 40 : 20)) else { continue }
+            if first == nil { first = vaddr & ~0xFFF }
+            last = max(last, vaddr &+ memsz)
+        }
+        guard let first, last > first, last - first < 1 << 32 else { return nil }
+        return base &+ ((last - first + 0xFFF) & ~0xFFF)
+    }
+
     /// Every address here comes from the image's own (untrusted) headers, so the arithmetic wraps rather than traps.
     static func buildId(memory: AddressSpace, base: UInt64) -> [UInt8]? {
         guard let ident = memory.readExact(base, count: 6), ident[0...3] == [0x7F, 0x45, 0x4C, 0x46] else { return nil }

@@ -10,6 +10,8 @@ public struct PEImageInMemory: Sendable {
     public let sizeOfImage: UInt32
     /// Data directories: (rva, size) by index (0 exports, 3 exceptions).
     public let directories: [(rva: UInt32, size: UInt32)]
+    /// The image's file on disk, when one with the same identity was found: read where the dump lacks pages.
+    public var file: PEFileMapping?
 
     public init?(memory: AddressSpace, base: UInt64) {
         guard let nt = ImageIdentity.ntHeadersOffset(u16: { memory.readU16(base &+ $0) }, u32: { memory.readU32(base &+ $0) })
@@ -54,5 +56,55 @@ public struct PEImageInMemory: Sendable {
             out.append((rva, name))
         }
         return out.sorted { $0.rva != $1.rva ? $0.rva < $1.rva : $0.name < $1.name }
+    }
+}
+
+/// A PE image file on disk, read by RVA through its section table: where a dump lacks an image's pages (a Linux
+/// core holds few of a ReadyToRun assembly's), its unwind tables come from the file.
+public final class PEFileMapping: @unchecked Sendable {
+    // @unchecked: immutable after init.
+    private let file: MappedFile
+    private let sections: [(rva: UInt64, size: UInt64, offset: UInt64, rawSize: UInt64)]
+    private let headerSize: UInt64
+
+    public init?(path: String) {
+        guard let f = try? MappedFile(path: path) else { return nil }
+        let v = ByteView(file: f, offset: 0, count: f.size)
+        guard let nt = ImageIdentity.ntHeadersOffset(u16: { v.u16($0) }, u32: { v.u32($0) }),
+              let count = v.u16(nt + 6), let optSize = v.u16(nt + 20), count < 96 else { return nil }
+        let optional = nt + 24
+        headerSize = UInt64(v.u32(optional + 60) ?? 0)
+        var out: [(UInt64, UInt64, UInt64, UInt64)] = []
+        let table = optional + UInt64(optSize)
+        for i in 0..<UInt64(count) {
+            let s = table + i * 40
+            guard let vsize = v.u32(s + 8), let va = v.u32(s + 12), let raw = v.u32(s + 16), let ptr = v.u32(s + 20) else { return nil }
+            out.append((UInt64(va), UInt64(max(vsize, raw)), UInt64(ptr), UInt64(raw)))
+        }
+        file = f
+        sections = out
+    }
+
+    /// `count` bytes at an RVA, when the file holds all of them.
+    public func read(rva: UInt64, count: Int) -> [UInt8]? {
+        if rva + UInt64(count) <= headerSize { return file.array(at: rva, count: count) }
+        for s in sections where rva >= s.rva && rva - s.rva < s.size {
+            let rel = rva - s.rva
+            guard rel + UInt64(count) <= s.rawSize else { return nil }
+            return file.array(at: s.offset + rel, count: count)
+        }
+        return nil
+    }
+}
+
+extension PEImageInMemory {
+    /// Bytes at an RVA: the dump's memory, else the image file (when one was matched to the module).
+    public func read(rva: UInt64, count: Int) -> [UInt8]? {
+        memory.readExact(base &+ rva, count: count) ?? file?.read(rva: rva, count: count)
+    }
+
+    public func u32(rva: UInt64) -> UInt32? {
+        guard let b = read(rva: rva, count: 4) else { return nil }
+        return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
     }
 }

@@ -146,7 +146,16 @@ public final class NativeModules: @unchecked Sendable {
 
     private func load(_ module: DumpModule) -> Info {
         // Only ELF images are read for now; PE modules (Windows) keep module+offset names.
-        if let pe = PEImageInMemory(memory: dump.memory, base: module.base) {
+        if var pe = PEImageInMemory(memory: dump.memory, base: module.base) {
+            // The same image on disk (matched by PE timestamp and size) fills the pages the dump lacks.
+            if let id = ImageIdentity.peIdentity(memory: dump.memory, base: module.base) {
+                for path in candidatePaths(module) {
+                    guard let f = try? MappedFile(path: path), ImageIdentity.of(file: f, like: id) == id, let mapping = PEFileMapping(path: path)
+                    else { continue }
+                    pe.file = mapping
+                    break
+                }
+            }
             let unwinder = pe.is64 && dump.system.architecture == .amd64 ? WindowsX64Unwinder(image: pe) : nil
             return Info(module: module, image: nil, cfi: nil, exports: pe.exports(), windowsUnwinder: unwinder?.hasTable == true ? unwinder : nil,
                         fileProblem: nil)

@@ -19,6 +19,8 @@ public struct StackWalker {
     let isWindows: Bool
     /// The thread's stack, as the dump describes it; frame-pointer and scan reads stay inside it.
     let stack: ClosedRange<UInt64>?
+    /// Unwinds code no module holds (a runtime's JIT-compiled code): the caller's registers, or nil.
+    public var codeUnwinder: (@Sendable (_ registers: [Int: UInt64], _ pc: UInt64) -> [Int: UInt64]?)?
 
     public init?(modules: NativeModules, stack: ClosedRange<UInt64>?) {
         guard let arch = UnwindArchitecture.of(modules.dump.system.architecture) else { return nil }
@@ -79,6 +81,12 @@ public struct StackWalker {
 
     private func byCallFrameInfo(_ callee: NativeFrame) -> ([Int: UInt64], FrameTrust, Bool)? {
         let regs = callee.dwarfRegisters
+        if modules.module(containing: callee.lookupAddress) == nil, let codeUnwinder,
+           let out = codeUnwinder(regs, callee.lookupAddress) {
+            var caller: [Int: UInt64] = [:]
+            for n in [3, 4, 5, 6, 7, 12, 13, 14, 15, 16] { caller[n] = out[n] }
+            return (caller, .callFrameInfo, false)
+        }
         if arch.architecture == .amd64, let m = modules.module(containing: callee.lookupAddress),
            let pe = modules.windowsUnwinder(for: m) {
             guard let out = pe.unwind(regs, pc: callee.lookupAddress, interrupted: callee.interrupted) else { return nil }

@@ -4,7 +4,7 @@ import Native
 /// x64 Windows unwinding from a module's exception directory (.pdata RUNTIME_FUNCTIONs and their
 /// UNWIND_INFO), read from the image in the dump's memory: what RtlVirtualUnwind does, including chained
 /// unwind info, frame registers, machine frames, and epilogues for the interrupted frame.
-struct WindowsX64Unwinder {
+public struct WindowsX64Unwinder: Sendable {
     let image: PEImageInMemory
     private let table: (rva: UInt32, count: Int)?
 
@@ -25,15 +25,15 @@ struct WindowsX64Unwinder {
     /// The RUNTIME_FUNCTION holding an RVA: (begin, end, unwind info RVA).
     func function(containing rva: UInt32) -> (begin: UInt32, end: UInt32, unwind: UInt32)? {
         guard let table else { return nil }
-        let m = image.memory, b = image.base &+ UInt64(table.rva)
+        let b = UInt64(table.rva)
         var lo = 0, hi = table.count
         while lo < hi {
             let mid = (lo + hi) / 2
-            guard let begin = m.readU32(b &+ UInt64(mid) * 12) else { return nil }
+            guard let begin = image.u32(rva: b &+ UInt64(mid) * 12) else { return nil }
             if begin <= rva { lo = mid + 1 } else { hi = mid }
         }
-        guard lo > 0, let begin = m.readU32(b &+ UInt64(lo - 1) * 12), let end = m.readU32(b &+ UInt64(lo - 1) * 12 &+ 4),
-              let unwind = m.readU32(b &+ UInt64(lo - 1) * 12 &+ 8), rva < end else { return nil }
+        guard lo > 0, let begin = image.u32(rva: b &+ UInt64(lo - 1) * 12), let end = image.u32(rva: b &+ UInt64(lo - 1) * 12 &+ 4),
+              let unwind = image.u32(rva: b &+ UInt64(lo - 1) * 12 &+ 8), rva < end else { return nil }
         return (begin, end, unwind)
     }
 
@@ -44,22 +44,38 @@ struct WindowsX64Unwinder {
         let m = image.memory
         let rva = UInt32(pc - image.base)
         var out = regs
-        guard var fn = function(containing: rva) else {
+        guard let fn = function(containing: rva) else {
             // A leaf function has no entry: its return address is on top of the stack.
             guard let ra = m.readPointer(rsp) else { return nil }
             out[16] = ra; out[7] = rsp &+ 8
             return out
         }
         if interrupted, let r = epilogue(regs, pc: pc) { return r }
+        let image = self.image
+        return Self.virtualUnwind(regs, pc: pc, function: fn, base: image.base, memory: m,
+                                  readCode: { a, n in a >= image.base ? image.read(rva: a - image.base, count: n) : nil })
+    }
+
+    /// RtlVirtualUnwind over one RUNTIME_FUNCTION whose RVAs count from `base` (a PE image's base, or a CoreCLR
+    /// code range's low address for JIT code), reading unwind codes and the stack from `memory`.
+    public static func virtualUnwind(_ regs: [Int: UInt64], pc: UInt64, function: (begin: UInt32, end: UInt32, unwind: UInt32),
+                                     base: UInt64, memory m: AddressSpace,
+                                     readCode: ((UInt64, Int) -> [UInt8]?)? = nil) -> [Int: UInt64]? {
+        // Unwind codes may come from an image file; the stack always comes from the dump.
+        let code: (UInt64, Int) -> [UInt8]? = readCode ?? { a, n in m.readExact(a, count: n) }
+        guard let rsp = regs[7], pc >= base, pc - base < 1 << 32 else { return nil }
+        var fn = function
+        let rva = UInt32(pc - base)
+        var out = regs
         var offset = rva &- fn.begin
         var chained = false
         var machineFrame = false
         for _ in 0..<32 {  // chains are short; the bound stops a cycle
-            let info = image.base &+ UInt64(fn.unwind & ~1)
-            guard let head = m.readExact(info, count: 4) else { return nil }
+            let info = base &+ UInt64(fn.unwind & ~1)
+            guard let head = code(info, 4) else { return nil }
             let flags = head[0] >> 3, count = Int(head[2])
             let frameRegister = Int(head[3] & 0x0F), frameOffset = UInt64(head[3] >> 4) * 16
-            guard let codes = m.readExact(info &+ 4, count: count * 2) else { return nil }
+            guard let codes = count == 0 ? [] : code(info &+ 4, count * 2) else { return nil }
             // The establisher frame: the frame register (minus its offset) once the prolog has set it.
             var frame = out[7] ?? rsp
             if frameRegister != 0 {
@@ -105,7 +121,9 @@ struct WindowsX64Unwinder {
             }
             guard flags & 4 != 0 else { break }  // UNW_FLAG_CHAININFO: the parent function's codes apply too
             let next = info &+ 4 &+ UInt64((count + 1) & ~1) * 2
-            guard let b = m.readU32(next), let e = m.readU32(next &+ 4), let u = m.readU32(next &+ 8) else { return nil }
+            guard let c = code(next, 12) else { return nil }
+            func le(_ o: Int) -> UInt32 { UInt32(c[o]) | UInt32(c[o + 1]) << 8 | UInt32(c[o + 2]) << 16 | UInt32(c[o + 3]) << 24 }
+            let b = le(0), e = le(4), u = le(8)
             fn = (b, e, u)
             offset = .max
             chained = true

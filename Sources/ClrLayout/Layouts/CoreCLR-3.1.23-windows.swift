@@ -13,7 +13,7 @@ extension ClrLayoutTable {
         globals: .dacTable(ClrDacTableLayout(
             source: .peResource(type: 10, name: "COREXTERNALDATAACCESSRESOURCE", headerWords: 6),
             variables: [
-                .threadStore: 16, .finalizerThread: 31, .gcHeapType: 33, .appDomain: 35,
+                .codeRangeList: 0, .threadStore: 16, .finalizerThread: 31, .gcHeapType: 33, .appDomain: 35,
                 .objectMethodTable: 55, .stringMethodTable: 58, .exceptionMethodTable: 63, .freeObjectMethodTable: 70,
             ],
             addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115],
@@ -194,6 +194,12 @@ extension ClrLayoutTable {
         mdTokenRemainder: 0x00,
         mdChunkIndex: 0x02,
         // The DAC table's vtable entries are the addresses objects hold.
-        vtableSymbolOffset: 0
+        vtableSymbolOffset: 0,
+        // Code lookup: Docs/clr/code-lookup.md §3 (verified against the Windows DAC under Wine).
+        codeLookup: ClrCodeLookupLayout(
+            ranges: .list(next: 0x18, readyToRunFlag: 4), rsLow: 0x00, rsHigh: 0x08, rsFlags: 0x28, rsFlagCodeHeap: 2, rsHeapList: 0x30,
+            hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
+            rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
+            moduleReadyToRunInfo: 0x2b8, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0xe8, threadFrame: 0x10)
     )
 }

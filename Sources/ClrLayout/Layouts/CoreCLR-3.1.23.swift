@@ -22,6 +22,7 @@ extension ClrLayoutTable {
             .gcHeapType: "g_heap_type",
             .appDomain: "_ZN9AppDomain15m_pTheAppDomainE",
             .flatImageLayoutVTable: "_ZTV15FlatImageLayout",
+            .codeRangeList: "_ZN16ExecutionManager15m_CodeRangeListE",
         ]),
         heapKind: .segments,
         // GC
@@ -193,6 +194,12 @@ extension ClrLayoutTable {
         objectFieldsOffset: 8,
         mdTokenRemainder: 0x00,
         mdChunkIndex: 0x02,
-        vtableSymbolOffset: 0x10
+        vtableSymbolOffset: 0x10,
+        // Code lookup: Docs/clr/code-lookup.md §2 (verified against the DAC on the 3.1 dump).
+        codeLookup: ClrCodeLookupLayout(
+            ranges: .list(next: 0x18, readyToRunFlag: 4), rsLow: 0x00, rsHigh: 0x08, rsFlags: 0x28, rsFlagCodeHeap: 2, rsHeapList: 0x30,
+            hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
+            rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
+            moduleReadyToRunInfo: 0x4c0, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0x150, threadFrame: 0x10)
     )
 }

@@ -13,7 +13,7 @@ extension ClrLayoutTable {
         globals: .dacTable(ClrDacTableLayout(
             source: .exportedSymbol("g_dacTable"),
             variables: [
-                .threadStore: 16, .finalizerThread: 17, .gcHeapType: 19, .appDomain: 21,
+                .codeRangeList: 0, .threadStore: 16, .finalizerThread: 17, .gcHeapType: 19, .appDomain: 21,
                 .objectMethodTable: 40, .stringMethodTable: 43, .exceptionMethodTable: 47, .freeObjectMethodTable: 54,
             ],
             addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92],
@@ -195,6 +195,13 @@ extension ClrLayoutTable {
         mdTokenRemainder: 0x00,
         mdChunkIndex: 0x02,
         // The DAC table holds vtable address points themselves.
-        vtableSymbolOffset: 0
+        vtableSymbolOffset: 0,
+        // Code lookup: Docs/clr/code-lookup.md §4 (verified against the DAC on the 8.0 dump).
+        codeLookup: ClrCodeLookupLayout(
+            ranges: .map(levels: 5, shift: 17, module: 0x20, nextForDelete: 0x40), rsLow: 0x00, rsHigh: 0x08, rsFlags: 0x10,
+            rsFlagCodeHeap: 2, rsHeapList: 0x28,
+            hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
+            rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
+            moduleReadyToRunInfo: 0x480, r2rRuntimeFunctions: 0x50, r2rRuntimeFunctionCount: 0x58, r2rEntryPointMap: 0x1b0, threadFrame: 0x10)
     )
 }
