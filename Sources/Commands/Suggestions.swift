@@ -10,7 +10,7 @@ enum Suggestions {
     /// WinDbg and SOS commands dumpdbg does not implement yet (the open issues track them).
     static let notYet: Set<String> = [
         "dt", "dv", "dx", ".reload", ".sympath", ".symfix", ".srcpath", "!heap", "!locks", "!cs", "!runaway",
-        "!for_each_frame", "!for_each_thread", "!clrstack", "!gcroot", "!dumpasync", "!syncblk", "!finalizequeue",
+        "!for_each_frame", "!for_each_thread", "!gcroot", "!dumpasync", "!syncblk", "!finalizequeue",
         "!threadpool", "!ip2md", "!dumpmd", "!u", "!dumpdomain", "!eestack", "!dumpstack", "!soshelp", "!gchandles", "!objsize",
         "!dumpil", "!bpmd", "!analyzeoom", "!verifyheap", "!traverseheap", "!gcwhere", "!findappdomain", "!sym", "!dlls", "!chkimg", "kd",
     ]
