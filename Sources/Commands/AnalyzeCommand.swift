@@ -1,3 +1,4 @@
+import ClrLayout
 import DumpModel
 import Foundation
 import Native
@@ -30,10 +31,15 @@ struct AnalysisValue: CommandValue {
     let osName: String
     let contextLines: [String]?
     let pointerSize: Int
+    /// A managed crash (SOS loaded, or its runtime found): the thread's last thrown exception, as `!pe` shows it.
+    var managedException: ExceptionsValue.Exception?
+    /// The faulting thread's managed frames, as `!clrstack` shows them.
+    var managedStack: [ManagedStacksValue.Frame]?
 
     enum CodingKeys: String, CodingKey {
         case note, exception, accessType, accessAddress, faultingThreadIndex, faultingThreadId, processName, errorCode, problemClass,
-             stack, stackCommand, symbolName, moduleName, imageName, imageVersion, failureBucketId, failureHash, platform, osName
+             stack, stackCommand, symbolName, moduleName, imageName, imageVersion, failureBucketId, failureHash, platform, osName,
+             managedException, managedStack
     }
 
     func textLines() -> [String] {
@@ -74,6 +80,17 @@ struct AnalysisValue: CommandValue {
             for (i, p) in e.parameters.prefix(4).enumerated() {
                 field("EXCEPTION_PARAMETER\(i + 1)", Hex.address(p.value, pointerSize: pointerSize))
             }
+        }
+        if let e = managedException {
+            out.append("EXCEPTION_OBJECT: !pe \(String(e.address.value, radix: 16))")
+            out += ExceptionsValue(exceptions: [e], nested: false, chainNote: nil).textLines()
+            out.append("")
+        }
+        if let frames = managedStack, !frames.isEmpty {
+            out.append("MANAGED_STACK: !CLRStack")
+            out.append("        Child SP               IP Call Site")
+            out += frames.map { "\(Sos.P($0.childSP.value)) \(Sos.P($0.ip.value)) \($0.callSite)" }
+            out.append("")
         }
         out.append("STACK_TEXT:  ")
         out += stack.textLines().filter { !$0.contains("Call Site") }
@@ -195,10 +212,45 @@ struct AnalyzeCommand: ValueCommand {
         let note: String? = exception == nil
             ? "No exception or signal is recorded in this dump (a snapshot, such as a hang dump): analysing thread \(threadIndex)'s stack."
             : nil
+        // A managed crash: the runtime's view of the thread names the exception and the managed frames, and the
+        // bucket follows the exception type and the method that threw it (WinDbg through SOS does the same).
+        var managed: (exception: ExceptionsValue.Exception, frames: [ManagedStacksValue.Frame], bucket: String, symbol: String, module: String, image: String)?
+        if let r = Self.clrRuntime(s), let t = r.threads().first(where: { $0.osId == thread.id && !$0.isDead }) {
+            let thrown = r.objectFromHandle(t.lastThrownHandle)
+            let frames = ClrStackCommand.frames(thread: threadIndex, context: thread.context, native: false, r, s)
+            if thrown != 0, let e = try? PrintExceptionCommand.exception(thrown, r) {
+                // The method that threw: the exception's first frame outside the framework, else its first frame,
+                // else the thread's first managed frame.
+                let thrower = r.stackTrace(ofException: thrown).map(\.methodDesc)
+                let md = thrower.first { !r.methodName($0).hasPrefix("System.") } ?? thrower.first
+                    ?? frames.first?.methodDesc?.value
+                let full = md.map { r.methodName($0) } ?? "Unknown!Unknown"
+                let bang = full.firstIndex(of: "!") ?? full.startIndex
+                let image = String(full[..<bang])
+                let method = String(full[full.index(after: bang)...]).split(separator: "(").first.map(String.init) ?? full
+                let module = (image as NSString).deletingPathExtension.replacingOccurrences(of: ".", with: "_")
+                managed = (e, frames, "CLR_EXCEPTION_\(e.type)_\(Hex.pad(e.hresult.value, 8))_\(image)!\(method)", "\(module)!\(method)", module, image)
+            }
+        }
         // WinDbg leaves the session on the faulting thread, in the exception's context.
         s.currentThread = threadIndex
         s.useExceptionContext = exceptionContext != nil && s.dump.exception != nil
         let contextLines = verbose ? context.map { RegisterCommand.block($0) } : nil
+        if let m = managed {
+            var v = AnalysisValue(
+                verbose: verbose, note: note, exception: record, accessType: nil, accessAddress: nil,
+                faultingThreadIndex: threadIndex, faultingThreadId: HexValue(thread.id),
+                processName: s.dump.processName.map { ($0 as NSString).lastPathComponent } ?? s.dump.modules.first?.fileName,
+                errorCode: exception.map { Self.errorCode($0, os: os) }, problemClass: "CLR_EXCEPTION", stack: stack,
+                stackCommand: "~\(threadIndex)s; !pe; !clrstack", symbolName: m.symbol, moduleName: m.module, imageName: m.image,
+                imageVersion: nil, failureBucketId: m.bucket,
+                failureHash: Self.guidHash(([m.bucket] + m.frames.prefix(8).map(\.callSite)).joined(separator: "\n")),
+                platform: s.dump.system.architecture.description, osName: Self.osName(s.dump.system), contextLines: contextLines,
+                pointerSize: s.pointerSize)
+            v.managedException = m.exception
+            v.managedStack = m.frames
+            return v
+        }
         return AnalysisValue(
             verbose: verbose, note: note, exception: record, accessType: accessType, accessAddress: accessAddress.map(HexValue.init),
             faultingThreadIndex: threadIndex, faultingThreadId: HexValue(thread.id),
@@ -209,6 +261,13 @@ struct AnalyzeCommand: ValueCommand {
             imageVersion: module?.fileVersion?.description, failureBucketId: bucket, failureHash: hash,
             platform: s.dump.system.architecture.description, osName: Self.osName(s.dump.system),
             contextLines: contextLines, pointerSize: s.pointerSize)
+    }
+
+    /// The CLR runtime, when the dump has one SOS can read (SOS loaded, or the runtime's files on the image path).
+    static func clrRuntime(_ s: Session) -> ClrRuntime? {
+        guard s.registry.loadedExtensions.contains("sos")
+                || s.dump.modules.contains(where: { ["libcoreclr.so", "coreclr.dll"].contains($0.fileName.lowercased()) }) else { return nil }
+        return try? SosRuntimes.runtime(for: s)
     }
 
     /// WinDbg's PROBLEM_CLASS words for the common failures.

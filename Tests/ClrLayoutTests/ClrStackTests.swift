@@ -63,4 +63,27 @@ struct ClrStackTests {
             "000000000019E9B0 000006448A4CC46B System.Threading.Thread.Sleep(Int32)",
             "000000000019E9E0 000000001AE12916 CrashLab.Program.Main(System.String[])"])
     }
+
+    /// `!analyze -v` on each runtime's crash: the unhandled NullReferenceException from the async method, bucketed
+    /// by its type, HRESULT and the method that threw it, on the thread that threw it.
+    @Test func analyzeNamesTheManagedCrash() throws {
+        guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return }
+        let bucket = "FAILURE_BUCKET_ID:  CLR_EXCEPTION_System.NullReferenceException_80004003_app.exe!CrashLab.AccountController+<LoginAsync>c__async0.MoveNext"
+        var sessions: [(String, Session, Output.Buffer, String)] = []
+        let (s31, b31) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
+        _ = ClrFixtures.run(s31, b31, ".loadby sos clr")
+        sessions.append(("linux-3.1", s31, b31, "FAULTING_THREAD:  3811"))
+        let (sw, bw) = try Win31.session()
+        sessions.append(("windows-3.1", sw, bw, "FAULTING_THREAD:  194"))
+        if Net8.available {
+            let (s8, b8) = try Net8.session()
+            sessions.append(("linux-8.0", s8, b8, "FAULTING_THREAD:  3848"))
+        }
+        for (name, s, b, thread) in sessions {
+            let out = ClrFixtures.run(s, b, "!analyze -v")
+            #expect(out.contains(bucket), "\(name): \(out.suffix(1500))")
+            #expect(out.contains(thread) && out.contains("EXCEPTION_OBJECT: !pe ") && out.contains("MANAGED_STACK: !CLRStack"), "\(name)")
+            #expect(out.contains("System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw()"), "\(name)")
+        }
+    }
 }

@@ -17,7 +17,7 @@ struct EventThreadTests {
         #expect(ClrFixtures.run(s, b, "~").contains(".  8  Id: 3809.3811"))
         _ = ClrFixtures.run(s, b, "~0s")
         let analysis = ClrFixtures.run(s, b, "!analyze -v")
-        #expect(analysis.contains("FAULTING_THREAD:  3811") && analysis.contains("STACK_COMMAND:  ~8s; .ecxr ; kb"), "\(analysis.prefix(3000))")
+        #expect(analysis.contains("FAULTING_THREAD:  3811") && analysis.contains("STACK_COMMAND:  ~8s; !pe; !clrstack"), "\(analysis.prefix(3000))")
         #expect(s.currentThread == 8)
     }
 }
