@@ -31,12 +31,12 @@ module() {  # name; modules are built in dependency order, and a rebuilt one reb
 }
 
 build() {  # target
-  module DumpModel; module Metadata; module Native; module ClrLayout; module Commands
+  module DumpModel; module Metadata; module Native; module Unwind; module ClrLayout; module Commands
   local bin="$OUT/fuzz-$1" src="Samples/fuzz/$1.swift"
   if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$OUT/libCommands.a" ]; then return; fi
   echo "fuzz.sh: linking $bin" >&2
-  swiftc "${FLAGS[@]}" "$src" -o "$bin" -L "$OUT" -lCommands -lClrLayout -lNative -lMetadata -lDumpModel \
-    -llzma -lz -lbz2 -lcapstone 2>&1 | grep -v "Cannot export local symbol" >&2 || true
+  swiftc "${FLAGS[@]}" "$src" -o "$bin" -L "$OUT" -lCommands -lClrLayout -lUnwind -lNative -lMetadata -lDumpModel \
+    -llzma -lz -lbz2 -lcapstone -lstdc++ 2>&1 | grep -v "Cannot export local symbol" >&2 || true
   [ -x "$bin" ] || { echo "fuzz.sh: linking $1 failed" >&2; exit 1; }
 }
 
@@ -53,7 +53,9 @@ corpus() {  # target -> a folder of seeds
         cp "$SHARED/clr/async-crash/app.exe" Samples/dumps/async-crash/app.exe "$dir/" 2>/dev/null || true ;;
       commandline)
         printf '%s' '~* e r; .echo "a;b"; $$ c' > "$dir/split"; printf '%s' '? poi(@rsp+8)*2 + (ntdll << 4) % 0n10' > "$dir/masm"
-        printf '%s' 'db @rsp L?ffffffff; s -a 0 ffffffffffffffff "x"' > "$dir/ranges"; printf '%s' '? ((((-1))))' > "$dir/nest" ;;
+        printf '%s' 'db @rsp L?ffffffff; s -a 0 ffffffffffffffff "x"' > "$dir/ranges"; printf '%s' '? ((((-1))))' > "$dir/nest"
+        printf '%s' '.for (r $t0 = 0; @$t0 < 3; r $t0 = @$t0 + 1) { .if (@$t0 == 1) { .continue } .else { .printf "%d", @$t0 } }' > "$dir/script"
+        printf '%s' 'as /x A @$ip; .foreach /pS 1 (t { r; k 3 }) { .echo ${A} t }; ad *' > "$dir/alias" ;;
     esac
   fi
   echo "$dir"

@@ -1,5 +1,5 @@
 // Fuzz target: a dump file's bytes (minidump, ELF core, compressed). Parsed by the dump model, then a few
-// commands run on whatever opened: every parser and the native commands see the damage.
+// commands run on whatever opened: every parser, the native commands and the stack walker see the damage.
 import Commands
 import DumpModel
 import Foundation
@@ -15,7 +15,7 @@ public func fuzzDump(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     guard let dump = try? DumpLoader.open(path: scratch).dump else { return 0 }
     let s = Session(dump: dump, output: Output(sink: { _ in }))
     s.progress = ProgressLine(enabled: false)
-    for line in ["~", "lm", ".exr -1", ".ecxr", "r", "!address -summary", "db @$csp L40", "dps @$csp L8", "u @$ip L4", "!teb", "!peb"] {
+    for line in ["~", "lm", ".exr -1", ".ecxr", "r", "!address -summary", "db @$csp L40", "dps @$csp L8", "u @$ip L4", "!teb", "!peb", "~* kn", "!analyze -v", "!uniqstack"] {
         s.executeTopLevel(line: line)
     }
     return 0
