@@ -219,3 +219,36 @@ extension ClrRuntime {
         return m
     }
 }
+
+/// One of the runtime's explicit Frames on a thread's stack (transitions between managed and native code).
+public struct ClrExplicitFrame: Sendable {
+    public let address: UInt64
+    /// The Frame class (`HelperMethodFrame`), or nil when the vtable is not one dumpdbg knows.
+    public let name: String?
+}
+
+extension ClrRuntime {
+    /// The thread's explicit Frame chain (`Thread::m_pFrame`, then each Frame's `m_Next`), up to the -1 that ends it.
+    public func explicitFrames(thread: UInt64) -> [ClrExplicitFrame] {
+        let names = frameVTableNames
+        var out: [ClrExplicitFrame] = []
+        var f = target.u64(thread &+ layout.codeLookup.threadFrame) ?? 0
+        var seen = Set<UInt64>()
+        while f != 0, f != UInt64.max, seen.insert(f).inserted, out.count < 4096 {
+            let vtable = target.u64(f) ?? 0
+            out.append(ClrExplicitFrame(address: f, name: names[vtable]))
+            f = target.u64(f &+ 8) ?? 0
+        }
+        return out
+    }
+
+    /// vtable address point -> Frame class name, for the Frame classes this build's layout names.
+    var frameVTableNames: [UInt64: String] {
+        var out: [UInt64: String] = [:]
+        for g in ClrGlobal.allCases {
+            guard let name = g.frameClassName, let a = global(g) else { continue }
+            out[a &+ layout.vtableSymbolOffset] = name
+        }
+        return out
+    }
+}

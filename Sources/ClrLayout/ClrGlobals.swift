@@ -9,6 +9,19 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     case appDomain, flatImageLayoutVTable
     /// 3.1: `ExecutionManager::m_CodeRangeList` (holds the list head); 8.0: `g_codeRangeMap`, the map itself.
     case codeRangeList
+    /// The vtables of the runtime's explicit Frame classes (`!CLRStack`'s `[HelperMethodFrame: …]` lines).
+    case helperMethodFrameVTable, gcFrameVTable, debuggerU2MCatchHandlerFrameVTable, inlinedCallFrameVTable
+
+    /// The Frame class a vtable global names.
+    public var frameClassName: String? {
+        switch self {
+        case .helperMethodFrameVTable: return "HelperMethodFrame"
+        case .gcFrameVTable: return "GCFrame"
+        case .debuggerU2MCatchHandlerFrameVTable: return "DebuggerU2MCatchHandlerFrame"
+        case .inlinedCallFrameVTable: return "InlinedCallFrame"
+        default: return nil
+        }
+    }
     /// The stub a method's precode calls until the method is compiled (a code address).
     case thePreStub
 }

@@ -223,7 +223,7 @@ struct AnalyzeCommand: ValueCommand {
                 // else the thread's first managed frame.
                 let thrower = r.stackTrace(ofException: thrown).map(\.methodDesc)
                 let md = thrower.first { !r.methodName($0).hasPrefix("System.") } ?? thrower.first
-                    ?? frames.first?.methodDesc?.value
+                    ?? frames.first(where: \.managed)?.methodDesc?.value
                 let full = md.map { r.methodName($0) } ?? "Unknown!Unknown"
                 let bang = full.firstIndex(of: "!") ?? full.startIndex
                 let image = String(full[..<bang])
@@ -244,7 +244,8 @@ struct AnalyzeCommand: ValueCommand {
                 errorCode: exception.map { Self.errorCode($0, os: os) }, problemClass: "CLR_EXCEPTION", stack: stack,
                 stackCommand: "~\(threadIndex)s; !pe; !clrstack", symbolName: m.symbol, moduleName: m.module, imageName: m.image,
                 imageVersion: nil, failureBucketId: m.bucket,
-                failureHash: Self.guidHash(([m.bucket] + m.frames.prefix(8).map(\.callSite)).joined(separator: "\n")),
+                // Method names only: explicit Frames carry stack addresses, which differ from one crash to the next.
+                failureHash: Self.guidHash(([m.bucket] + m.frames.filter(\.managed).prefix(8).map(\.callSite)).joined(separator: "\n")),
                 platform: s.dump.system.architecture.description, osName: Self.osName(s.dump.system), contextLines: contextLines,
                 pointerSize: s.pointerSize)
             v.managedException = m.exception

@@ -53,8 +53,8 @@ struct ClrStackCommand: ValueCommand {
     coreclr.dll's .pdata), JIT-compiled frames by the unwind info in their code headers, ReadyToRun frames by
     the image's .pdata; each managed frame is named from its MethodDesc (Docs/clr/code-lookup.md).
     -f adds the native frames between the managed ones; -all does every managed thread.
+    The runtime's explicit Frames ([HelperMethodFrame: ...], [GCFrame: ...]) are listed where they sit on the stack.
     -a, -p and -l (arguments and locals) are accepted, but their values are not decoded yet.
-    The runtime's transition frames ([HelperMethodFrame: ...], [GCFrame: ...]) are not listed yet.
     Example: !CLRStack -f
     """
     var extensionName: String? { "sos" }
@@ -90,8 +90,21 @@ struct ClrStackCommand: ValueCommand {
         let map = r.codeMap
         walker.codeUnwinder = { regs, pc in map.unwind(regs, pc: pc) }
         var out: [ManagedStacksValue.Frame] = []
+        // The runtime's explicit Frames live on the stack: SOS prints them where their address falls among the
+        // managed frames' SPs, with IP 0.
+        let osId = s.dump.threads[i].id
+        var explicit = r.threads().first { $0.osId == osId }.map { r.explicitFrames(thread: $0.address) } ?? []
+        func flush(below sp: UInt64?) {
+            while let e = explicit.first, sp.map({ e.address < $0 }) ?? true {
+                explicit.removeFirst()
+                out.append(.init(childSP: HexValue(e.address), ip: HexValue(0),
+                                 callSite: "[\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))] ", managed: false,
+                                 codeKind: nil, methodDesc: nil))
+            }
+        }
         for f in walker.walk(context).frames {
             if let code = map.code(at: f.lookupAddress) {
+                flush(below: f.stackPointer)
                 out.append(.init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
                                  callSite: r.methodName(code.methodDesc, withModule: false), managed: true, codeKind: code.kind.rawValue,
                                  methodDesc: HexValue(code.methodDesc)))
@@ -101,6 +114,7 @@ struct ClrStackCommand: ValueCommand {
                                  managed: false, codeKind: nil, methodDesc: nil))
             }
         }
+        flush(below: nil)
         return out
     }
 }

@@ -16,7 +16,9 @@ extension ClrLayoutTable {
                 .codeRangeList: 0, .threadStore: 16, .finalizerThread: 31, .gcHeapType: 33, .appDomain: 35,
                 .objectMethodTable: 55, .stringMethodTable: 58, .exceptionMethodTable: 63, .freeObjectMethodTable: 70,
             ],
-            addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115],
+            addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115,
+                        // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §3).
+                        .helperMethodFrameVTable: 164, .gcFrameVTable: 163, .debuggerU2MCatchHandlerFrameVTable: 160, .inlinedCallFrameVTable: 170],
             gcDacGlobals: 34,
             gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70],
             gcDacVarsMajorVersion: 1)),

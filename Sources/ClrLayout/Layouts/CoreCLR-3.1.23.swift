@@ -23,6 +23,8 @@ extension ClrLayoutTable {
             .appDomain: "_ZN9AppDomain15m_pTheAppDomainE",
             .flatImageLayoutVTable: "_ZTV15FlatImageLayout",
             .codeRangeList: "_ZN16ExecutionManager15m_CodeRangeListE",
+            .helperMethodFrameVTable: "_ZTV17HelperMethodFrame", .gcFrameVTable: "_ZTV7GCFrame",
+            .debuggerU2MCatchHandlerFrameVTable: "_ZTV28DebuggerU2MCatchHandlerFrame", .inlinedCallFrameVTable: "_ZTV16InlinedCallFrame",
         ]),
         heapKind: .segments,
         // GC

@@ -16,7 +16,9 @@ extension ClrLayoutTable {
                 .codeRangeList: 0, .threadStore: 16, .finalizerThread: 17, .gcHeapType: 19, .appDomain: 21,
                 .objectMethodTable: 40, .stringMethodTable: 43, .exceptionMethodTable: 47, .freeObjectMethodTable: 54,
             ],
-            addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92],
+            addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92,
+                        // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §4.5). GCFrame's entry is not verified.
+                        .helperMethodFrameVTable: 128, .debuggerU2MCatchHandlerFrameVTable: 125, .inlinedCallFrameVTable: 134],
             gcDacGlobals: 20,
             gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78],
             gcDacVarsMajorVersion: 2)),
