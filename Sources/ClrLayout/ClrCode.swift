@@ -13,6 +13,9 @@ public struct ClrCodeInfo: Sendable {
     /// the function holding the IP.
     let unwindBase: UInt64
     let function: (begin: UInt32, end: UInt32, unwind: UInt32)?
+
+    /// The end of the code block holding the IP (the main body or a funclet), when its RUNTIME_FUNCTION is known.
+    public var blockEnd: UInt64? { function.map { unwindBase &+ UInt64($0.end) } }
 }
 
 /// The runtime's map of its code (Docs/clr/code-lookup.md): code ranges, JIT heaps with their nibble maps and

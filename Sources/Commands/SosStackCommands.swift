@@ -118,3 +118,108 @@ struct ClrStackCommand: ValueCommand {
         return out
     }
 }
+
+/// `!IP2MD` and `!DumpMD`: a method's MethodDesc, name, type, token, module and code.
+struct MethodDescValue: CommandValue {
+    let methodDesc: HexValue
+    let name: String
+    let eeClass: HexValue
+    let methodTable: HexValue
+    let token: HexValue
+    let module: HexValue
+    /// "jit" or "readyToRun", when the code was found.
+    let codeKind: String?
+    let codeAddress: HexValue?
+
+    func textLines() -> [String] {
+        var out = ["MethodDesc:   \(Sos.p(methodDesc.value))",
+                   "Method Name:          \(name)",
+                   "Class:                \(Sos.p(eeClass.value))",
+                   "MethodTable:          \(Sos.p(methodTable.value))",
+                   "mdToken:              \(Hex.pad(token.value, 16).uppercased())",
+                   "Module:               \(Sos.p(module.value))"]
+        // Only where the code was found (!IP2MD); !DumpMD does not read the method's code yet.
+        if let codeKind, let codeAddress {
+            out.append("IsJitted:             yes" + (codeKind == "readyToRun" ? " (ReadyToRun code)" : ""))
+            out.append("Current CodeAddr:     " + Sos.p(codeAddress.value))
+        }
+        return out
+    }
+
+    static func of(_ md: UInt64, code: ClrCodeInfo?, _ r: ClrRuntime) throws -> MethodDescValue {
+        guard let (t, token) = r.methodDescInfo(md) else { throw CommandError("\(Sos.p(md)) is not a MethodDesc") }
+        return MethodDescValue(methodDesc: HexValue(md), name: r.methodName(md, withModule: false), eeClass: HexValue(t.eeClass),
+                               methodTable: HexValue(t.methodTable), token: HexValue(UInt64(token)), module: HexValue(t.module?.address ?? 0),
+                               codeKind: code?.kind.rawValue, codeAddress: code.map { HexValue($0.start) })
+    }
+}
+
+struct IP2MDCommand: ValueCommand {
+    let names = ["!IP2MD", "!ip2md"]
+    let summary = "the MethodDesc of managed code at an address"
+    let help = """
+    !IP2MD <code address>   finds the managed method holding the address (JIT or ReadyToRun code) and shows its
+                            MethodDesc, name, class, MethodTable, token, module and code start.
+    Example: !ip2md @rip
+    """
+    var extensionName: String? { "sos" }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let args = try CommandArguments(inv, positionals: 1...1, usage: "!IP2MD <code address>")
+        let ip = try Sos.address(args.positionals[0], s)
+        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
+        guard let code = r.codeMap.code(at: ip) else { throw CommandError("Failed to request MethodData, not in JIT code range") }
+        return try MethodDescValue.of(code.methodDesc, code: code, r)
+    }
+}
+
+struct DumpMDCommand: ValueCommand {
+    let names = ["!DumpMD", "!dumpmd"]
+    let summary = "show a MethodDesc"
+    let help = "!DumpMD <MethodDesc address>   shows the method's name, class, MethodTable, token, module and code.\nExample: !dumpmd 00007fb09770fef0"
+    var extensionName: String? { "sos" }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let args = try CommandArguments(inv, positionals: 1...1, usage: "!DumpMD <MethodDesc address>")
+        let md = try Sos.address(args.positionals[0], s)
+        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
+        return try MethodDescValue.of(md, code: nil, r)
+    }
+}
+
+/// `!U <code address>`: the managed method holding the address, disassembled from its start.
+struct ManagedUnassembleCommand: DebuggerCommand {
+    let names = ["!U", "!u"]
+    let summary = "disassemble the managed method holding an address"
+    let help = """
+    !U <code address>   disassembles the JIT or ReadyToRun code block holding the address (its main body, or the
+                        funclet it is in), under the method's name; '>>>' marks the address's instruction.
+    Example: !u 00007fb09766183d
+    """
+    var extensionName: String? { "sos" }
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        let args = try CommandArguments(inv, flags: ["-gcinfo", "-ehinfo", "-n", "-o"], positionals: 1...1, usage: "!U [-gcinfo] [-ehinfo] <code address>")
+        let ip = try Sos.address(args.positionals[0], s)
+        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
+        guard let code = r.codeMap.code(at: ip) else { throw CommandError("Unmanaged code") }
+        guard let dis = s.disassembler else { throw CommandError("!U: no disassembler for \(s.dump.system.architecture)") }
+        let end = code.blockEnd ?? min(ip + 0x100, code.start + 0x10000)
+        let start = code.blockEnd != nil && ip >= code.start ? code.start : code.start
+        s.output.line(code.kind == .jit ? "Normal JIT generated code" : "ReadyToRun code")
+        s.output.line(r.methodName(code.methodDesc, withModule: false))
+        s.output.line("Begin \(Sos.P(start)), size \(String(end - start, radix: 16))")
+        var at = start
+        while at < end {
+            try s.checkInterrupt()
+            let bytes = s.codeBytes(at, count: 16)
+            guard !bytes.isEmpty, let i = dis.decode(bytes, at: at) else {
+                s.output.line("\(s.address(at)) ??              ???   (the rest of the code is not in the dump)")
+                return
+            }
+            let line = s.instructionText(i)
+            s.output.line((i.address <= ip && ip < i.address + UInt64(i.bytes.count) ? ">>> " : "") + line)
+            at += UInt64(i.bytes.count)
+        }
+    }
+}

@@ -8,7 +8,8 @@ let sosCommands: [any DebuggerCommand] = [
     LoadExtensionCommand(), CorDllCommand(), ExePathCommand(),
     EEHeapCommand(), DumpHeapCommand(), DumpObjCommand(), DumpArrayCommand(), DumpMTCommand(),
     DumpClassCommand(), DumpModuleCommand(), Name2EECommand(), DumpVCCommand(),
-    ClrThreadsCommand(), PrintExceptionCommand(), DumpStackObjectsCommand(), EEVersionCommand(), ClrStackCommand(),
+    ClrThreadsCommand(), PrintExceptionCommand(), DumpStackObjectsCommand(), EEVersionCommand(), ClrStackCommand(), IP2MDCommand(),
+    DumpMDCommand(), ManagedUnassembleCommand(),
 ]
 
 /// The session's CLR runtime, built on first use and rebuilt when the image path changes (a file found on

@@ -103,4 +103,21 @@ struct ClrStackTests {
             #expect(out.contains("System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw()"), "\(name)")
         }
     }
+
+    /// `!IP2MD`, `!DumpMD` and `!U` on the 3.1 dump: the values code-lookup.md §2.3 checked against the DAC.
+    @Test func ip2mdDumpmdAndU() throws {
+        guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return }
+        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
+        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let ip2md = ClrFixtures.run(s, b, "!ip2md 7fb09766a39b")
+        #expect(ip2md.hasPrefix("MethodDesc:   00007fb09770fe90\nMethod Name:          CrashLab.Program.WorkerThreadProc()\n"), "\(ip2md)")
+        #expect(ip2md.contains("mdToken:              0000000006000005\n") && ip2md.contains("Current CodeAddr:     00007fb09766a340\n"), "\(ip2md)")
+        let r2r = ClrFixtures.run(s, b, "!ip2md 7fb0971d7571")
+        #expect(r2r.contains("System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw()") && r2r.contains("(ReadyToRun code)"), "\(r2r)")
+        #expect(ClrFixtures.run(s, b, "!dumpmd 7fb09770fef0").contains("Method Name:          CrashLab.Program.Main(System.String[])\n"))
+        let u = ClrFixtures.run(s, b, "!u 7fb09766a39b").split(separator: "\n")
+        #expect(u.prefix(3) == ["Normal JIT generated code", "CrashLab.Program.WorkerThreadProc()", "Begin 00007FB09766A340, size 6b"], "\(u)")
+        #expect(u.contains { $0.hasPrefix(">>> 00007fb0`9766a39b ") } && u.last?.hasSuffix("ret") == true, "\(u)")
+        #expect(ClrFixtures.run(s, b, "!ip2md 1000").contains("not in JIT code range"))
+    }
 }

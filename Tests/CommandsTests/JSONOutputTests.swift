@@ -79,7 +79,7 @@ struct JSONOutputTests {
             let s = Session(dump: d, output: Output(sink: buffer.append))
             s.outputFormat = .json
             s.imagePath = [runtime]
-            for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f"] { s.executeTopLevel(line: l) }
+            for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip"] { s.executeTopLevel(line: l) }
             // !do on the objects the stack holds, strings and exceptions among them.
             for doc in buffer.text.split(separator: "\n").suffix(4) where doc.contains("\"objects\"") {
                 let objects = ((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any]).flatMap { $0["result"] as? [String: Any] }?["objects"] as? [[String: Any]] ?? []
