@@ -28,14 +28,11 @@ struct ManagedStacksValue: CommandValue {
         for (n, t) in threads.enumerated() {
             if n > 0 { out.append("") }
             out.append("OS Thread Id: 0x\(String(t.osId.value, radix: 16)) (\(t.threadIndex))")
-            out.append("        Child SP               IP Call Site")
-            for f in t.frames {
-                out.append("\(Sos.P(f.childSP.value)) \(Sos.P(f.ip.value)) \(f.callSite)")
-                if variablesRequested && f.managed {
-                    out += ["    PARAMETERS:", "        <not decoded: dumpdbg does not read the JIT's variable locations yet>",
-                            "    LOCALS:", "        <not decoded: dumpdbg does not read the JIT's variable locations yet>"]
-                }
+            if variablesRequested {
+                out.append("(-a/-p/-l: arguments and locals are not decoded yet: dumpdbg does not read the JIT's variable locations)")
             }
+            out.append("        Child SP               IP Call Site")
+            for f in t.frames { out.append("\(Sos.P(f.childSP.value)) \(Sos.P(f.ip.value)) \(f.callSite)") }
         }
         return out
     }

@@ -150,8 +150,36 @@ struct WalkthroughScriptTests {
             "00007f5c61ac0f90  4000002       10        System.String  0 instance 00007f5c3c048020 _httpVerb\n",
             "String:      /Account/Login\n", "String:      POST\n",
             "Exception type:   System.NullReferenceException\n",
+            "FAILURE_BUCKET_ID:  CLR_EXCEPTION_System.NullReferenceException_80004003_app.exe!Samples.AccountController+<LoginAsync>c__async0.MoveNext\n",
+            "00007F5C603FE700 00007F5C61A4E7F7 System.Web.LegacyAspNetSynchronizationContext.CallCallbackPossiblyUnderLock(System.Threading.SendOrPostCallback, System.Object)\n",
         ] {
             #expect(out.contains(expected), Comment(rawValue: expected))
         }
+    }
+
+    /// Docs/walkthrough.md shows this run: every line of its session block appears in the run's output, in order
+    /// (the block leaves some rows out, marked `...`; the runtime folder is shown as RUNTIME).
+    @Test func theDocumentedSessionIsWhatTheRunPrints() throws {
+        let root = Binary.projectRoot.path
+        let runtime = installedRuntime31()!
+        let r = try Binary.run(["-z", "Samples/dumps/async-crash/linux-3.1.core.xz", "-i", runtime, "-cf", "Samples/walkthrough.txt"],
+                               workingDirectory: root)
+        // The runtime folder and the decompression cache differ from machine to machine.
+        let out = r.stdout.replacingOccurrences(of: runtime, with: "RUNTIME").split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.hasPrefix("Decompressed into: ") ? "Decompressed into: CACHE" : $0 }
+        let doc = try String(contentsOfFile: root + "/Docs/walkthrough.md", encoding: .utf8)
+        // The session block: from the fence before "Loading Dump File" to the next fence.
+        let loading = try #require(doc.range(of: "Loading Dump File ["))
+        let open = try #require(doc.range(of: "```\n", options: .backwards, range: doc.startIndex..<loading.lowerBound))
+        let close = try #require(doc.range(of: "\n```", range: loading.upperBound..<doc.endIndex))
+        let block = doc[open.upperBound..<close.lowerBound].split(separator: "\n", omittingEmptySubsequences: false)
+        var i = 0
+        for line in block where line != "..." {
+            while i < out.count, out[i] != String(line) { i += 1 }
+            #expect(i < out.count, "Docs/walkthrough.md line not in the run's output (or out of order): \(line)")
+            if i >= out.count { break }
+            i += 1
+        }
+        #expect(block.count > 150)
     }
 }

@@ -29,9 +29,11 @@ enum Binary {
     struct Result { let status: Int32; let stdout: String; let stderr: String }
 
     /// Runs dumpdbg with `arguments`, feeding `stdin` (not a terminal).
-    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:]) throws -> Result {
+    static func run(_ arguments: [String], stdin: String = "", environment: [String: String] = [:],
+                    workingDirectory: String? = nil) throws -> Result {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: path)
+        if let workingDirectory { p.currentDirectoryURL = URL(fileURLWithPath: workingDirectory) }
         p.arguments = arguments
         var env = ProcessInfo.processInfo.environment
         env["DUMPDBG_CACHE"] = scratch + "/cache"
