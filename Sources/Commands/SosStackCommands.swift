@@ -48,7 +48,7 @@ struct ClrStackCommand: ValueCommand {
     !CLRStack [-a | -p | -l] [-f] [-all]
     Unwinds the thread from its context: native frames by call frame information (libcoreclr's .eh_frame,
     coreclr.dll's .pdata), JIT-compiled frames by the unwind info in their code headers, ReadyToRun frames by
-    the image's .pdata; each managed frame is named from its MethodDesc (Docs/clr/code-lookup.md).
+    the image's RUNTIME_FUNCTIONs; each managed frame is named from its MethodDesc (Docs/clr/code-lookup.md).
     -f adds the native frames between the managed ones; -all does every managed thread.
     The runtime's explicit Frames ([HelperMethodFrame: ...], [GCFrame: ...]) are listed where they sit on the stack.
     -a, -p and -l (arguments and locals) are accepted, but their values are not decoded yet.
@@ -217,6 +217,32 @@ struct ManagedUnassembleCommand: DebuggerCommand {
             let line = s.instructionText(i)
             s.output.line((i.address <= ip && ip < i.address + UInt64(i.bytes.count) ? ">>> " : "") + line)
             at += UInt64(i.bytes.count)
+        }
+    }
+}
+
+/// `!soshelp` / `!help`: the SOS commands dumpdbg has, or one command's help.
+struct SosHelpCommand: DebuggerCommand {
+    let names = ["!soshelp", "!help"]
+    let summary = "list the SOS commands dumpdbg knows (!soshelp CMD: one command's help)"
+    let help = "!soshelp [COMMAND]   lists the SOS commands with a line each, or shows one command's usage and example.\nExample: !soshelp clrstack"
+    var extensionName: String? { "sos" }
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        let sos = s.registry.commands.filter { $0.extensionName == "sos" }
+        if let word = inv.words.first {
+            let name = (word.hasPrefix("!") ? word : "!" + word).lowercased()
+            guard let c = sos.first(where: { $0.names.contains { $0.lowercased() == name } }) else {
+                throw CommandError("No SOS command \(word) in dumpdbg: !soshelp lists them")
+            }
+            for l in c.help.split(separator: "\n", omittingEmptySubsequences: false) { s.output.line(String(l)) }
+            return
+        }
+        s.output.line("SOS commands dumpdbg reads without the DAC (!soshelp COMMAND for one):")
+        for c in sos.sorted(by: { $0.names[0].lowercased() < $1.names[0].lowercased() }) {
+            let aliases = c.names.dropFirst().filter { $0.lowercased() != c.names[0].lowercased() }
+            let title = c.names[0] + (aliases.isEmpty ? "" : " (" + aliases.joined(separator: ", ") + ")")
+            s.output.line("  " + title.rightPad(34) + " " + c.summary)
         }
     }
 }
