@@ -107,7 +107,7 @@ struct ClrStackCommand: ValueCommand {
                                  methodDesc: HexValue(code.methodDesc)))
             } else if native {
                 out.append(.init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
-                                 callSite: s.nativeModules.name(f.instructionPointer) ?? s.address(f.instructionPointer),
+                                 callSite: s.nativeModules.callSite(of: f) ?? s.address(f.instructionPointer),
                                  managed: false, codeKind: nil, methodDesc: nil))
             }
         }
@@ -243,6 +243,39 @@ struct SosHelpCommand: DebuggerCommand {
             let aliases = c.names.dropFirst().filter { $0.lowercased() != c.names[0].lowercased() }
             let title = c.names[0] + (aliases.isEmpty ? "" : " (" + aliases.joined(separator: ", ") + ")")
             s.output.line("  " + title.rightPad(34) + " " + c.summary)
+        }
+    }
+}
+
+/// `!DumpStack` and `!EEStack`: native and managed frames of one thread (every thread), as one list.
+struct DumpStackCommand: DebuggerCommand {
+    let names = ["!DumpStack", "!dumpstack", "!EEStack", "!eestack"]
+    let summary = "native and managed frames together (!EEStack: every thread)"
+    let help = """
+    !DumpStack    the current thread's frames, native and managed, each with the frame it calls:
+                  Child-SP, RetAddr, "Caller, calling Callee". Managed frames are named from their MethodDesc.
+                  These are the frames the unwinder found (as !CLRStack -f), not SOS's raw scan of every stack word.
+    !EEStack      the same for every thread.
+    Example: !dumpstack
+    """
+    var extensionName: String? { "sos" }
+
+    func run(_ inv: Invocation, in s: Session) throws {
+        _ = try CommandArguments(inv, flags: ["-EE", "-short", "-ee"], positionals: 0...0, usage: "\(inv.name)")
+        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
+        let all = inv.name.lowercased() == "!eestack"
+        for i in (all ? Array(s.dump.threads.indices) : [s.currentThread]) {
+            try s.checkInterrupt()
+            if all { s.output.line("---------------------------------------------"); s.output.line("Thread \(String(format: "%3d", i))") }
+            let context = i == s.currentThread ? s.context : s.dump.threads[i].context
+            let frames = ClrStackCommand.frames(thread: i, context: context, native: true, r, s).filter { $0.ip.value != 0 }
+            s.output.line("OS Thread Id: 0x\(String(s.dump.threads[i].id, radix: 16)) (\(i))")
+            guard let top = frames.first else { s.output.line("(no frames: the thread has no register context)"); continue }
+            s.output.line("Current frame: " + top.callSite)
+            s.output.line("Child-SP         RetAddr          Caller, Callee")
+            for k in frames.indices.dropFirst() {
+                s.output.line("\(Sos.P(frames[k - 1].childSP.value)) \(Hex.pad(frames[k].ip.value, 16)) \(frames[k].callSite), calling \(frames[k - 1].callSite)")
+            }
         }
     }
 }

@@ -170,12 +170,7 @@ struct StackCommand: ValueCommand {
             let out = frames.enumerated().map { i, f -> StackValue.Frame in
                 let m = modules.module(containing: f.lookupAddress)
                 let sym = m.flatMap { modules.symbol(at: f.lookupAddress, in: $0) }
-                var site = modules.name(f.instructionPointer) ?? s.address(f.instructionPointer)
-                // A return address just past a function's last call names the function that made the call.
-                if let m, let (name, off) = sym, f.lookupAddress != f.instructionPointer,
-                   modules.symbol(at: f.instructionPointer, in: m)?.0 != name {
-                    site = "\(m.moduleName)!\(name)+0x\(String(off + 1, radix: 16))"
-                }
+                let site = modules.callSite(of: f) ?? s.address(f.instructionPointer)
                 var args: [HexValue?]?
                 if options.arguments {
                     let base: UInt64? = ps == 8 ? (i + 1 < frames.count ? frames[i + 1].stackPointer : f.stackPointer &+ 8)

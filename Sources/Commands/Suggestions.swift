@@ -11,7 +11,7 @@ enum Suggestions {
     static let notYet: Set<String> = [
         "dt", "dv", "dx", ".reload", ".sympath", ".symfix", ".srcpath", "!heap", "!locks", "!cs", "!runaway",
         "!for_each_frame", "!for_each_thread", "!gcroot", "!dumpasync", "!syncblk", "!finalizequeue",
-        "!threadpool", "!dumpdomain", "!eestack", "!dumpstack", "!gchandles", "!objsize",
+        "!threadpool", "!dumpdomain", "!gchandles", "!objsize",
         "!dumpil", "!bpmd", "!analyzeoom", "!verifyheap", "!traverseheap", "!gcwhere", "!findappdomain", "!sym", "!dlls", "!chkimg", "kd",
     ]
 

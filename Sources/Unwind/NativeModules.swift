@@ -66,6 +66,17 @@ public final class NativeModules: @unchecked Sendable {
         return namer.name(address)
     }
 
+    /// A frame's call site: its instruction pointer named, except that a return address just past a function's
+    /// last call (a call to a function that does not return) names the function that made the call.
+    public func callSite(of frame: NativeFrame) -> String? {
+        let ip = frame.instructionPointer, lookup = frame.lookupAddress
+        if lookup != ip, let m = module(containing: lookup), let (fn, off) = symbol(at: lookup, in: m),
+           symbol(at: ip, in: m)?.0 != fn {
+            return "\(m.moduleName)!\(fn)+0x\(String(off + 1, radix: 16))"
+        }
+        return name(ip)
+    }
+
     /// The function symbol holding a runtime address, and the offset into it.
     public func symbol(at address: UInt64, in module: DumpModule) -> (String, UInt64)? {
         let i = info(for: module)

@@ -119,6 +119,11 @@ struct ClrStackTests {
         #expect(u.prefix(3) == ["Normal JIT generated code", "CrashLab.Program.WorkerThreadProc()", "Begin 00007FB09766A340, size 6b"], "\(u)")
         #expect(u.contains { $0.hasPrefix(">>> 00007fb0`9766a39b ") } && u.last?.hasSuffix("ret") == true, "\(u)")
         #expect(ClrFixtures.run(s, b, "!ip2md 1000").contains("not in JIT code range"))
+        // !dumpstack: native and managed frames as one list; a return address just past a noreturn call names the caller.
+        _ = ClrFixtures.run(s, b, "~8s")
+        let dump = ClrFixtures.run(s, b, "!dumpstack")
+        #expect(dump.contains("libcoreclr!PROCEndProcess+0x84, calling libcoreclr!PROCAbort+0xe")
+                && dump.contains("System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(), calling libcoreclr!IL_Throw+0x271"), "\(dump)")
         let help = ClrFixtures.run(s, b, "!soshelp")
         #expect(help.contains("  !CLRStack ") && help.contains("  !DumpObj (!do, !DumpObject) "), "\(help)")
         #expect(ClrFixtures.run(s, b, "!soshelp clrstack").hasPrefix("!CLRStack [-a | -p | -l] [-f] [-all]\n"))
