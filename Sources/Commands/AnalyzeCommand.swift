@@ -236,32 +236,29 @@ struct AnalyzeCommand: ValueCommand {
         s.currentThread = threadIndex
         s.useExceptionContext = exceptionContext != nil && s.dump.exception != nil
         let contextLines = verbose ? context.map { RegisterCommand.block($0) } : nil
-        if let m = managed {
-            var v = AnalysisValue(
-                verbose: verbose, note: note, exception: record, accessType: nil, accessAddress: nil,
-                faultingThreadIndex: threadIndex, faultingThreadId: HexValue(thread.id),
-                processName: s.dump.processName.map { ($0 as NSString).lastPathComponent } ?? s.dump.modules.first?.fileName,
-                errorCode: exception.map { Self.errorCode($0, os: os) }, problemClass: "CLR_EXCEPTION", stack: stack,
-                stackCommand: "~\(threadIndex)s; !pe; !clrstack", symbolName: m.symbol, moduleName: m.module, imageName: m.image,
-                imageVersion: nil, failureBucketId: m.bucket,
-                // Method names only: explicit Frames carry stack addresses, which differ from one crash to the next.
-                failureHash: Self.guidHash(([m.bucket] + m.frames.filter(\.managed).prefix(8).map(\.callSite)).joined(separator: "\n")),
-                platform: s.dump.system.architecture.description, osName: Self.osName(s.dump.system), contextLines: contextLines,
-                pointerSize: s.pointerSize)
-            v.managedException = m.exception
-            v.managedStack = m.frames
-            return v
-        }
-        return AnalysisValue(
-            verbose: verbose, note: note, exception: record, accessType: accessType, accessAddress: accessAddress.map(HexValue.init),
+        // The blame: the managed exception's thrower for a managed crash, else the first native frame outside
+        // the system modules.
+        let blame = managed.map { m in
+            (problemClass: "CLR_EXCEPTION", command: "~\(threadIndex)s; !pe; !clrstack", symbol: m.symbol, module: Optional(m.module),
+             image: Optional(m.image), version: String?.none, bucket: m.bucket,
+             // Method names only: explicit Frames carry stack addresses, which differ from one crash to the next.
+             hash: Self.guidHash(([m.bucket] + m.frames.filter(\.managed).prefix(8).map(\.callSite)).joined(separator: "\n")))
+        } ?? (problemClass: problemClass, command: "~\(threadIndex)s;" + (s.useExceptionContext ? " .ecxr ;" : "") + " kb",
+              symbol: symbolName, module: module?.moduleName, image: module?.fileName, version: module?.fileVersion?.description,
+              bucket: bucket, hash: hash)
+        var value = AnalysisValue(
+            verbose: verbose, note: note, exception: record, accessType: managed == nil ? accessType : nil,
+            accessAddress: managed == nil ? accessAddress.map(HexValue.init) : nil,
             faultingThreadIndex: threadIndex, faultingThreadId: HexValue(thread.id),
             processName: s.dump.processName.map { ($0 as NSString).lastPathComponent } ?? s.dump.modules.first?.fileName,
-            errorCode: exception.map { Self.errorCode($0, os: os) }, problemClass: problemClass, stack: stack,
-            stackCommand: "~\(threadIndex)s;" + (s.useExceptionContext ? " .ecxr ;" : "") + " kb",
-            symbolName: symbolName, moduleName: module?.moduleName, imageName: module?.fileName,
-            imageVersion: module?.fileVersion?.description, failureBucketId: bucket, failureHash: hash,
+            errorCode: exception.map { Self.errorCode($0, os: os) }, problemClass: blame.problemClass, stack: stack,
+            stackCommand: blame.command, symbolName: blame.symbol, moduleName: blame.module, imageName: blame.image,
+            imageVersion: blame.version, failureBucketId: blame.bucket, failureHash: blame.hash,
             platform: s.dump.system.architecture.description, osName: Self.osName(s.dump.system),
             contextLines: contextLines, pointerSize: s.pointerSize)
+        value.managedException = managed?.exception
+        value.managedStack = managed?.frames
+        return value
     }
 
     /// The CLR runtime, when the dump has one SOS can read (SOS loaded, or the runtime's files on the image path).

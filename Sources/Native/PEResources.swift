@@ -9,20 +9,11 @@ public struct PEImageResources: Sendable {
 
     /// Nil when the image has no resource directory the dump holds.
     public init?(memory: AddressSpace, base: UInt64) {
-        guard let nt = ImageIdentity.ntHeadersOffset(u16: { memory.readU16(base &+ $0) }, u32: { memory.readU32(base &+ $0) })
-        else { return nil }
-        let optional = base &+ nt &+ 24
-        // PE32+ keeps its data directories at +112, PE32 at +96; resources are directory 2.
-        let directories: UInt64
-        switch memory.readU16(optional) {
-        case 0x20b?: directories = optional &+ 112
-        case 0x10b?: directories = optional &+ 96
-        default: return nil
-        }
-        guard let rva = memory.readU32(directories &+ 2 * 8), rva != 0 else { return nil }
+        // Resources are data directory 2.
+        guard let pe = PEImageInMemory(memory: memory, base: base), let dir = pe.directory(2) else { return nil }
         self.memory = memory
         self.base = base
-        root = base &+ UInt64(rva)
+        root = base &+ UInt64(dir.rva)
     }
 
     /// A directory entry's key: a numeric id or a name.

@@ -3,6 +3,15 @@ import DumpModel
 import Foundation
 import Testing
 
+/// Writes a script file into this run's temp folder and returns its path.
+func writeScript(_ text: String, _ name: String) -> String {
+    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-scripts-\(getpid())").path
+    try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+    let p = "\(dir)/\(name)"
+    _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
+    return p
+}
+
 struct SplitterTests {
     @Test func splitsAtSemicolonsOutsideQuotes() {
         #expect(CommandLineSplitter.split("~; lm; q") == ["~", "lm", "q"])
@@ -20,13 +29,7 @@ struct SplitterTests {
 struct ScriptTests {
     let md2 = "breakpad/minidump2.dmp"
 
-    func write(_ text: String, _ name: String) -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-scripts-\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let p = "\(dir)/\(name)"
-        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
-        return p
-    }
+    func write(_ text: String, _ name: String) -> String { writeScript(text, name) }
 
     @Test func echoingScript() throws {
         let p = write("$$ triage\nr eip\n\n.echo done\n", "a.txt")
@@ -61,13 +64,7 @@ struct ScriptTests {
 struct ScriptLanguageTests {
     let md2 = "breakpad/minidump2.dmp"
 
-    func write(_ text: String, _ name: String) -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-scriptlang-\(getpid())").path
-        try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
-        let p = "\(dir)/\(name)"
-        _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
-        return p
-    }
+    func write(_ text: String, _ name: String) -> String { writeScript(text, name) }
 
     @Test func conditionals() throws {
         let line = "r $t0 = 2; .if (@$t0 == 1) { .echo one } .elsif (@$t0 == 2) { .echo two } .else { .echo other }; .if (0) { .echo no }"
