@@ -124,57 +124,52 @@ struct DisplayMemoryCommand: DebuggerCommand {
 
     /// Rows of 16 bytes: address, units, and (for db/dc) the characters.
     static func dump(_ r: AddressRange, unitSize: UInt64, chars: Bool, _ s: Session) throws {
+        s.emit(try memory(r, unitSize: unitSize, chars: chars, s))
+    }
+
+    static func memory(_ r: AddressRange, unitSize: UInt64, chars: Bool, _ s: Session) throws -> MemoryValue {
         let total = r.byteCount(unit: unitSize)
         var offset: UInt64 = 0
         let perLine: UInt64 = 16
+        var rows: [MemoryValue.Row] = []
         while offset < total {
             try s.checkInterrupt()
             let lineStart = r.start &+ offset
-            if let next = s.skipMissingRows(from: r.start, offset: offset, total: total, row: perLine) {
-                offset = next
+            // More than 16 rows the dump lacks: one line for all of them, then the row of the next byte it has.
+            if let skip = s.missingRun(at: lineStart, remaining: total - offset, threshold: 16 * perLine) {
+                let n = max(1, skip / perLine)
+                rows.append(.init(address: HexValue(lineStart), units: nil, text: nil,
+                                  missingEnd: HexValue(lineStart &+ (min(n * perLine, total - offset) - 1))))
+                offset = n * perLine > total - offset ? total : offset + n * perLine
                 continue
             }
-            let n = Int(min(perLine, total - offset))
-            let bytes = s.memory.read(lineStart, count: n)
-            var cols: [String] = []
+            let count = Int(min(perLine, total - offset))
+            let bytes = s.memory.read(lineStart, count: count)
+            var units: [HexValue?] = []
             var i = 0
-            while i + Int(unitSize) <= n {
+            while i + Int(unitSize) <= count {
                 let unit = bytes[i..<(i + Int(unitSize))]
                 if unit.contains(where: { $0 == nil }) {
-                    cols.append(unitSize == 8 ? "????????`????????" : String(repeating: "?", count: Int(unitSize) * 2))
+                    units.append(nil)
                 } else {
                     var v: UInt64 = 0
                     for (k, b) in unit.enumerated() {
                         let shift = s.memory.bigEndian ? (Int(unitSize) - 1 - k) * 8 : k * 8
                         v |= UInt64(b!) << UInt64(shift)
                     }
-                    cols.append(unitSize == 8 ? Hex.tick(v) : Hex.pad(v, Int(unitSize) * 2))
+                    units.append(HexValue(v))
                 }
                 i += Int(unitSize)
             }
-            var text: String
-            if unitSize == 1 {
-                // db: "xx xx xx xx xx xx xx xx-xx xx ..."
-                text = ""
-                for (k, c) in cols.enumerated() { text += (k == 0 ? "" : (k == 8 ? "-" : " ")) + c }
-                text = text.rightPad(47)
-            } else {
-                text = cols.joined(separator: " ")
-                let full = Int(perLine / unitSize) * (unitSize == 8 ? 17 : Int(unitSize) * 2) + Int(perLine / unitSize) - 1
-                if chars { text = text.rightPad(full) }
-            }
-            var line = "\(s.address(lineStart))  \(text)"
-            if chars {
-                let ascii = bytes.map { b -> Character in
-                    guard let b else { return "?" }
-                    return b >= 0x20 && b < 0x7F ? Character(UnicodeScalar(b)) : "."
-                }
-                line += "  " + String(ascii)
-            }
-            s.output.line(line)
+            let text = chars ? String(bytes.map { b -> Character in
+                guard let b else { return "?" }
+                return b >= 0x20 && b < 0x7F ? Character(UnicodeScalar(b)) : "."
+            }) : nil
+            rows.append(.init(address: HexValue(lineStart), units: units, text: text, missingEnd: nil))
             offset = perLine > total - offset ? total : offset + perLine
         }
         s.nextDumpAddress = r.start &+ total
+        return MemoryValue(unitSize: Int(unitSize), rows: rows, pointerSize: s.pointerSize)
     }
 
     /// da/du: strings up to a NUL, at most `count` characters; long strings wrap as WinDbg does.
@@ -352,6 +347,62 @@ struct SearchMemoryCommand: DebuggerCommand {
                 }
             }
             return out
+        }
+    }
+}
+
+/// `db`/`dw`/`dd`/`dq`/`dp`/`dc`: rows of memory, each 16 bytes as units (null where the dump lacks a byte of the
+/// unit) and, for db/dc, characters; a long run the dump lacks is one row with `missingEnd`.
+struct MemoryValue: CommandValue {
+    struct Row: Encodable {
+        let address: HexValue
+        let units: [HexValue?]?
+        /// The row's bytes as characters (`.` for unprintable, `?` for missing), for db and dc.
+        let text: String?
+        /// Set on a row that stands for a run of missing memory, from `address` to here.
+        let missingEnd: HexValue?
+
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(address, forKey: .address)
+            if let units {
+                var u = c.nestedUnkeyedContainer(forKey: .units)
+                for v in units { if let v { try u.encode(v) } else { try u.encodeNil() } }
+            }
+            try c.encodeIfPresent(text, forKey: .text)
+            try c.encodeIfPresent(missingEnd, forKey: .missingEnd)
+        }
+        enum CodingKeys: String, CodingKey { case address, units, text, missingEnd }
+    }
+    let unitSize: Int
+    let rows: [Row]
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case unitSize, rows }
+
+    func textLines() -> [String] {
+        let perLine = 16
+        return rows.map { row in
+            let a = Hex.address(row.address.value, pointerSize: pointerSize)
+            if let end = row.missingEnd {
+                return "Memory access error at \(a)-\(Hex.address(end.value, pointerSize: pointerSize)) (not in the dump)"
+            }
+            let cols = (row.units ?? []).map { v -> String in
+                guard let v else { return unitSize == 8 ? "????????`????????" : String(repeating: "?", count: unitSize * 2) }
+                return unitSize == 8 ? Hex.tick(v.value) : Hex.pad(v.value, unitSize * 2)
+            }
+            var text: String
+            if unitSize == 1 {
+                // db: "xx xx xx xx xx xx xx xx-xx xx ..."
+                text = ""
+                for (k, c) in cols.enumerated() { text += (k == 0 ? "" : (k == 8 ? "-" : " ")) + c }
+                text = text.rightPad(47)
+            } else {
+                text = cols.joined(separator: " ")
+                let full = perLine / unitSize * (unitSize == 8 ? 17 : unitSize * 2) + perLine / unitSize - 1
+                if row.text != nil { text = text.rightPad(full) }
+            }
+            return "\(a)  \(text)" + (row.text.map { "  " + $0 } ?? "")
         }
     }
 }

@@ -119,7 +119,7 @@ struct EchoCommand: DebuggerCommand {
 }
 
 /// `?`: evaluate a MASM expression.
-struct EvaluateCommand: DebuggerCommand {
+struct EvaluateCommand: ValueCommand {
     let names = ["?"]
     let summary = "evaluate a MASM expression"
     let help = """
@@ -127,15 +127,25 @@ struct EvaluateCommand: DebuggerCommand {
                   @reg and $ip/$csp/$teb/$peb/$tid; module names; poi(addr); + - * / % << >> & | ^.
     Example: ? poi(@rsp)+0n10
     """
-    func run(_ inv: Invocation, in s: Session) throws {
-        guard !inv.arguments.isEmpty else {
-            s.output.line("Evaluate expression: ? <expression>")
-            return
-        }
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        guard !inv.arguments.isEmpty else { throw CommandError("Evaluate expression: ? <expression>", kind: .usage) }
         let v = try ExpressionEvaluator.evaluate(inv.arguments, environment: s.expressionEnvironment)
-        let signed = s.pointerSize == 8 ? Int64(bitPattern: v) : Int64(Int32(truncatingIfNeeded: v))
-        s.output.line("Evaluate expression: \(signed) = \(s.address(s.pointerSize == 8 ? v : v & 0xFFFF_FFFF))")
+        let value = s.pointerSize == 8 ? v : v & 0xFFFF_FFFF
+        return ExpressionValue(value: HexValue(value), signed: s.pointerSize == 8 ? Int64(bitPattern: v) : Int64(Int32(truncatingIfNeeded: v)),
+                               pointerSize: s.pointerSize)
     }
+}
+
+/// `?`'s value: the number, and how WinDbg shows it signed.
+struct ExpressionValue: CommandValue {
+    let value: HexValue
+    /// The value as a signed number of the target's pointer size.
+    let signed: Int64
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case value, signed }
+
+    func textLines() -> [String] { ["Evaluate expression: \(signed) = \(Hex.address(value.value, pointerSize: pointerSize))"] }
 }
 
 /// `.logopen`, `.logappend`, `.logclose`: copy the session's output to a file.

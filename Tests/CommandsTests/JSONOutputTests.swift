@@ -40,6 +40,12 @@ struct JSONOutputTests {
                 && (record["parameters"] as? [String]) == ["0x1", "0x45"] && record["source"] as? String == "dump")
         let regs = try #require((docs[5]["result"] as? [String: Any])?["registers"] as? [[String: Any]])
         #expect(regs.first?["name"] as? String == "eax" && regs.first?["value"] as? String == "0x400000" && regs.first?["bits"] as? Int == 32)
+        // db: two rows of 16 bytes from the stack pointer, each unit the byte the dump holds.
+        let mem = try #require((docs[9]["result"] as? [String: Any])?["rows"] as? [[String: Any]])
+        let esp = try #require(dump.threads[0].context?.stackPointer)
+        #expect(mem.count == 2 && mem[0]["address"] as? String == "0x" + String(esp, radix: 16))
+        let bytes = (mem[0]["units"] as? [String])?.compactMap { UInt8($0.dropFirst(2), radix: 16) }
+        #expect(bytes == dump.memory.readExact(esp, count: 16), "\(mem[0])")
         // Commands without a value yet carry their text lines.
         #expect((docs[7]["text"] as? [String])?.first?.hasPrefix("Windows XP Version 2600") == true)
         // Failures: ok false, with a kind.
