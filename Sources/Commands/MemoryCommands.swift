@@ -215,21 +215,50 @@ struct DisplayMemoryCommand: DebuggerCommand {
     func pointers(_ r: AddressRange, size: UInt64, _ s: Session) throws {
         let total = r.byteCount(unit: size)
         var offset: UInt64 = 0
+        var rows: [PointersValue.Row] = []
         while offset < total {
             try s.checkInterrupt()
             let a = r.start &+ offset
-            if let next = s.skipMissingRows(from: r.start, offset: offset, total: total, row: size) {
-                offset = next
+            if let skip = s.missingRun(at: a, remaining: total - offset, threshold: 16 * size) {
+                let n = max(1, skip / size)
+                rows.append(.init(address: HexValue(a), value: nil, symbol: nil, missingEnd: HexValue(a &+ (min(n * size, total - offset) - 1))))
+                offset = n * size > total - offset ? total : offset + n * size
                 continue
             }
             offset = size > total - offset ? total : offset + size
             let v: UInt64? = size == 8 ? s.memory.readU64(a) : s.memory.readU32(a).map(UInt64.init)
-            let shown = v.map { size == 8 ? Hex.tick($0) : Hex.pad($0, 8) } ?? (size == 8 ? "????????`????????" : "????????")
-            var line = "\(s.address(a))  \(shown)"
-            if let v, let name = s.namer.name(v) { line += " \(name)" }
-            s.output.line(line)
+            rows.append(.init(address: HexValue(a), value: v.map(HexValue.init), symbol: v.flatMap { s.symbolicName($0) }, missingEnd: nil))
         }
         s.nextDumpAddress = r.start &+ total
+        s.emit(PointersValue(size: Int(size), rows: rows, pointerSize: s.pointerSize))
+    }
+}
+
+/// `dps`/`dds`/`dqs`: one pointer per row with the symbol (or module+offset) it points into.
+struct PointersValue: CommandValue {
+    struct Row: Encodable {
+        let address: HexValue
+        /// Nil where the dump lacks the pointer.
+        let value: HexValue?
+        let symbol: String?
+        /// Set on a row that stands for a run of missing memory, from `address` to here.
+        let missingEnd: HexValue?
+    }
+    let size: Int
+    let rows: [Row]
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case size, rows }
+
+    func textLines() -> [String] {
+        rows.map { row in
+            let a = Hex.address(row.address.value, pointerSize: pointerSize)
+            if let end = row.missingEnd {
+                return "Memory access error at \(a)-\(Hex.address(end.value, pointerSize: pointerSize)) (not in the dump)"
+            }
+            let shown = row.value.map { size == 8 ? Hex.tick($0.value) : Hex.pad($0.value, 8) } ?? (size == 8 ? "????????`????????" : "????????")
+            return "\(a)  \(shown)" + (row.symbol.map { " " + $0 } ?? "")
+        }
     }
 }
 
