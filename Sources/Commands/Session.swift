@@ -40,6 +40,11 @@ public final class Session: @unchecked Sendable {
     public var nextDumpAddress: UInt64?
     /// The CLR runtime SOS commands read, with the image path it was found on (see SosRuntimes).
     var clrRuntime: (imagePath: [String], result: Result<ClrRuntime, ClrError>)?
+    /// The runtime SOS has already found for this image path, if any (never searches for it).
+    var loadedClrRuntime: ClrRuntime? {
+        guard let c = clrRuntime, c.imagePath == imagePath, case .success(let r) = c.result else { return nil }
+        return r
+    }
     /// Where `u` continues when given no address.
     public var nextUnassembleAddress: UInt64?
     /// Capstone for the dump's architecture (nil where Capstone has none).

@@ -1,3 +1,4 @@
+import Foundation
 import DumpModel
 import Native
 import Unwind
@@ -111,6 +112,19 @@ struct StackValue: CommandValue {
     }
 }
 
+extension StackValue {
+    /// The same stack with the frames `name` knows renamed: (module, function, offset from the function's start).
+    func naming(_ name: (Frame) -> (module: String, function: String, offset: UInt64)?) -> StackValue {
+        let renamed = frames.map { f -> Frame in
+            guard let (module, function, offset) = name(f) else { return f }
+            return Frame(index: f.index, childSP: f.childSP, framePointer: f.framePointer, returnAddress: f.returnAddress,
+                         instructionPointer: f.instructionPointer, callSite: "\(module)!\(function)+0x\(String(offset, radix: 16))",
+                         module: module, function: function, trust: f.trust, arguments: f.arguments)
+        }
+        return StackValue(threadIndex: threadIndex, threadId: threadId, frames: renamed, note: note, options: options, pointerSize: pointerSize)
+    }
+}
+
 /// `~* k` and `~N k`: the stacks of several threads, each under its `~` line.
 struct ThreadStacksValue: CommandValue {
     struct Entry: Encodable {
@@ -185,7 +199,7 @@ struct StackCommand: ValueCommand {
             return StackValue(threadIndex: index, threadId: HexValue(thread.id), frames: out, note: note, options: options, pointerSize: ps)
         }
         guard let context else { return value([], note: "No register context for thread \(index) in this dump") }
-        guard let walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
+        guard var walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
             StackWalker.stackRange(thread: thread, stackPointer: $0, memory: s.memory)
         }) else {
             // No unwinder for this architecture yet: the context frame is all that is known.
@@ -198,8 +212,25 @@ struct StackCommand: ValueCommand {
                               note: "Stack walking is not implemented for \(s.dump.system.architecture) yet: only the context frame is shown",
                               options: options, pointerSize: ps)
         }
+        // Once SOS has found the runtime, JIT-compiled frames unwind by their own unwind info, and managed frames
+        // are named from their MethodDescs (`System_Private_CoreLib!System.Threading.Thread.Sleep+0x1b`).
+        let runtime = s.loadedClrRuntime
+        if let map = runtime?.codeMap { walker.codeUnwinder = { regs, pc in map.unwind(regs, pc: pc) } }
         let stack = walker.walk(context, limit: limit)
-        return value(stack.frames, note: stack.note)
+        var result = value(stack.frames, note: stack.note)
+        if let r = runtime {
+            result = result.naming { f in
+                let lookup = f.index == 0 ? f.instructionPointer.value : f.instructionPointer.value &- 1
+                guard let code = r.codeMap.code(at: lookup) else { return nil }
+                let full = r.methodName(code.methodDesc)
+                let bang = full.firstIndex(of: "!") ?? full.startIndex
+                let file = String(full[..<bang])
+                let module = String((file as NSString).deletingPathExtension.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+                let method = String(full[full.index(after: bang)...]).split(separator: "(").first.map(String.init) ?? full
+                return (module, method, f.instructionPointer.value &- code.start)
+            }
+        }
+        return result
     }
 }
 

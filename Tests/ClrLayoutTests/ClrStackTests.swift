@@ -119,6 +119,10 @@ struct ClrStackTests {
         #expect(u.prefix(3) == ["Normal JIT generated code", "CrashLab.Program.WorkerThreadProc()", "Begin 00007FB09766A340, size 6b"], "\(u)")
         #expect(u.contains { $0.hasPrefix(">>> 00007fb0`9766a39b ") } && u.last?.hasSuffix("ret") == true, "\(u)")
         #expect(ClrFixtures.run(s, b, "!ip2md 1000").contains("not in JIT code range"))
+        // After .loadby, k unwinds JIT frames by their unwind info and names managed frames: one native+managed stack.
+        let k = ClrFixtures.run(s, b, "~8s; kc")
+        #expect(k.contains("libcoreclr!IL_Throw\n") && k.contains("System_Private_CoreLib!System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw\n")
+                && k.contains("System_Private_CoreLib!System.Threading._ThreadPoolWaitCallback.PerformWaitCallback\n"), "\(k)")
         // !dumpstack: native and managed frames as one list; a return address just past a noreturn call names the caller.
         _ = ClrFixtures.run(s, b, "~8s")
         let dump = ClrFixtures.run(s, b, "!dumpstack")
