@@ -150,6 +150,16 @@ struct UnassembleCommand: DebuggerCommand {
     Example: ub @rip L4
     """
     func run(_ inv: Invocation, in s: Session) throws {
+        var out = DisassemblyValue.Builder(s)
+        do { try disassemble(inv, s, &out) } catch {
+            // What was listed before the failure (Ctrl-C, say) still shows, then the error.
+            if !out.lines.isEmpty { s.emit(out.value) }
+            throw error
+        }
+        s.emit(out.value)
+    }
+
+    private func disassemble(_ inv: Invocation, _ s: Session, _ out: inout DisassemblyValue.Builder) throws {
         guard let dis = s.disassembler else { throw CommandError("u: no disassembler for \(s.dump.system.architecture)") }
         let backward = inv.name == "ub"
         if inv.name == "uf" {
@@ -159,7 +169,7 @@ struct UnassembleCommand: DebuggerCommand {
             guard let f = s.nativeModules.functionBounds(at: a) else {
                 throw CommandError("No function bounds for \(s.address(a)): no symbol with a size or unwind entry holds it (use u ADDRESS L COUNT)")
             }
-            try Self.listing(from: f.start, until: f.end, dis, s)
+            try Self.listing(from: f.start, until: f.end, dis, s, &out)
             return
         }
         let r = try AddressRange.parse(inv.arguments, session: s, defaultCount: 8, unit: 1,
@@ -179,33 +189,33 @@ struct UnassembleCommand: DebuggerCommand {
             let bytes = s.codeBytes(at, count: 16)
             if bytes.isEmpty {
                 if let m = s.namer.module(containing: at) {
-                    s.output.line("\(s.address(at)) ??              ???")
-                    s.output.line("(the code of \(m.moduleName) is not in the dump, and no image file with its identity was found: "
-                                  + ".exepath FOLDER adds the folder holding \(m.fileName) to the image path)")
+                    out.missing(at)
+                    out.note("(the code of \(m.moduleName) is not in the dump, and no image file with its identity was found: "
+                             + ".exepath FOLDER adds the folder holding \(m.fileName) to the image path)")
                     break
                 }
                 if let skip = s.missingRun(at: at, remaining: UInt64.max - at, threshold: 16) {
-                    s.reportMissingRun(at: at, count: skip)
+                    out.note("Memory access error at \(s.address(at))-\(s.address(at &+ (skip - 1))) (not in the dump)")
                     if skip == UInt64.max - at { break }
                     at &+= skip
                     continue
                 }
-                s.output.line("\(s.address(at)) ??              ???")
+                out.missing(at)
                 if at == UInt64.max { break }
                 at &+= 1
                 continue
             }
             // A label where the module changes, at the start, and at every function start.
             if let name = s.symbolicName(at), s.namer.module(containing: at)?.moduleName != lastModule || at == r.start || !name.contains("+") {
-                s.output.line(name + ":")
+                out.label(name)
                 lastModule = s.namer.module(containing: at)?.moduleName
             }
             guard let i = dis.decode(bytes, at: at) else {
-                s.output.line("\(s.address(at)) \(Hex.pad(UInt64(bytes[0]), 2))              ???")
+                out.undecodable(at, bytes[0])
                 at &+= 1
                 continue
             }
-            s.output.line(s.instructionText(i))
+            out.instruction(i)
             guard at <= UInt64.max - UInt64(i.bytes.count) else { break }  // the top of the address space
             at &+= UInt64(i.bytes.count)
         }
@@ -213,19 +223,20 @@ struct UnassembleCommand: DebuggerCommand {
     }
 
     /// `uf`'s body: every instruction from `start` to `end`, with a label at each function start.
-    static func listing(from start: UInt64, until end: UInt64, _ dis: Disassembler, _ s: Session) throws {
+    static func listing(from start: UInt64, until end: UInt64, _ dis: Disassembler, _ s: Session,
+                        _ out: inout DisassemblyValue.Builder) throws {
         var at = start
         guard end > start, end - start <= 1 << 20 else { throw CommandError("The function at \(s.address(start)) is larger than 1 MiB") }
         while at < end {
             try s.checkInterrupt()
             let bytes = s.codeBytes(at, count: 16)
-            if at == start || !(s.symbolicName(at)?.contains("+") ?? true), let name = s.symbolicName(at) { s.output.line(name + ":") }
+            if at == start || !(s.symbolicName(at)?.contains("+") ?? true), let name = s.symbolicName(at) { out.label(name) }
             guard !bytes.isEmpty, let i = dis.decode(bytes, at: at) else {
-                s.output.line("\(s.address(at)) ??              ???")
-                s.output.line("(the rest of the function is not in the dump or its image)")
+                out.missing(at)
+                out.note("(the rest of the function is not in the dump or its image)")
                 return
             }
-            s.output.line(s.instructionText(i))
+            out.instruction(i)
             at += UInt64(i.bytes.count)
         }
     }

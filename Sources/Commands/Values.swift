@@ -1,5 +1,6 @@
 import ClrLayout
 import DumpModel
+import Native
 
 // The values the converted commands compute (Docs/json.md describes their JSON). Each renders WinDbg's text
 // from the value alone, so text and JSON always say the same thing.
@@ -218,5 +219,50 @@ struct RegistersValue: CommandValue {
         if let symbol { out.append(symbol + ":") }
         if let instruction { out.append(instruction) }
         return out
+    }
+}
+
+/// `u`, `ub`, `uf`: the listing, one line each: function labels, instructions (address, bytes, mnemonic,
+/// operands), bytes that do not decode or are missing, and notes.
+struct DisassemblyValue: CommandValue {
+    struct Line: Encodable {
+        /// "label", "instruction", "undecodable", "missing" or "note".
+        let kind: String
+        let address: HexValue?
+        let bytes: String?
+        let mnemonic: String?
+        let operands: String?
+        /// The line as WinDbg prints it.
+        let text: String
+    }
+    let lines: [Line]
+
+    func textLines() -> [String] { lines.map(\.text) }
+
+    /// Collects the lines as a command produces them.
+    struct Builder {
+        let session: Session
+        var lines: [Line] = []
+        init(_ s: Session) { session = s }
+
+        var value: DisassemblyValue { DisassemblyValue(lines: lines) }
+        mutating func label(_ name: String) {
+            lines.append(Line(kind: "label", address: nil, bytes: nil, mnemonic: nil, operands: nil, text: name + ":"))
+        }
+        mutating func instruction(_ i: Disassembler.Instruction) {
+            lines.append(Line(kind: "instruction", address: HexValue(i.address), bytes: i.bytes.map { Hex.pad(UInt64($0), 2) }.joined(),
+                              mnemonic: i.mnemonic, operands: i.operands, text: session.instructionText(i)))
+        }
+        mutating func missing(_ at: UInt64) {
+            lines.append(Line(kind: "missing", address: HexValue(at), bytes: nil, mnemonic: nil, operands: nil,
+                              text: "\(session.address(at)) ??              ???"))
+        }
+        mutating func undecodable(_ at: UInt64, _ byte: UInt8) {
+            lines.append(Line(kind: "undecodable", address: HexValue(at), bytes: Hex.pad(UInt64(byte), 2), mnemonic: nil, operands: nil,
+                              text: "\(session.address(at)) \(Hex.pad(UInt64(byte), 2))              ???"))
+        }
+        mutating func note(_ text: String) {
+            lines.append(Line(kind: "note", address: nil, bytes: nil, mnemonic: nil, operands: nil, text: text))
+        }
     }
 }
