@@ -274,6 +274,17 @@ struct SearchMemoryCommand: DebuggerCommand {
     """
 
     func run(_ inv: Invocation, in s: Session) throws {
+        var hits: [MemoryValue.Row] = []
+        var unitSize = 1
+        // One value for all the hits; on Ctrl-C the hits found so far still show.
+        do { try search(inv, s, &hits, &unitSize) } catch {
+            if !hits.isEmpty { s.emit(MemoryValue(unitSize: unitSize, rows: hits, pointerSize: s.pointerSize)) }
+            throw error
+        }
+        s.emit(MemoryValue(unitSize: unitSize, rows: hits, pointerSize: s.pointerSize))
+    }
+
+    private func search(_ inv: Invocation, _ s: Session, _ hits: inout [MemoryValue.Row], _ unitSize: inout Int) throws {
         var text = inv.arguments.trimmed(" ")
         var kind: Character = "b"
         if text.hasPrefix("-") {
@@ -287,6 +298,7 @@ struct SearchMemoryCommand: DebuggerCommand {
         let pattern = try makePattern(kind, patternText, s)
         guard !pattern.isEmpty else { throw CommandError("No pattern given") }
         let unit: UInt64 = ["w": 2, "d": 4, "q": 8][kind] ?? 1
+        unitSize = Int(unit)
         guard range.count > 0 else { return }
         // The last address searched, inclusive: `s -a 0 ffffffffffffffff` reaches the top without wrapping.
         let last = range.start &+ min(range.count - 1, UInt64.max - range.start)
@@ -307,7 +319,7 @@ struct SearchMemoryCommand: DebuggerCommand {
                     if k == pattern.count {
                         let at = lo + UInt64(i)
                         if unit == 1 || (at % unit == 0) {
-                            try printHit(at, kind: kind, s)
+                            hits += try hitRows(at, kind: kind, s)
                         }
                     }
                 }
@@ -320,15 +332,16 @@ struct SearchMemoryCommand: DebuggerCommand {
         }
     }
 
-    private func printHit(_ at: UInt64, kind: Character, _ s: Session) throws {
+    /// The memory line WinDbg prints for a hit: 16 bytes (with characters), or a row of the searched unit.
+    private func hitRows(_ at: UInt64, kind: Character, _ s: Session) throws -> [MemoryValue.Row] {
         let saved = s.nextDumpAddress
+        defer { s.nextDumpAddress = saved }
         switch kind {
-        case "w": try DisplayMemoryCommand.dump(AddressRange(start: at, count: 8), unitSize: 2, chars: false, s)
-        case "d": try DisplayMemoryCommand.dump(AddressRange(start: at, count: 4), unitSize: 4, chars: false, s)
-        case "q": try DisplayMemoryCommand.dump(AddressRange(start: at, count: 2), unitSize: 8, chars: false, s)
-        default: try DisplayMemoryCommand.dump(AddressRange(start: at, count: 16), unitSize: 1, chars: true, s)
+        case "w": return try DisplayMemoryCommand.memory(AddressRange(start: at, count: 8), unitSize: 2, chars: false, s).rows
+        case "d": return try DisplayMemoryCommand.memory(AddressRange(start: at, count: 4), unitSize: 4, chars: false, s).rows
+        case "q": return try DisplayMemoryCommand.memory(AddressRange(start: at, count: 2), unitSize: 8, chars: false, s).rows
+        default: return try DisplayMemoryCommand.memory(AddressRange(start: at, count: 16), unitSize: 1, chars: true, s).rows
         }
-        s.nextDumpAddress = saved
     }
 
     private func splitRange(_ text: String, _ s: Session) throws -> (AddressRange, String) {
