@@ -179,18 +179,20 @@ struct DisplayMemoryCommand: DebuggerCommand {
         var at = r.start
         var remaining = Int(clamping: r.count)
         var first = true
+        var rows: [StringsValue.Row] = []
         while remaining > 0 {
             try s.checkInterrupt()
             let n = min(chunk, remaining)
             let raw = s.memory.read(at, count: n * unit)
             var text = ""
             var ended = false
+            var missing = false
             var consumed = 0
             for k in 0..<n {
                 let lo = raw[k * unit], hi = wide ? raw[k * unit + 1] : 0
                 guard let lo, let hi else {
-                    if consumed == 0 && first { text = "????"; ended = true }
-                    else { ended = true }
+                    if consumed == 0 && first { missing = true }
+                    ended = true
                     break
                 }
                 let v = UInt16(lo) | UInt16(hi) << 8
@@ -198,17 +200,18 @@ struct DisplayMemoryCommand: DebuggerCommand {
                 consumed += 1
                 if let u = UnicodeScalar(v), v >= 0x20, v != 0x7F { text.append(Character(u)) } else { text.append(".") }
             }
-            if text == "????" {
-                s.output.line("\(s.address(at))  ????")
+            if missing {
+                rows.append(.init(address: HexValue(at), text: nil))
                 break
             }
-            s.output.line("\(s.address(at))  \"\(text)\"")
+            rows.append(.init(address: HexValue(at), text: text))
             first = false
             at &+= UInt64(consumed * unit)
             remaining -= consumed
             if ended { break }
         }
         s.nextDumpAddress = at
+        s.emit(StringsValue(rows: rows, pointerSize: s.pointerSize))
     }
 
     /// dps: one pointer per line with the module+offset it points into.
@@ -446,5 +449,22 @@ struct MemoryValue: CommandValue {
             }
             return "\(a)  \(text)" + (row.text.map { "  " + $0 } ?? "")
         }
+    }
+}
+
+/// `da`/`du`: a string in rows (WinDbg wraps long strings); `text` is nil where the dump lacks the first characters.
+struct StringsValue: CommandValue {
+    struct Row: Encodable {
+        let address: HexValue
+        /// The characters (unprintable ones as `.`); nil when the memory is not in the dump.
+        let text: String?
+    }
+    let rows: [Row]
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case rows }
+
+    func textLines() -> [String] {
+        rows.map { "\(Hex.address($0.address.value, pointerSize: pointerSize))  " + ($0.text.map { "\"\($0)\"" } ?? "????") }
     }
 }
