@@ -186,6 +186,7 @@ struct DumpMDCommand: ValueCommand {
 
 /// `!U <code address>`: the managed method holding the address, disassembled from its start.
 struct ManagedUnassembleCommand: DebuggerCommand {
+    // Emits a DisassemblyValue (the same value as u), with the method's header lines as notes.
     let names = ["!U", "!u"]
     let summary = "disassemble the managed method holding an address"
     let help = """
@@ -203,21 +204,24 @@ struct ManagedUnassembleCommand: DebuggerCommand {
         guard let dis = s.disassembler else { throw CommandError("!U: no disassembler for \(s.dump.system.architecture)") }
         let end = code.blockEnd ?? min(ip + 0x100, code.start + 0x10000)
         let start = code.blockEnd != nil && ip >= code.start ? code.start : code.start
-        s.output.line(code.kind == .jit ? "Normal JIT generated code" : "ReadyToRun code")
-        s.output.line(r.methodName(code.methodDesc, withModule: false))
-        s.output.line("Begin \(Sos.P(start)), size \(String(end - start, radix: 16))")
+        var out = DisassemblyValue.Builder(s)
+        out.note(code.kind == .jit ? "Normal JIT generated code" : "ReadyToRun code")
+        out.note(r.methodName(code.methodDesc, withModule: false))
+        out.note("Begin \(Sos.P(start)), size \(String(end - start, radix: 16))")
         var at = start
         while at < end {
             try s.checkInterrupt()
             let bytes = s.codeBytes(at, count: 16)
             guard !bytes.isEmpty, let i = dis.decode(bytes, at: at) else {
-                s.output.line("\(s.address(at)) ??              ???   (the rest of the code is not in the dump)")
-                return
+                out.missing(at)
+                out.note("(the rest of the code is not in the dump)")
+                break
             }
-            let line = s.instructionText(i)
-            s.output.line((i.address <= ip && ip < i.address + UInt64(i.bytes.count) ? ">>> " : "") + line)
+            // '>>>' marks the instruction holding the address.
+            out.instruction(i, marked: i.address <= ip && ip < i.address + UInt64(i.bytes.count))
             at += UInt64(i.bytes.count)
         }
+        s.emit(out.value)
     }
 }
 
@@ -264,18 +268,43 @@ struct DumpStackCommand: DebuggerCommand {
         _ = try CommandArguments(inv, flags: ["-EE", "-short", "-ee"], positionals: 0...0, usage: "\(inv.name)")
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         let all = inv.name.lowercased() == "!eestack"
+        var threads: [MixedStacksValue.Thread] = []
         for i in (all ? Array(s.dump.threads.indices) : [s.currentThread]) {
             try s.checkInterrupt()
-            if all { s.output.line("---------------------------------------------"); s.output.line("Thread \(String(format: "%3d", i))") }
             let context = i == s.currentThread ? s.context : s.dump.threads[i].context
             let frames = ClrStackCommand.frames(thread: i, context: context, native: true, r, s).filter { $0.ip.value != 0 }
-            s.output.line("OS Thread Id: 0x\(String(s.dump.threads[i].id, radix: 16)) (\(i))")
-            guard let top = frames.first else { s.output.line("(no frames: the thread has no register context)"); continue }
-            s.output.line("Current frame: " + top.callSite)
-            s.output.line("Child-SP         RetAddr          Caller, Callee")
-            for k in frames.indices.dropFirst() {
-                s.output.line("\(Sos.P(frames[k - 1].childSP.value)) \(Hex.pad(frames[k].ip.value, 16)) \(frames[k].callSite), calling \(frames[k - 1].callSite)")
+            threads.append(.init(threadIndex: i, osId: HexValue(s.dump.threads[i].id), frames: frames))
+        }
+        s.emit(MixedStacksValue(threads: threads, everyThread: all))
+    }
+}
+
+/// `!DumpStack`/`!EEStack`'s value: each thread's native and managed frames, in order from the top.
+struct MixedStacksValue: CommandValue {
+    struct Thread: Encodable {
+        let threadIndex: Int
+        let osId: HexValue
+        let frames: [ManagedStacksValue.Frame]
+    }
+    let threads: [Thread]
+    /// !EEStack: every thread, each under a separator line.
+    let everyThread: Bool
+
+    enum CodingKeys: String, CodingKey { case threads }
+
+    func textLines() -> [String] {
+        var out: [String] = []
+        for t in threads {
+            if everyThread { out += ["---------------------------------------------", "Thread \(String(format: "%3d", t.threadIndex))"] }
+            out.append("OS Thread Id: 0x\(String(t.osId.value, radix: 16)) (\(t.threadIndex))")
+            guard let top = t.frames.first else { out.append("(no frames: the thread has no register context)"); continue }
+            out.append("Current frame: " + top.callSite)
+            out.append("Child-SP         RetAddr          Caller, Callee")
+            for k in t.frames.indices.dropFirst() {
+                let f = t.frames[k], callee = t.frames[k - 1]
+                out.append("\(Sos.P(callee.childSP.value)) \(Hex.pad(f.ip.value, 16)) \(f.callSite), calling \(callee.callSite)")
             }
         }
+        return out
     }
 }

@@ -360,22 +360,40 @@ struct FrameCommand: DebuggerCommand {
         options.frameNumbers = true
         let stack = try StackCommand.stack(of: s.currentThread, context: s.context, options: options, limit: Int(min(n + 2, 0x400)), in: s)
         guard n < UInt64(stack.frames.count) else { throw CommandError("Frame \(String(n, radix: 16)) is not on the stack (it has \(stack.frames.count) frames)") }
-        let row = StackValue(threadIndex: stack.threadIndex, threadId: stack.threadId, frames: [stack.frames[Int(n)]], note: nil,
-                             options: options, pointerSize: stack.pointerSize).textLines().last ?? ""
-        s.output.line(row)
-        guard showRegisters, let context = s.context, let thread = s.thread,
-              let walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
-                  StackWalker.stackRange(thread: thread, stackPointer: $0, memory: s.memory)
-              }) else { return }
-        let frames = walker.walk(context, limit: Int(n) + 1).frames
-        guard Int(n) < frames.count else { return }
-        let regs = frames[Int(n)].registers
-        var line = ""
-        for (i, r) in regs.enumerated() {
-            line += (line.isEmpty ? "" : " ") + "\(r.name)=\(Hex.pad(r.value, s.pointerSize * 2))"
-            if (i + 1) % 3 == 0 { s.output.line(line); line = "" }
+        let one = StackValue(threadIndex: stack.threadIndex, threadId: stack.threadId, frames: [stack.frames[Int(n)]], note: nil,
+                             options: options, pointerSize: stack.pointerSize)
+        var registers: [RegistersValue.Register]?
+        if showRegisters, let context = s.context, let thread = s.thread,
+           let walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
+               StackWalker.stackRange(thread: thread, stackPointer: $0, memory: s.memory)
+           }) {
+            let frames = walker.walk(context, limit: Int(n) + 1).frames
+            if Int(n) < frames.count {
+                registers = frames[Int(n)].registers.map { .init(name: $0.name, value: HexValue($0.value), bits: s.pointerSize * 8) }
+            }
         }
-        if !line.isEmpty { s.output.line(line) }
+        s.emit(FrameValue(frame: one, registers: registers, pointerSize: s.pointerSize))
+    }
+}
+
+/// `.frame`'s value: the frame as `kn` shows it, and (with /r) the registers unwinding recovered in it.
+struct FrameValue: CommandValue {
+    let frame: StackValue
+    let registers: [RegistersValue.Register]?
+    let pointerSize: Int
+
+    enum CodingKeys: String, CodingKey { case frame, registers }
+
+    func textLines() -> [String] {
+        var out = [frame.textLines().last ?? ""]
+        guard let registers else { return out }
+        var line = ""
+        for (i, r) in registers.enumerated() {
+            line += (line.isEmpty ? "" : " ") + "\(r.name)=\(Hex.pad(r.value.value, pointerSize * 2))"
+            if (i + 1) % 3 == 0 { out.append(line); line = "" }
+        }
+        if !line.isEmpty { out.append(line) }
+        return out
     }
 }
 

@@ -249,9 +249,9 @@ struct DisassemblyValue: CommandValue {
         mutating func label(_ name: String) {
             lines.append(Line(kind: "label", address: nil, bytes: nil, mnemonic: nil, operands: nil, text: name + ":"))
         }
-        mutating func instruction(_ i: Disassembler.Instruction) {
+        mutating func instruction(_ i: Disassembler.Instruction, marked: Bool = false) {
             lines.append(Line(kind: "instruction", address: HexValue(i.address), bytes: i.bytes.map { Hex.pad(UInt64($0), 2) }.joined(),
-                              mnemonic: i.mnemonic, operands: i.operands, text: session.instructionText(i)))
+                              mnemonic: i.mnemonic, operands: i.operands, text: (marked ? ">>> " : "") + session.instructionText(i)))
         }
         mutating func missing(_ at: UInt64) {
             lines.append(Line(kind: "missing", address: HexValue(at), bytes: nil, mnemonic: nil, operands: nil,
