@@ -73,7 +73,7 @@ struct JSONOutputTests {
             let buffer = Output.Buffer()
             let s = Session(dump: dump, output: Output(sink: buffer.append))
             s.outputFormat = .json
-            for l in Self.commands + Self.sosCommands + ["dps @$csp L8", "u @$ip L4", "ub @$ip L2", "s -d @$csp L40 0", "da @$csp", "du @$csp L8", ".frame /r 1"] { s.executeTopLevel(line: l) }
+            for l in Self.commands + Self.sosCommands + ["dps @$csp L8", "u @$ip L4", "ub @$ip L2", "s -d @$csp L40 0", "da @$csp", "du @$csp L8", ".frame /r 1", "ln @$ip", "x *!wait4", "!uniqstack"] { s.executeTopLevel(line: l) }
             lines += buffer.text.split(separator: "\n").map(String.init)
         }
         // The CLR dumps, with their runtimes on the image path (the Windows one finds its globals in the dump).
@@ -85,7 +85,7 @@ struct JSONOutputTests {
             let s = Session(dump: d, output: Output(sink: buffer.append))
             s.outputFormat = .json
             s.imagePath = [runtime]
-            for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip", "!eestack"] { s.executeTopLevel(line: l) }
+            for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip", "!eestack", "!U @$ip"] { s.executeTopLevel(line: l) }
             // !do on the objects the stack holds, strings and exceptions among them.
             for doc in buffer.text.split(separator: "\n").suffix(4) where doc.contains("\"objects\"") {
                 let objects = ((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any]).flatMap { $0["result"] as? [String: Any] }?["objects"] as? [[String: Any]] ?? []
