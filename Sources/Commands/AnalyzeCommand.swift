@@ -224,12 +224,9 @@ struct AnalyzeCommand: ValueCommand {
                 let thrower = r.stackTrace(ofException: thrown).map(\.methodDesc)
                 let md = thrower.first { !r.methodName($0).hasPrefix("System.") } ?? thrower.first
                     ?? frames.first(where: \.managed)?.methodDesc?.value
-                let full = md.map { r.methodName($0) } ?? "Unknown!Unknown"
-                let bang = full.firstIndex(of: "!") ?? full.startIndex
-                let image = String(full[..<bang])
-                let method = String(full[full.index(after: bang)...]).split(separator: "(").first.map(String.init) ?? full
-                let module = (image as NSString).deletingPathExtension.replacingOccurrences(of: ".", with: "_")
-                managed = (e, frames, "CLR_EXCEPTION_\(e.type)_\(Hex.pad(e.hresult.value, 8))_\(image)!\(method)", "\(module)!\(method)", module, image)
+                let n = ManagedMethodName(md.map { r.methodName($0) } ?? "Unknown!Unknown")
+                managed = (e, frames, "CLR_EXCEPTION_\(e.type)_\(Hex.pad(e.hresult.value, 8))_\(n.image)!\(n.method)", "\(n.module)!\(n.method)",
+                           n.module, n.image)
             }
         }
         // WinDbg leaves the session on the faulting thread, in the exception's context.

@@ -1,5 +1,4 @@
 import DumpModel
-import Unwind
 import Foundation
 import Native
 
@@ -325,9 +324,7 @@ extension Session {
         case "$exentry": return nil
         case "$ra":
             // The return address of the current frame: frame 1's instruction pointer.
-            guard let c = ctx, let t = thread, let w = StackWalker(modules: nativeModules, stack: c.stackPointer.flatMap {
-                StackWalker.stackRange(thread: t, stackPointer: $0, memory: memory) }) else { return nil }
-            let frames = w.walk(c, limit: 2).frames
+            guard let frames = StackCommand.walk(of: currentThread, context: ctx, limit: 2, in: self)?.frames else { return nil }
             return frames.count > 1 ? frames[1].instructionPointer : nil
         default: break
         }

@@ -203,7 +203,7 @@ struct ManagedUnassembleCommand: DebuggerCommand {
         guard let code = r.codeMap.code(at: ip) else { throw CommandError("Unmanaged code") }
         guard let dis = s.disassembler else { throw CommandError("!U: no disassembler for \(s.dump.system.architecture)") }
         let end = code.blockEnd ?? min(ip + 0x100, code.start + 0x10000)
-        let start = code.blockEnd != nil && ip >= code.start ? code.start : code.start
+        let start = code.start
         var out = DisassemblyValue.Builder(s)
         out.note(code.kind == .jit ? "Normal JIT generated code" : "ReadyToRun code")
         out.note(r.methodName(code.methodDesc, withModule: false))

@@ -112,6 +112,24 @@ struct StackValue: CommandValue {
     }
 }
 
+/// SOS's `File.dll!Namespace.Type.Method(Args)` split as WinDbg's stacks and buckets use it.
+struct ManagedMethodName {
+    /// The image file (`System.Private.CoreLib.dll`).
+    let image: String
+    /// WinDbg's module name for it (`System_Private_CoreLib`).
+    let module: String
+    /// The method without its parameters (`System.Threading.Thread.Sleep`).
+    let method: String
+
+    init(_ full: String) {
+        let bang = full.firstIndex(of: "!") ?? full.startIndex
+        image = String(full[..<bang])
+        module = DumpModule(base: 0, size: 0, path: image).moduleName
+        let rest = bang == full.startIndex ? full[...] : full[full.index(after: bang)...]
+        method = rest.split(separator: "(").first.map(String.init) ?? full
+    }
+}
+
 extension StackValue {
     /// The same stack with the frames `name` knows renamed: (module, function, offset from the function's start).
     func naming(_ name: (Frame) -> (module: String, function: String, offset: UInt64)?) -> StackValue {
@@ -175,7 +193,19 @@ struct StackCommand: ValueCommand {
         return Int(min(n, UInt64(StackWalker.maxFrames)))
     }
 
-    static func stack(of index: Int, context: RegisterContext?, options: StackOptions, limit: Int, in s: Session) throws -> StackValue {
+    /// The native walk `k` shows: with the runtime's code unwinder once SOS has found the runtime. Nil where the
+    /// architecture has no unwinder or the thread no context.
+    static func walk(of index: Int, context: RegisterContext?, limit: Int, in s: Session) -> NativeStack? {
+        guard let context, s.dump.threads.indices.contains(index), var walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
+            StackWalker.stackRange(thread: s.dump.threads[index], stackPointer: $0, memory: s.memory)
+        }) else { return nil }
+        if let map = s.loadedClrRuntime?.codeMap { walker.codeUnwinder = { regs, pc in map.unwind(regs, pc: pc) } }
+        return walker.walk(context, limit: limit)
+    }
+
+    /// `walked`: a walk the caller already made (with `walk`), so that it is not made twice.
+    static func stack(of index: Int, context: RegisterContext?, options: StackOptions, limit: Int, in s: Session,
+                      walked: NativeStack? = nil) throws -> StackValue {
         guard s.dump.threads.indices.contains(index) else { throw CommandError("No thread \(index) in this dump") }
         let thread = s.dump.threads[index]
         let ps = s.pointerSize
@@ -199,9 +229,7 @@ struct StackCommand: ValueCommand {
             return StackValue(threadIndex: index, threadId: HexValue(thread.id), frames: out, note: note, options: options, pointerSize: ps)
         }
         guard let context else { return value([], note: "No register context for thread \(index) in this dump") }
-        guard var walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
-            StackWalker.stackRange(thread: thread, stackPointer: $0, memory: s.memory)
-        }) else {
+        guard let stack = walked ?? walk(of: index, context: context, limit: limit, in: s) else {
             // No unwinder for this architecture yet: the context frame is all that is known.
             guard let ip = context.instructionPointer else { return value([], note: "The context has no instruction pointer") }
             let name = s.nativeModules.name(ip) ?? s.address(ip)
@@ -212,22 +240,15 @@ struct StackCommand: ValueCommand {
                               note: "Stack walking is not implemented for \(s.dump.system.architecture) yet: only the context frame is shown",
                               options: options, pointerSize: ps)
         }
-        // Once SOS has found the runtime, JIT-compiled frames unwind by their own unwind info, and managed frames
-        // are named from their MethodDescs (`System_Private_CoreLib!System.Threading.Thread.Sleep+0x1b`).
-        let runtime = s.loadedClrRuntime
-        if let map = runtime?.codeMap { walker.codeUnwinder = { regs, pc in map.unwind(regs, pc: pc) } }
-        let stack = walker.walk(context, limit: limit)
+        // Once SOS has found the runtime, JIT-compiled frames unwind by their own unwind info (see `walk`), and managed
+        // frames are named from their MethodDescs (`System_Private_CoreLib!System.Threading.Thread.Sleep+0x1b`).
         var result = value(stack.frames, note: stack.note)
-        if let r = runtime {
+        if let r = s.loadedClrRuntime {
             result = result.naming { f in
                 let lookup = f.index == 0 ? f.instructionPointer.value : f.instructionPointer.value &- 1
                 guard let code = r.codeMap.code(at: lookup) else { return nil }
-                let full = r.methodName(code.methodDesc)
-                let bang = full.firstIndex(of: "!") ?? full.startIndex
-                let file = String(full[..<bang])
-                let module = String((file as NSString).deletingPathExtension.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
-                let method = String(full[full.index(after: bang)...]).split(separator: "(").first.map(String.init) ?? full
-                return (module, method, f.instructionPointer.value &- code.start)
+                let name = ManagedMethodName(r.methodName(code.methodDesc))
+                return (name.module, name.method, f.instructionPointer.value &- code.start)
             }
         }
         return result
@@ -358,20 +379,14 @@ struct FrameCommand: DebuggerCommand {
         guard words.count <= 1 else { throw CommandError("Usage: .frame [/r] [N]", kind: .usage) }
         var options = StackOptions()
         options.frameNumbers = true
-        let stack = try StackCommand.stack(of: s.currentThread, context: s.context, options: options, limit: Int(min(n + 2, 0x400)), in: s)
+        let walked = StackCommand.walk(of: s.currentThread, context: s.context, limit: Int(min(n + 2, 0x400)), in: s)
+        let stack = try StackCommand.stack(of: s.currentThread, context: s.context, options: options, limit: Int(min(n + 2, 0x400)), in: s,
+                                           walked: walked)
         guard n < UInt64(stack.frames.count) else { throw CommandError("Frame \(String(n, radix: 16)) is not on the stack (it has \(stack.frames.count) frames)") }
         let one = StackValue(threadIndex: stack.threadIndex, threadId: stack.threadId, frames: [stack.frames[Int(n)]], note: nil,
                              options: options, pointerSize: stack.pointerSize)
-        var registers: [RegistersValue.Register]?
-        if showRegisters, let context = s.context, let thread = s.thread,
-           let walker = StackWalker(modules: s.nativeModules, stack: context.stackPointer.flatMap {
-               StackWalker.stackRange(thread: thread, stackPointer: $0, memory: s.memory)
-           }) {
-            let frames = walker.walk(context, limit: Int(n) + 1).frames
-            if Int(n) < frames.count {
-                registers = frames[Int(n)].registers.map { .init(name: $0.name, value: HexValue($0.value), bits: s.pointerSize * 8) }
-            }
-        }
+        let registers = showRegisters ? walked.flatMap { Int(n) < $0.frames.count ? $0.frames[Int(n)] : nil }?.registers
+            .map { RegistersValue.Register(name: $0.name, value: HexValue($0.value), bits: s.pointerSize * 8) } : nil
         s.emit(FrameValue(frame: one, registers: registers, pointerSize: s.pointerSize))
     }
 }

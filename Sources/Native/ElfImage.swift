@@ -63,7 +63,7 @@ public final class ElfImage: @unchecked Sendable {
         let v = ByteView(file: f, offset: 0, count: f.size)
         guard let h = Header(v) else { return nil }
         let segs = h.segments(v)
-        guard let first = segs.first(where: { _ in true }) else { return nil }
+        guard let first = segs.first else { return nil }
         let bias = base &- (first.vaddr & ~0xFFF)
         let segsCopy = segs
         let reader: @Sendable (UInt64, Int) -> [UInt8]? = { vaddr, count in

@@ -48,17 +48,15 @@ public struct StackWalker {
     }
 
     public func walk(_ context: RegisterContext, limit: Int = StackWalker.maxFrames) -> NativeStack {
-        var regs = arch.registers(from: context)
-        guard let ip = regs[arch.instructionPointer], let sp = regs[arch.stackPointer] else {
+        let regs = arch.registers(from: context)
+        guard regs[arch.instructionPointer] != nil, regs[arch.stackPointer] != nil else {
             return NativeStack(frames: [], note: "the context has no instruction or stack pointer")
         }
-        regs[arch.instructionPointer] = ip
         var frames = [frame(regs, trust: .context, interrupted: true)]
         while frames.count < min(limit, StackWalker.maxFrames) {
             guard let next = caller(of: frames[frames.count - 1], index: frames.count - 1) else { break }
             frames.append(next)
         }
-        _ = sp
         return NativeStack(frames: frames, note: nil)
     }
 
@@ -83,17 +81,12 @@ public struct StackWalker {
         let regs = callee.dwarfRegisters
         if modules.module(containing: callee.lookupAddress) == nil, let codeUnwinder,
            let out = codeUnwinder(regs, callee.lookupAddress) {
-            var caller: [Int: UInt64] = [:]
-            for n in [3, 4, 5, 6, 7, 12, 13, 14, 15, 16] { caller[n] = out[n] }
-            return (caller, .callFrameInfo, false)
+            return (Self.preservedByCallee(out), .callFrameInfo, false)
         }
         if arch.architecture == .amd64, let m = modules.module(containing: callee.lookupAddress),
            let pe = modules.windowsUnwinder(for: m) {
             guard let out = pe.unwind(regs, pc: callee.lookupAddress, interrupted: callee.interrupted) else { return nil }
-            // Only the registers a callee preserves survive into the caller.
-            var caller: [Int: UInt64] = [:]
-            for n in [3, 4, 5, 6, 7, 12, 13, 14, 15, 16] { caller[n] = out[n] }
-            return (caller, .callFrameInfo, false)
+            return (Self.preservedByCallee(out), .callFrameInfo, false)
         }
         guard regs[arch.stackPointer] != nil, let m = modules.module(containing: callee.lookupAddress),
               let (row, _) = modules.unwindRow(at: callee.lookupAddress, in: m) else { return nil }
@@ -132,6 +125,13 @@ public struct StackWalker {
         out[arch.instructionPointer] = returnAddress
         out[arch.stackPointer] = cfa
         return (out, .callFrameInfo, row.isSignalFrame)
+    }
+
+    /// After x64 unwind info ran: only the registers a callee preserves (and rsp, rip) are known in the caller.
+    private static func preservedByCallee(_ out: [Int: UInt64]) -> [Int: UInt64] {
+        var caller: [Int: UInt64] = [:]
+        for n in [3, 4, 5, 6, 7, 12, 13, 14, 15, 16] { caller[n] = out[n] }
+        return caller
     }
 
     // MARK: Frame pointer
