@@ -3,16 +3,17 @@
 #
 # Usage: make-clr-dumps.sh OUTDIR [targets...]
 #   targets: linux-3.1 linux-8.0 windows-3.1
-#   default: AsyncCrash -> linux-3.1 linux-8.0 windows-3.1;  HeapMillion -> linux-3.1
+#   default: AsyncCrash -> linux-3.1 linux-8.0 windows-3.1;  HangSample -> linux-3.1 linux-8.0;
+#            HeapMillion -> linux-3.1
 #   Targets given on the command line are used for every selected sample.
 #
 # Environment:
-#   SAMPLES="AsyncCrash HeapMillion"   which samples (default: both)
+#   SAMPLES="AsyncCrash HangSample HeapMillion"   which samples (default: all three)
 #   LAB_SCRIPT   the lab generator (default: ../shared/labs/make-clr-dumps.sh beside the repo)
 #   LAB_CACHE, FORCE, KEEP_RAW, DUMP_TYPE, SMALL, ICU, WIN_DUMP_FLAGS: passed through to it
 #     (LAB_CACHE defaults to ~/.cache/clr-lab; the runtimes, the Wine prefix and run dirs live there)
 #
-# Writes OUTDIR/async-crash/ and OUTDIR/heap-million/, each as the lab script makes them
+# Writes OUTDIR/async-crash/, OUTDIR/hang/ and OUTDIR/heap-million/, each as the lab script makes them
 # (<Sample>.cs, app.exe, app.exe.mdb, build-info.txt, <target>.core.xz | windows-3.1.mdmp.xz,
 # <target>.log, runtime-<target>.txt), plus <target>.facts.txt: the program's FACT lines from
 # that target's log. Checks that each log shows the expected unhandled exception and the FACT
@@ -27,21 +28,22 @@ LAB_SCRIPT=${LAB_SCRIPT:-$HERE/../../shared/labs/make-clr-dumps.sh}
 mkdir -p "$1"; OUT=$(cd "$1" && pwd); shift
 USER_TARGETS="$*"
 for t in $USER_TARGETS; do case $t in linux-3.1|linux-8.0|windows-3.1) ;; *) echo "unknown target $t" >&2; usage;; esac; done
-SAMPLES=${SAMPLES:-AsyncCrash HeapMillion}
+SAMPLES=${SAMPLES:-AsyncCrash HangSample HeapMillion}
 
 # sample -> directory, default targets, expected exception line in the log
-dir_of()     { case $1 in AsyncCrash) echo async-crash;; HeapMillion) echo heap-million;; *) return 1;; esac; }
-targets_of() { case $1 in AsyncCrash) echo linux-3.1 linux-8.0 windows-3.1;; HeapMillion) echo linux-3.1;; esac; }
+dir_of()     { case $1 in AsyncCrash) echo async-crash;; HangSample) echo hang;; HeapMillion) echo heap-million;; *) return 1;; esac; }
+targets_of() { case $1 in AsyncCrash) echo linux-3.1 linux-8.0 windows-3.1;; HangSample) echo linux-3.1 linux-8.0;; HeapMillion) echo linux-3.1;; esac; }
 expect_of()  { case $1 in
   AsyncCrash)  echo 'Unhandled exception. System.NullReferenceException: Object reference not set to an instance of an object.';;
+  HangSample)  echo 'Unhandled exception. System.InvalidOperationException: HangSample: the deadlock is ready';;
   HeapMillion) echo 'Unhandled exception. System.InvalidOperationException: HeapMillion: heap is ready';; esac; }
 # facts that legitimately differ per target/run
-VARYING='^FACT (pid|clr_version|os|.*os_tid.*|.*managed_id)='
+VARYING='^FACT (pid|clr_version|os|.*os_tid.*|.*managed_id|stack\..*)='   # stacks: the runtime's own frames differ by version
 
 fail=0
 for s in $SAMPLES; do
   src=$HERE/clr/$s.cs
-  sd=$(dir_of "$s") || { echo "unknown sample $s (AsyncCrash, HeapMillion)" >&2; exit 2; }
+  sd=$(dir_of "$s") || { echo "unknown sample $s (AsyncCrash, HangSample, HeapMillion)" >&2; exit 2; }
   [ -f "$src" ] || { echo "missing $src" >&2; exit 1; }
   tg=${USER_TARGETS:-$(targets_of "$s")}
   echo "== $s -> $OUT/$sd ($tg)"

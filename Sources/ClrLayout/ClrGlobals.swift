@@ -11,6 +11,7 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     case codeRangeList
     /// The vtables of the runtime's explicit Frame classes (`!CLRStack`'s `[HelperMethodFrame: …]` lines).
     case helperMethodFrameVTable, gcFrameVTable, debuggerU2MCatchHandlerFrameVTable, inlinedCallFrameVTable
+    case helperMethodFrame1ObjVTable, helperMethodFrame2ObjVTable, helperMethodFrame3ObjVTable, helperMethodFrameProtectObjVTable
 
     /// The Frame class a vtable global names.
     public var frameClassName: String? {
@@ -19,6 +20,10 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
         case .gcFrameVTable: return "GCFrame"
         case .debuggerU2MCatchHandlerFrameVTable: return "DebuggerU2MCatchHandlerFrame"
         case .inlinedCallFrameVTable: return "InlinedCallFrame"
+        case .helperMethodFrame1ObjVTable: return "HelperMethodFrame_1OBJ"
+        case .helperMethodFrame2ObjVTable: return "HelperMethodFrame_2OBJ"
+        case .helperMethodFrame3ObjVTable: return "HelperMethodFrame_3OBJ"
+        case .helperMethodFrameProtectObjVTable: return "HelperMethodFrame_PROTECTOBJ"
         default: return nil
         }
     }

@@ -12,7 +12,7 @@ struct CommandArguments {
         var words = inv.words[...]
         while let w = words.popFirst() {
             let lw = w.lowercased()
-            if lw.hasPrefix("-"), lw.count > 1, lw.dropFirst().first?.isLetter == true {
+            if lw.hasPrefix("-"), lw.count > 1, lw.drop(while: { $0 == "-" }).first?.isLetter == true, !lw.hasPrefix("---") {
                 if known.contains(lw) {
                     flags.insert(lw)
                 } else if valued.contains(lw) {

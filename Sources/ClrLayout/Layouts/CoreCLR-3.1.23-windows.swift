@@ -18,7 +18,9 @@ extension ClrLayoutTable {
             ],
             addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115,
                         // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §3).
-                        .helperMethodFrameVTable: 164, .gcFrameVTable: 163, .debuggerU2MCatchHandlerFrameVTable: 160, .inlinedCallFrameVTable: 170],
+                        .helperMethodFrameVTable: 164, .gcFrameVTable: 163, .debuggerU2MCatchHandlerFrameVTable: 160, .inlinedCallFrameVTable: 170,
+                        .helperMethodFrame1ObjVTable: 165, .helperMethodFrame2ObjVTable: 166, .helperMethodFrame3ObjVTable: 167,
+                        .helperMethodFrameProtectObjVTable: 168],
             gcDacGlobals: 34,
             gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70],
             gcDacVarsMajorVersion: 1)),

@@ -25,6 +25,8 @@ extension ClrLayoutTable {
             .codeRangeList: "_ZN16ExecutionManager15m_CodeRangeListE",
             .helperMethodFrameVTable: "_ZTV17HelperMethodFrame", .gcFrameVTable: "_ZTV7GCFrame",
             .debuggerU2MCatchHandlerFrameVTable: "_ZTV28DebuggerU2MCatchHandlerFrame", .inlinedCallFrameVTable: "_ZTV16InlinedCallFrame",
+            .helperMethodFrame1ObjVTable: "_ZTV22HelperMethodFrame_1OBJ", .helperMethodFrame2ObjVTable: "_ZTV22HelperMethodFrame_2OBJ",
+            .helperMethodFrame3ObjVTable: "_ZTV22HelperMethodFrame_3OBJ", .helperMethodFrameProtectObjVTable: "_ZTV28HelperMethodFrame_PROTECTOBJ",
         ]),
         heapKind: .segments,
         // GC

@@ -18,7 +18,10 @@ extension ClrLayoutTable {
             ],
             addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92,
                         // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §4.5). GCFrame's entry is not verified.
-                        .helperMethodFrameVTable: 128, .debuggerU2MCatchHandlerFrameVTable: 125, .inlinedCallFrameVTable: 134],
+                        .helperMethodFrameVTable: 128, .debuggerU2MCatchHandlerFrameVTable: 125, .inlinedCallFrameVTable: 134,
+                        // The four HelperMethodFrame variants follow HelperMethodFrame in vptr_list.h.
+                        .helperMethodFrame1ObjVTable: 129, .helperMethodFrame2ObjVTable: 130, .helperMethodFrame3ObjVTable: 131,
+                        .helperMethodFrameProtectObjVTable: 132],
             gcDacGlobals: 20,
             gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78],
             gcDacVarsMajorVersion: 2)),
