@@ -35,7 +35,7 @@ enum ClrFixtures {
 
     /// A temp folder holding symlinks to every file of `sources` (by file name).
     static func linkFolder(_ sources: [String], files: [String]? = nil) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-clr-\(UUID().uuidString)").path
+        let dir = scratchPath("clr-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for src in sources {
             let names = try files ?? FileManager.default.contentsOfDirectory(atPath: src)

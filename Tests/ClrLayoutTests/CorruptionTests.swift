@@ -2,6 +2,7 @@ import ClrLayout
 @testable import Commands
 import DumpModel
 import Foundation
+import TestSupport
 import Testing
 
 @Suite("Damaged heap data")
@@ -19,7 +20,7 @@ struct CorruptionTests {
         let offset = range.fileOffset + (victim - range.start)
         var bytes = try Data(contentsOf: URL(fileURLWithPath: plain))
         for i in 0..<8 { bytes[Int(offset) + i] = 0x41 }
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-corrupt-\(UUID().uuidString).core").path
+        let copy = scratchPath("corrupt-\(UUID().uuidString).core")
         try bytes.write(to: URL(fileURLWithPath: copy))
         defer { try? FileManager.default.removeItem(atPath: copy) }
 

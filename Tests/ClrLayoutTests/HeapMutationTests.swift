@@ -90,7 +90,7 @@ struct HeapMutationTests {
         if anywhere { spans = [(4096, original.count - 4096)] }
         // DUMPDBG_MUTATION_SEED explores other damage; the default keeps every run the same.
         var rng = SplitMix(state: seed)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-heapmut-\(getpid())").path
+        let dir = scratchPath("heapmut")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for n in 0..<count {
             var b = original

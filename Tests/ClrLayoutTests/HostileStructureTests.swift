@@ -2,6 +2,7 @@ import ClrLayout
 @testable import Commands
 import DumpModel
 import Foundation
+import TestSupport
 import Testing
 
 /// Runtime structures rewritten to loop or lie, in a copy of the bundled sample's core: a MethodTable that
@@ -20,7 +21,7 @@ struct HostileStructureTests {
             let at = Int(r.fileOffset + (address - r.start))
             withUnsafeBytes(of: value.littleEndian) { for k in 0..<8 { bytes[at + k] = $0[k] } }
         }
-        let path = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-hostile-\(UUID().uuidString).core").path
+        let path = scratchPath("hostile-\(UUID().uuidString).core")
         try Data(bytes).write(to: URL(fileURLWithPath: path))
         return path
     }

@@ -2,6 +2,7 @@ import ClrLayout
 @testable import Commands
 import DumpModel
 import Foundation
+import TestSupport
 import Native
 import Testing
 
@@ -11,7 +12,7 @@ import Testing
 struct ImageLocatorTests {
     /// A folder holding `source`'s bytes under the name `name`.
     func decoy(_ source: String, as name: String) throws -> String {
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-decoy-\(UUID().uuidString)").path
+        let dir = scratchPath("decoy-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         try FileManager.default.copyItem(atPath: source, toPath: dir + "/" + name)
         return dir

@@ -2,6 +2,7 @@ import ClrLayout
 @testable import Commands
 import DumpModel
 import Foundation
+import TestSupport
 import Metadata
 import Testing
 
@@ -67,7 +68,7 @@ struct ModuleIdentityTests {
         let root = try image.offset(ofRVA: try image.cliHeader().metadata.rva)
         let guidStream = try #require(reader.streams.first { $0.name == "#GUID" })
         bytes[root + guidStream.offset] ^= 0xFF
-        let other = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-mvid-\(UUID().uuidString)").path
+        let other = scratchPath("mvid-\(UUID().uuidString)")
         try FileManager.default.createDirectory(atPath: other, withIntermediateDirectories: true)
         try Data(bytes).write(to: URL(fileURLWithPath: other + "/app.exe"))
         let (s2, b2) = try ClrFixtures.session(dump: dump, appFolder: other)

@@ -2,6 +2,7 @@ import ClrLayout
 @testable import Commands
 import DumpModel
 import Foundation
+import TestSupport
 import Testing
 
 /// The DAC oracle (../shared/labs/dac-oracle, built here with gcc) reads the project's own bundled sample
@@ -13,7 +14,7 @@ enum DacOracle {
     /// Built once per test run; nil (with the reason) when it cannot be built here.
     static let binary: Result<String, OracleUnavailable> = {
         guard FileManager.default.fileExists(atPath: source) else { return .failure(.init(reason: "\(source) is absent")) }
-        let out = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-dac-oracle-\(getpid())").path
+        let out = scratchPath("dac-oracle")
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         p.arguments = ["gcc", "-O2", "-o", out, source, "-ldl"]

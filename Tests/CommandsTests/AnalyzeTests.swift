@@ -82,7 +82,7 @@ struct AnalyzeTests {
         #expect(frames.count == 4)
         #expect(session.useExceptionContext)
         // The hash does not depend on where the file is.
-        let copy = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-analyze-copy-\(getpid()).dmp").path
+        let copy = scratchPath("analyze-copy.dmp")
         try? FileManager.default.removeItem(atPath: copy)
         try FileManager.default.copyItem(atPath: Fixtures.path("breakpad/minidump2.dmp"), toPath: copy)
         defer { try? FileManager.default.removeItem(atPath: copy) }

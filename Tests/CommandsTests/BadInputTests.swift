@@ -1,6 +1,7 @@
 import Commands
 import DumpModel
 import Foundation
+import TestSupport
 import Testing
 
 /// Damaged copies of real dumps: truncated at many points, header and directory bytes flipped. Each must
@@ -17,7 +18,7 @@ struct BadInputTests {
                            "dq @$csp", "dps @$csp L8", "da @$ip", "du @$ip", "!address", "!address -summary", "!teb", "!peb", ".time"]
 
     static let directory: String = {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-badinput-\(getpid())").path
+        let d = scratchPath("badinput")
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }()

@@ -97,7 +97,7 @@ struct JSONOutputTests {
         }
         #expect(sosValues >= 3 * 5 || installedRuntime31() == nil, "the CLR dumps' SOS commands should give values")
         #expect(lines.count > 500)
-        let file = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-json-\(getpid()).jsonl").path
+        let file = scratchPath("json.jsonl")
         try lines.joined(separator: "\n").write(toFile: file, atomically: true, encoding: .utf8)
         defer { unlink(file) }
         let schema = Fixtures.projectRoot.appendingPathComponent("Docs/json-schema.json").path

@@ -23,7 +23,7 @@ struct MutationTests {
         // DUMPDBG_MUTATION_SEED explores other damage; the default keeps every run the same.
         let extra = ProcessInfo.processInfo.environment["DUMPDBG_MUTATION_SEED"].flatMap { UInt64($0) } ?? 0
         var rng = SplitMix(state: source.hashValueStable &+ extra)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-mutants-\(getpid())").path
+        let dir = scratchPath("mutants")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         let path = "\(dir)/\(URL(fileURLWithPath: source).lastPathComponent)"
         defer { unlink(path) }

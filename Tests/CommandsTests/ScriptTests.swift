@@ -1,11 +1,12 @@
 import Commands
 import DumpModel
 import Foundation
+import TestSupport
 import Testing
 
 /// Writes a script file into this run's temp folder and returns its path.
 func writeScript(_ text: String, _ name: String) -> String {
-    let dir = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-scripts-\(getpid())").path
+    let dir = scratchPath("scripts")
     try? FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
     let p = "\(dir)/\(name)"
     _ = FileManager.default.createFile(atPath: p, contents: Data(text.utf8))
@@ -50,7 +51,7 @@ struct ScriptTests {
     }
 
     @Test func logFileGetsTheOutput() throws {
-        let log = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-log-\(getpid()).txt").path
+        let log = scratchPath("log.txt")
         let text = try Fixtures.run(md2, ".logopen \(log)", "r eip", ".logclose", "r esp")
         #expect(text == "Opened log file '\(log)'\neip=7c90eb94\nClosing open log file \(log)\nesp=0012f320\n")
         #expect(try String(contentsOfFile: log, encoding: .utf8) == "Opened log file '\(log)'\neip=7c90eb94\nClosing open log file \(log)\n")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// Builds minidumps and ELF cores byte by byte, for the edge cases no real dump has (overlaps, counts
 /// past the end, ranges past the file). Test-only: real dumps are the primary fixtures.
@@ -116,7 +117,7 @@ struct ElfCoreBuilder {
 
 enum TempFiles {
     static let directory: String = {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-synthetic-\(getpid())").path
+        let d = scratchPath("synthetic")
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }()

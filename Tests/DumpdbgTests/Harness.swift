@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 #if canImport(Glibc)
 import Glibc
@@ -21,7 +22,7 @@ enum Binary {
     static func dump(_ relative: String) -> String { dumps.appendingPathComponent(relative).path }
 
     static let scratch: String = {
-        let d = FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-e2e-\(getpid())").path
+        let d = scratchPath("e2e")
         try? FileManager.default.createDirectory(atPath: d, withIntermediateDirectories: true)
         return d
     }()
