@@ -189,6 +189,16 @@ public final class ElfCore: Dump, @unchecked Sendable {
         let regOff: UInt64 = is64 ? 112 : 72
         var t = DumpThread(id: UInt64(pid))
         t.signal = cursig
+        // pr_utime and pr_stime: struct timeval (seconds, microseconds) in words, after pid/ppid/pgrp/sid.
+        let w = UInt64(wordSize), times: UInt64 = is64 ? 48 : 40
+        func timeval(_ at: UInt64) -> UInt64? {
+            guard let sec = is64 ? d.u64(at) : d.u32(at).map(UInt64.init),
+                  let usec = is64 ? d.u64(at + w) : d.u32(at + w).map(UInt64.init),
+                  sec < 1 << 40, usec < 1_000_000 else { return nil }
+            return sec * 10_000_000 + usec * 10
+        }
+        t.userTime = timeval(times)
+        t.kernelTime = timeval(times + 2 * w)
         if let regs = d.sub(regOff, d.remaining(after: regOff)) { t.context = decodeRegisters(regs) }
         if t.context == nil { warnings.append("thread \(pid): registers in NT_PRSTATUS are too short") }
         if threads.isEmpty { processId = UInt64(pid) }

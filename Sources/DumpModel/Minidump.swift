@@ -214,12 +214,16 @@ public final class Minidump: Dump, @unchecked Sendable {
                 if let tid = v.u32(o), let rva = v.u64(o + 4), let s = string(at: rva), !s.isEmpty { names[tid] = s }
             }
         }
-        var infos: [UInt32: (start: UInt64, create: UInt64)] = [:]
+        var infos: [UInt32: (start: UInt64, create: UInt64, kernel: UInt64?, user: UInt64?)] = [:]
         if let v = stream(.threadInfoList), let hs = v.u32(0), let es = v.u32(4), let n = v.u32(8), es >= 64 {
             let count = min(UInt64(n), v.remaining(after: UInt64(hs)) / UInt64(es))
             for i in 0..<count {
                 let o = UInt64(hs) + i * UInt64(es)
-                if let tid = v.u32(o), let create = v.u64(o + 16), let start = v.u64(o + 48) { infos[tid] = (start, create) }
+                // MINIDUMP_THREAD_INFO: ThreadId, DumpFlags, DumpError, ExitStatus, CreateTime @16, ExitTime,
+                // KernelTime @32, UserTime @40, StartAddress @48, Affinity.
+                if let tid = v.u32(o), let create = v.u64(o + 16), let start = v.u64(o + 48) {
+                    infos[tid] = (start, create, v.u64(o + 32), v.u64(o + 40))
+                }
             }
         }
         let isEx = stream(.threadList) == nil && stream(.threadExList) != nil
@@ -257,6 +261,8 @@ public final class Minidump: Dump, @unchecked Sendable {
             if let info = infos[tid] {
                 t.startAddress = info.start
                 t.createTime = info.create
+                t.kernelTime = info.kernel
+                t.userTime = info.user
             }
             out.append(t)
         }

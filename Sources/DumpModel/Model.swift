@@ -131,7 +131,12 @@ public struct DumpThread: Sendable {
     /// Linux cores: the signal the kernel recorded for this thread (pr_cursig).
     public var signal: Int?
     public var startAddress: UInt64?
+    /// FILETIME of the thread's creation (minidump ThreadInfoList).
     public var createTime: UInt64?
+    /// CPU time the thread spent in user and kernel mode, in 100 ns units (minidump ThreadInfoList;
+    /// ELF NT_PRSTATUS pr_utime/pr_stime).
+    public var userTime: UInt64?
+    public var kernelTime: UInt64?
 
     public init(id: UInt64) { self.id = id }
 }

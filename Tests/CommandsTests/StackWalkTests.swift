@@ -188,3 +188,27 @@ struct StackWalkTests {
         #expect(compared >= dump.threads.count * 3)
     }
 }
+
+@Suite("!runaway", .enabled(if: Fixtures.available, Fixtures.absent))
+struct RunawayTests {
+    @Test func threadTimesFromTheThreadInfoList() throws {
+        // lldb's fizzbuzz minidump: one thread, created 22.73 s before the dump was written (its process
+        // uptime, from MiscInfo, is 23 s); no CPU time recorded.
+        let out = try Fixtures.run("lldb/minidump/fizzbuzz_no_heap.dmp", "!runaway 7")
+        #expect(out.contains(" User Mode Time\n  Thread       Time\n   0:2320       0 days 0:00:00.000\n"), "\(out)")
+        #expect(out.contains(" Elapsed Time\n  Thread       Time\n   0:2320       0 days 0:00:22.730\n"), "\(out)")
+        let none = try Fixtures.run("lldb/minidump/fizzbuzz_no_heap.dmp", "!runaway 0")
+        #expect(none.contains("Usage: !runaway [Flags]"))
+    }
+
+    @Test func linuxCoresHaveCpuTimesButNoCreationTime() throws {
+        guard NativeSampleCores.toolsPresent else { return }
+        let made = NativeSampleCores.made
+        try #require(made.ok, "\(made.log)")
+        let core = made.directory + "/threads.crash.core"
+        let out = Fixtures.run(try DumpLoader.open(path: core).dump, ["!runaway 5"]).text
+        #expect(out.contains(" User Mode Time\n  Thread       Time\n"), "\(out)")
+        #expect(out.contains("The dump holds no creation times for its threads"), "\(out)")
+        #expect(out.split(separator: "\n").filter { $0.contains(" days ") }.count == 4, "\(out)")
+    }
+}
