@@ -29,6 +29,9 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     }
     /// The stub a method's precode calls until the method is compiled (a code address).
     case thePreStub
+    /// Pointers to the sync table (SyncTableEntry*), the SyncBlockCache, the thin-lock IdDispenser and the
+    /// GC's CFinalize.
+    case syncTable, syncBlockCache, thinLockIdDispenser, finalizeQueue
 }
 
 /// How a runtime build's globals are found.

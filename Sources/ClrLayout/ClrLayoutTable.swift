@@ -205,6 +205,8 @@ public struct ClrLayoutTable: Sendable {
     public let vtableSymbolOffset: UInt64
     /// Instruction pointer -> code range -> method (Docs/clr/code-lookup.md).
     public let codeLookup: ClrCodeLookupLayout
+    /// Monitors (sync blocks, thin locks) and the finalization queue (Docs/clr/sync-finalize-handles.md).
+    public let sync: ClrSyncLayout
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4, .coreclr3_1_23Windows]
 
@@ -271,4 +273,38 @@ public struct ClrCodeLookupLayout: Sendable {
     public let r2rEntryPointMap: UInt64
     /// Thread's `m_pFrame`: the head of its explicit Frame chain.
     public let threadFrame: UInt64
+}
+
+/// Where a build keeps its monitors and its finalization queue (Docs/clr/sync-finalize-handles.md §2–3).
+public struct ClrSyncLayout: Sendable {
+    /// SyncBlockCache: the cleanup list head and the next unused sync table index (entries are 1 ..< it).
+    public let cacheCleanupList: UInt64
+    public let cacheFreeSyncTableIndex: UInt64
+    /// SyncBlock's AwareLock: lock state (bit 0 locked, bits 6+ waiter count), acquisition count, owner Thread*.
+    public let lockState: UInt64
+    public let lockRecursion: UInt64
+    public let lockHoldingThread: UInt64
+    /// SyncBlock.m_Link (the cleanup list links through it).
+    public let syncBlockLink: UInt64
+    /// A thin lock in the object header: the owner's thin-lock thread id and its recursion level (acquisitions - 1).
+    public let thinLockThreadIdMask: UInt32
+    public let thinLockRecursionMask: UInt32
+    public let thinLockRecursionShift: UInt32
+    /// IdDispenser: the highest id handed out and the id -> Thread* array.
+    public let dispenserHighestId: UInt64
+    public let dispenserIdToThread: UInt64
+    /// CFinalize: the number of fill pointers (generations + 2 "ready" segments), then m_Array.
+    public let finalizeFillPointers: Int
+    public let finalizeArray: UInt64
+    public init(cacheCleanupList: UInt64, cacheFreeSyncTableIndex: UInt64, lockState: UInt64, lockRecursion: UInt64,
+                lockHoldingThread: UInt64, syncBlockLink: UInt64, thinLockThreadIdMask: UInt32, thinLockRecursionMask: UInt32,
+                thinLockRecursionShift: UInt32, dispenserHighestId: UInt64, dispenserIdToThread: UInt64,
+                finalizeFillPointers: Int, finalizeArray: UInt64) {
+        self.cacheCleanupList = cacheCleanupList; self.cacheFreeSyncTableIndex = cacheFreeSyncTableIndex
+        self.lockState = lockState; self.lockRecursion = lockRecursion; self.lockHoldingThread = lockHoldingThread
+        self.syncBlockLink = syncBlockLink; self.thinLockThreadIdMask = thinLockThreadIdMask
+        self.thinLockRecursionMask = thinLockRecursionMask; self.thinLockRecursionShift = thinLockRecursionShift
+        self.dispenserHighestId = dispenserHighestId; self.dispenserIdToThread = dispenserIdToThread
+        self.finalizeFillPointers = finalizeFillPointers; self.finalizeArray = finalizeArray
+    }
 }

@@ -122,6 +122,11 @@ struct AnalyzeCommand: ValueCommand {
                   It makes the faulting thread current (with the exception context, as after .ecxr).
                   -v adds the context (CONTEXT) and the exception record (EXCEPTION_RECORD).
                   A dump with no exception (a snapshot) gets the main thread's stack, bucketed APPLICATION_HANG.
+    !analyze -v -hang analyses a hang in a .NET process instead: what each managed thread waits for (a
+                  monitor, with its owner; a sleep; a wait handle), the monitors held (!syncblk), a deadlock
+                  (a cycle of threads each waiting for a monitor the next one owns), and the blocking thread,
+                  bucketed APPLICATION_HANG_DEADLOCK_MONITOR_image!method (or ..._BlockedOn_...).
+                  It makes the blocking thread current.
     Example: !analyze -v
     """
 
@@ -135,15 +140,16 @@ struct AnalyzeCommand: ValueCommand {
     ]
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
-        var verbose = false
+        var verbose = false, hang = false
         for w in inv.words {
             switch w.lowercased() {
             case "-v": verbose = true
             case "-f": break
-            case "-hang": throw CommandError("!analyze -hang is not implemented yet: it needs managed stacks and monitor owners", kind: .unavailable)
-            default: throw CommandError("Unknown option '\(w)'. Usage: !analyze [-v]", kind: .usage)
+            case "-hang": hang = true
+            default: throw CommandError("Unknown option '\(w)'. Usage: !analyze [-v] [-hang]", kind: .usage)
             }
         }
+        if hang { return try HangAnalysis.analyze(verbose: verbose, in: s) }
         guard !s.dump.threads.isEmpty else { throw CommandError("No threads in this dump: nothing to analyse") }
         let os = s.dump.system.os
         let exception = s.eventException

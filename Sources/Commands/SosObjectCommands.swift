@@ -20,13 +20,14 @@ enum SosObject {
         let size = t.objectSize(addr) ?? UInt64(t.baseSize)
         if t.isFree {
             return ObjectValue(address: HexValue(addr), isFree: true, name: t.name, methodTable: HexValue(t.methodTable), eeClass: HexValue(t.eeClass),
-                               size: size, file: nil, module: HexValue(0), string: nil, array: nil, fields: nil)
+                               size: size, file: nil, module: HexValue(0), string: nil, array: nil, fields: nil, thinLock: nil)
         }
         let string = t.isString ? (r.stringValue(addr).map { String($0.prefix(4096)) } ?? "<invalid>") : nil
         let array = t.isArray ? ObjectValue.ArrayInfo(rank: Int(t.rank), length: r.arrayLength(addr) ?? 0, elementType: t.arrayElementKind.sosName) : nil
         return ObjectValue(address: HexValue(addr), isFree: false, name: t.name, methodTable: HexValue(t.methodTable), eeClass: HexValue(t.eeClass),
                            size: size, file: t.module?.recordedPath, module: HexValue(t.module?.address ?? 0), string: string, array: array,
-                           fields: noFields ? nil : fieldRows(addr, t, r, mode: .object))
+                           fields: noFields ? nil : fieldRows(addr, t, r, mode: .object),
+                           thinLock: r.thinLock(addr).map { .init(threadId: $0.threadId, thread: HexValue($0.thread ?? 0), recursion: $0.recursion) })
     }
 
     static func header(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output) {
@@ -157,6 +158,14 @@ struct ObjectValue: CommandValue {
     let array: ArrayInfo?
     /// Nil with -nofields.
     let fields: [SosObject.FieldRow]?
+    struct ThinLockInfo: Encodable {
+        /// The owner's thin-lock id (the ID column of !threads), its Thread*, and its acquisitions.
+        let threadId: UInt32
+        let thread: HexValue
+        let recursion: UInt32
+    }
+    /// A monitor held through the object's header.
+    let thinLock: ThinLockInfo?
 
     func textLines() -> [String] {
         if isFree { return ["Free Object", "Size:        " + Sos.sizeText(size)] }
@@ -165,6 +174,8 @@ struct ObjectValue: CommandValue {
         if let string { out.append("String:      " + string) }
         if let a = array { out.append("Array:       Rank \(a.rank), Number of elements \(a.length), Type \(a.elementType) (Print Array)") }
         if let fields { out += SosObject.fieldLines(fields, header: true) }
+        // SOS prints the header's recursion level (acquisitions - 1).
+        if let l = thinLock { out.append("ThinLock owner \(String(l.threadId, radix: 16)) (\(Sos.p(l.thread.value))), Recursive \(String(l.recursion - 1, radix: 16))") }
         return out
     }
 }

@@ -99,4 +99,82 @@ struct HangSampleTests {
         #expect(ClrFixtures.run(s, b, "!dumpasync --type NoSuchType").isEmpty)
         #expect(ClrFixtures.run(s, b, "!dumpasync --bogus").contains("Unknown option '--bogus'"))
     }
+
+    /// The account object named `name` (BankAccount.Name), from the heap.
+    static func account(_ name: String, _ s: Session, _ b: Output.Buffer) throws -> String {
+        let list = ClrFixtures.run(s, b, "!dumpheap -type Samples.Hang.BankAccount -short")
+        for a in list.split(separator: "\n").map({ $0.trimmingCharacters(in: .whitespaces) }) where a.count == 16 {
+            let obj = ClrFixtures.run(s, b, "!do \(a)")
+            guard let nameLine = obj.split(separator: "\n").first(where: { $0.hasSuffix(" Name") && $0.contains(" instance ") }),
+                  let str = nameLine.split(separator: " ").dropLast().last else { continue }
+            if ClrFixtures.run(s, b, "!do \(str)").contains("String:      \(name)\n") { return a }
+        }
+        throw CocoaLikeError("no BankAccount named \(name)")
+    }
+
+    @Test(arguments: targets)
+    func syncblkShowsTheTwoDeadlockedMonitorsWithTheirOwners(_ t: HangSample.Target) throws {
+        let facts = try HangSample.facts(t)
+        let (s, b) = try HangSample.session(t)
+        let out = ClrFixtures.run(s, b, "!syncblk")
+        let rows = out.split(separator: "\n").filter { $0.hasSuffix(" Samples.Hang.BankAccount") }
+        #expect(rows.count == 2, "\(out)")
+        for (lock, owner) in [("account-A", "Deadlock-A"), ("account-B", "Deadlock-B")] {
+            let object = try Self.account(lock, s, b)
+            let tid = try #require(facts["thread.\(owner).os_tid_hex"])
+            let index = try #require(s.dump.threads.firstIndex { $0.id == UInt64(tid, radix: 16) })
+            let row = try #require(rows.first { $0.contains(" \(object) ") }, "\(lock) \(object): \(out)")
+            let cols = row.split(separator: " ")
+            // Index SyncBlock MonitorHeld Recursion Thread* OSID DbgIdx Object Type
+            #expect(cols[2] == "3" && cols[3] == "1", "\(row)")   // the owner + one waiter; entered once
+            #expect(cols[5] == Substring(tid) && cols[6] == Substring(String(index)), "\(row)")
+        }
+        #expect(out.hasSuffix("-----------------------------\nTotal           \(t == .linux31 ? 9 : 2)\nFree            0\n"), "\(out)")
+        // account-C was never contended: its monitor is a thin lock in the header, held twice by the Sleeper.
+        let c = ClrFixtures.run(s, b, "!do \(try Self.account("account-C", s, b))")
+        let sleeperTid = try #require(facts["thread.Sleeper.os_tid_hex"])
+        let threads = ClrFixtures.run(s, b, "!threads")
+        let sleeperRow = try #require(threads.split(separator: "\n").first { $0.split(separator: " ").count > 3 && $0.split(separator: " ")[2] == Substring(sleeperTid) })
+        let cols = sleeperRow.split(separator: " ")
+        #expect(c.contains("ThinLock owner \(String(Int(cols[1])!, radix: 16)) (\(cols[3].lowercased())), Recursive 1"), "\(c)\n\(sleeperRow)")
+    }
+
+    @Test(arguments: targets)
+    func finalizequeueCountsTheFortyReachableResources(_ t: HangSample.Target) throws {
+        let facts = try HangSample.facts(t)
+        let (s, b) = try HangSample.session(t)
+        let out = ClrFixtures.run(s, b, "!finalizequeue")
+        let expected = try #require(facts["finalizer.Samples.Hang.NativeResource.reachable"])
+        #expect(out.split(separator: "\n").contains { $0.hasSuffix(" Samples.Hang.NativeResource") && $0.split(separator: " ")[1] == Substring(expected) }, "\(out)")
+        // The per-generation counts add up to the statistics' total (nothing is ready for finalization here).
+        let gens = out.split(separator: "\n").filter { $0.hasPrefix("generation ") }.map { Int($0.split(separator: " ")[3])! }
+        let total = Int(try #require(out.split(separator: "\n").last { $0.hasPrefix("Total ") }).split(separator: " ")[1])!
+        #expect(gens.count == 3 && gens.reduce(0, +) == total, "\(out)")
+        #expect(out.contains("Ready for finalization 0 objects"), "\(out)")
+        // The program collected twice after making them: they are all in generation 2.
+        #expect(out.contains("generation 2 has \(gens[2]) finalizable objects") && gens[2] >= 40, "\(out)")
+    }
+
+    @Test(arguments: targets)
+    func analyzeHangFindsTheDeadlockCycle(_ t: HangSample.Target) throws {
+        let facts = try HangSample.facts(t)
+        let (s, b) = try HangSample.session(t)
+        let out = ClrFixtures.run(s, b, "!analyze -v -hang")
+        let a = try #require(s.dump.threads.firstIndex { $0.id == UInt64(facts["thread.Deadlock-A.os_tid_hex"] ?? "", radix: 16) })
+        let bi = try #require(s.dump.threads.firstIndex { $0.id == UInt64(facts["thread.Deadlock-B.os_tid_hex"] ?? "", radix: 16) })
+        #expect(out.contains("FAILURE_BUCKET_ID:  APPLICATION_HANG_DEADLOCK_MONITOR_app.exe!Samples.Hang.Transfer.Move\n"), "\(out)")
+        #expect(out.contains("DEADLOCK:  threads ~\(min(a, bi)) -> ~\(max(a, bi)) -> ~\(min(a, bi)),"), "\(out)")
+        #expect(out.contains("x \(String(a).leftPad(3)) \(facts["thread.Deadlock-A.os_tid_hex"]!)"), "\(out)")
+        #expect(out.split(separator: "\n").contains { $0.contains(" Sleep ") && !$0.hasPrefix("x") }, "\(out)")
+        // It leaves the session on the blocking thread, and the hash is the same on a second run.
+        #expect(s.currentThread == min(a, bi))
+        let hash = out.split(separator: "\n").first { $0.hasPrefix("FAILURE_ID_HASH:") }
+        let again = ClrFixtures.run(s, b, "!analyze -hang")
+        #expect(hash != nil && again.split(separator: "\n").first { $0.hasPrefix("FAILURE_ID_HASH:") } == hash)
+    }
+}
+
+struct CocoaLikeError: Error, CustomStringConvertible {
+    let description: String
+    init(_ d: String) { description = d }
 }

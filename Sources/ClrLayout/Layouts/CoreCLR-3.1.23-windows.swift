@@ -15,6 +15,8 @@ extension ClrLayoutTable {
             variables: [
                 .codeRangeList: 0, .threadStore: 16, .finalizerThread: 31, .gcHeapType: 33, .appDomain: 35,
                 .objectMethodTable: 55, .stringMethodTable: 58, .exceptionMethodTable: 63, .freeObjectMethodTable: 70,
+                // Docs/clr/sync-finalize-handles.md §1 (shape-checked on the Windows dump; no Windows DAC run).
+                .syncTable: 98, .syncBlockCache: 103, .thinLockIdDispenser: 53,
             ],
             addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115,
                         // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §3).
@@ -22,7 +24,7 @@ extension ClrLayoutTable {
                         .helperMethodFrame1ObjVTable: 165, .helperMethodFrame2ObjVTable: 166, .helperMethodFrame3ObjVTable: 167,
                         .helperMethodFrameProtectObjVTable: 168],
             gcDacGlobals: 34,
-            gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70],
+            gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70, .finalizeQueue: 0x88],
             gcDacVarsMajorVersion: 1)),
         heapKind: .segments,
         // GC
@@ -204,6 +206,11 @@ extension ClrLayoutTable {
             ranges: .list(next: 0x18, readyToRunFlag: 4), rsLow: 0x00, rsHigh: 0x08, rsFlags: 0x28, rsFlagCodeHeap: 2, rsHeapList: 0x30,
             hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
             rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
-            moduleReadyToRunInfo: 0x2b8, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0xe8, threadFrame: 0x10)
+            moduleReadyToRunInfo: 0x2b8, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0xe8, threadFrame: 0x10),
+        // Docs/clr/sync-finalize-handles.md: Crst is 0x30 bytes on Windows; SyncBlock has the EnC pointer.
+        sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0x54, lockState: 0x00, lockRecursion: 0x04,
+                            lockHoldingThread: 0x08, syncBlockLink: 0x40, thinLockThreadIdMask: 0x3FF, thinLockRecursionMask: 0xFC00,
+                            thinLockRecursionShift: 10, dispenserHighestId: 0x00, dispenserIdToThread: 0x40,
+                            finalizeFillPointers: 6, finalizeArray: 0x30)
     )
 }

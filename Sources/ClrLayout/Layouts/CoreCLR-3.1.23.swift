@@ -27,6 +27,8 @@ extension ClrLayoutTable {
             .debuggerU2MCatchHandlerFrameVTable: "_ZTV28DebuggerU2MCatchHandlerFrame", .inlinedCallFrameVTable: "_ZTV16InlinedCallFrame",
             .helperMethodFrame1ObjVTable: "_ZTV22HelperMethodFrame_1OBJ", .helperMethodFrame2ObjVTable: "_ZTV22HelperMethodFrame_2OBJ",
             .helperMethodFrame3ObjVTable: "_ZTV22HelperMethodFrame_3OBJ", .helperMethodFrameProtectObjVTable: "_ZTV28HelperMethodFrame_PROTECTOBJ",
+            .syncTable: "g_pSyncTable", .syncBlockCache: "_ZN14SyncBlockCache17s_pSyncBlockCacheE",
+            .thinLockIdDispenser: "g_pThinLockThreadIdDispenser", .finalizeQueue: "_ZN3WKS7gc_heap14finalize_queueE",
         ]),
         heapKind: .segments,
         // GC
@@ -204,6 +206,11 @@ extension ClrLayoutTable {
             ranges: .list(next: 0x18, readyToRunFlag: 4), rsLow: 0x00, rsHigh: 0x08, rsFlags: 0x28, rsFlagCodeHeap: 2, rsHeapList: 0x30,
             hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
             rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
-            moduleReadyToRunInfo: 0x4c0, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0x150, threadFrame: 0x10)
+            moduleReadyToRunInfo: 0x4c0, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0x150, threadFrame: 0x10),
+        // Docs/clr/sync-finalize-handles.md: Crst is 0x98 bytes in the PAL build; 10-bit thin-lock thread ids.
+        sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0xbc, lockState: 0x00, lockRecursion: 0x04,
+                            lockHoldingThread: 0x08, syncBlockLink: 0x38, thinLockThreadIdMask: 0x3FF, thinLockRecursionMask: 0xFC00,
+                            thinLockRecursionShift: 10, dispenserHighestId: 0x00, dispenserIdToThread: 0xa8,
+                            finalizeFillPointers: 6, finalizeArray: 0x30)
     )
 }

@@ -15,6 +15,7 @@ extension ClrLayoutTable {
             variables: [
                 .codeRangeList: 0, .threadStore: 16, .finalizerThread: 17, .gcHeapType: 19, .appDomain: 21,
                 .objectMethodTable: 40, .stringMethodTable: 43, .exceptionMethodTable: 47, .freeObjectMethodTable: 54,
+                .syncTable: 79, .syncBlockCache: 80, .thinLockIdDispenser: 38,
             ],
             addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92,
                         // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §4.5). GCFrame's entry is not verified.
@@ -23,7 +24,7 @@ extension ClrLayoutTable {
                         .helperMethodFrame1ObjVTable: 129, .helperMethodFrame2ObjVTable: 130, .helperMethodFrame3ObjVTable: 131,
                         .helperMethodFrameProtectObjVTable: 132],
             gcDacGlobals: 20,
-            gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78],
+            gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78, .finalizeQueue: 0x90],
             gcDacVarsMajorVersion: 2)),
         heapKind: .regions,
         // GC
@@ -207,6 +208,11 @@ extension ClrLayoutTable {
             rsFlagCodeHeap: 2, rsHeapList: 0x28,
             hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
             rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
-            moduleReadyToRunInfo: 0x480, r2rRuntimeFunctions: 0x50, r2rRuntimeFunctionCount: 0x58, r2rEntryPointMap: 0x1b0, threadFrame: 0x10)
+            moduleReadyToRunInfo: 0x480, r2rRuntimeFunctions: 0x50, r2rRuntimeFunctionCount: 0x58, r2rEntryPointMap: 0x1b0, threadFrame: 0x10),
+        // Docs/clr/sync-finalize-handles.md: Crst is 0x90 bytes; thin-lock thread ids are 16 bits in 8.0.4.
+        sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0xb4, lockState: 0x00, lockRecursion: 0x04,
+                            lockHoldingThread: 0x08, syncBlockLink: 0x48, thinLockThreadIdMask: 0xFFFF, thinLockRecursionMask: 0x3F0000,
+                            thinLockRecursionShift: 16, dispenserHighestId: 0x00, dispenserIdToThread: 0xa0,
+                            finalizeFillPointers: 7, finalizeArray: 0x38)
     )
 }

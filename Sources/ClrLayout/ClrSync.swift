@@ -1,0 +1,131 @@
+import DumpModel
+
+/// One entry of the runtime's sync table: an object that needed a SyncBlock (a contended or waited-on monitor,
+/// a hash code beside a thin lock, interop data), with its monitor's state.
+public struct ClrSyncBlockEntry: Sendable {
+    public let index: Int
+    public let syncBlock: UInt64
+    public let object: UInt64
+    /// The entry is on the free list.
+    public let isFree: Bool
+    public let lockState: UInt32
+    /// Acquisitions by the owner (1 = held once); meaningful while locked.
+    public let recursion: UInt32
+    /// The owner's Thread*, 0 when nobody holds the monitor, UInt64.max for an orphaned lock.
+    public let holdingThread: UInt64
+
+    public var isLocked: Bool { lockState & 1 != 0 }
+    /// Threads blocked waiting to enter the monitor.
+    public var waiters: UInt32 { lockState >> 6 }
+    /// SOS's MonitorHeld: 1 for the owner plus 2 for each waiter.
+    public var monitorHeld: UInt32 { (lockState & 1) + (waiters << 1) }
+}
+
+/// A monitor held through the object header alone (never contended, so never inflated to a SyncBlock).
+public struct ClrThinLock: Sendable {
+    /// The owner's thin-lock id (`Thread::m_ThreadId`, the ID column of `!threads`).
+    public let threadId: UInt32
+    /// The owner's Thread*, when the id is handed out.
+    public let thread: UInt64?
+    /// Acquisitions by the owner (the header stores acquisitions - 1).
+    public let recursion: UInt32
+}
+
+/// The GC's finalization queue: per generation, the finalizable objects it still tracks, and those ready
+/// for the finalizer thread.
+public struct ClrFinalizeQueue: Sendable {
+    /// Generation g's entries (g = 0 ... max generation), as address ranges of the queue array.
+    public let generations: [(start: UInt64, end: UInt64)]
+    /// Critical and normal "ready for finalization" entries, one range.
+    public let ready: (start: UInt64, end: UInt64)
+    /// Every entry counted in SOS's statistics: the generations and the ready ones.
+    public let all: (start: UInt64, end: UInt64)
+}
+
+extension ClrRuntime {
+    /// The sync table's used entries (1 ..< m_FreeSyncTableIndex), bounded against damaged counts.
+    public func syncBlockEntries(limit: Int = 1 << 22) -> [ClrSyncBlockEntry]? {
+        let l = layout.sync, t = target
+        guard let table = globalPointer(.syncTable), table != 0, let cache = globalPointer(.syncBlockCache), cache != 0,
+              let next = t.u32(cache &+ l.cacheFreeSyncTableIndex) else { return nil }
+        let count = min(Int(next), limit)
+        guard count >= 1 else { return [] }
+        var out: [ClrSyncBlockEntry] = []
+        out.reserveCapacity(count)
+        for i in 1..<count {
+            let e = table &+ UInt64(i) * 16
+            guard let sb = t.u64(e), let obj = t.u64(e &+ 8) else { break }
+            let free = obj & 1 != 0
+            var state: UInt32 = 0, recursion: UInt32 = 0, holder: UInt64 = 0
+            if !free, sb != 0 {
+                state = t.u32(sb &+ l.lockState) ?? 0
+                recursion = t.u32(sb &+ l.lockRecursion) ?? 0
+                holder = t.u64(sb &+ l.lockHoldingThread) ?? 0
+            }
+            out.append(ClrSyncBlockEntry(index: i, syncBlock: sb, object: free ? 0 : obj, isFree: free, lockState: state,
+                                         recursion: recursion, holdingThread: holder))
+        }
+        return out
+    }
+
+    /// SyncBlocks on the cleanup list (their objects died; the finalizer thread frees them).
+    public func syncBlocksToCleanUp(limit: Int = 1 << 20) -> [UInt64] {
+        let l = layout.sync, t = target
+        guard let cache = globalPointer(.syncBlockCache), cache != 0 else { return [] }
+        var out: [UInt64] = []
+        var link = t.u64(cache &+ l.cacheCleanupList) ?? 0
+        var seen = Set<UInt64>()
+        while link != 0, out.count < limit, seen.insert(link).inserted {
+            out.append(link &- l.syncBlockLink)
+            link = t.u64(link) ?? 0
+        }
+        return out
+    }
+
+    /// The object header's thin lock, when the header holds one (not a hash code or a sync block index).
+    public func thinLock(_ object: UInt64) -> ClrThinLock? {
+        let l = layout.sync
+        guard object >= 8, let header = target.u32(object &- 4) else { return nil }
+        // BIT_SBLK_IS_HASH_OR_SYNCBLKINDEX and BIT_SBLK_SPIN_LOCK: no thin lock in the header.
+        guard header & 0x0800_0000 == 0, header & 0x1000_0000 == 0 else { return nil }
+        let id = header & l.thinLockThreadIdMask
+        guard id != 0 else { return nil }
+        let level = (header & l.thinLockRecursionMask) >> l.thinLockRecursionShift
+        return ClrThinLock(threadId: id, thread: thread(forThinLockId: id), recursion: level + 1)
+    }
+
+    /// The sync table index stored in an object's header, if any.
+    public func syncBlockIndex(_ object: UInt64) -> Int? {
+        guard object >= 8, let header = target.u32(object &- 4), header & 0x0C00_0000 == 0x0800_0000 else { return nil }
+        return Int(header & 0x03FF_FFFF)
+    }
+
+    /// The Thread* a thin-lock id was handed to (IdDispenser::IdToThread).
+    public func thread(forThinLockId id: UInt32) -> UInt64? {
+        let l = layout.sync, t = target
+        guard let d = globalPointer(.thinLockIdDispenser), d != 0, let highest = t.u32(d &+ l.dispenserHighestId),
+              id >= 1, id <= highest, let array = t.u64(d &+ l.dispenserIdToThread), array != 0,
+              let thread = t.u64(array &+ UInt64(id) * 8), thread > 0xFFFF else { return nil }
+        return thread
+    }
+
+    /// The GC's finalization queue (workstation GC: gc_heap::finalize_queue, a CFinalize). Generation g's
+    /// entries are in segment `fillPointers - 2 - g - 1`; the last two segments are ready for finalization.
+    public func finalizeQueue() -> ClrFinalizeQueue? {
+        let l = layout.sync, t = target
+        guard let cf = globalPointer(.finalizeQueue), cf != 0, let array = t.u64(cf &+ l.finalizeArray) else { return nil }
+        var fill: [UInt64] = []
+        for i in 0..<l.finalizeFillPointers {
+            guard let p = t.u64(cf &+ UInt64(i) * 8) else { return nil }
+            fill.append(p)
+        }
+        func seg(_ i: Int) -> (start: UInt64, end: UInt64) { (i == 0 ? array : fill[i - 1], fill[i]) }
+        let n = l.finalizeFillPointers - 2   // generations including the UOH ones, which stay empty
+        // Sanity: the fill pointers only grow, and the array is not absurdly long.
+        guard zip([array] + fill, fill).allSatisfy({ $0 <= $1 }), fill.last! &- array < 1 << 32 else { return nil }
+        let maxGeneration = 2   // max_generation in every CoreCLR; the segments below it are LOH (and POH), always empty
+        let gens = (0...max(0, maxGeneration)).map { g in seg(n - g - 1) }
+        let ready = (seg(n).start, seg(n + 1).end)
+        return ClrFinalizeQueue(generations: gens, ready: ready, all: (seg(n - maxGeneration - 1).start, seg(n + 1).end))
+    }
+}

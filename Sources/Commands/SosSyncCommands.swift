@@ -1,0 +1,175 @@
+import ClrLayout
+import DumpModel
+
+/// Who holds a monitor, as `!syncblk` and `!analyze -hang` name a thread: its Thread*, OS id and debugger number.
+struct MonitorOwner: Encodable {
+    let thread: HexValue
+    let osId: HexValue?
+    let debuggerThread: Int?
+    let orphaned: Bool
+
+    static func of(_ thread: UInt64, _ r: ClrRuntime, _ s: Session) -> MonitorOwner? {
+        guard thread != 0 else { return nil }
+        if thread == UInt64.max { return MonitorOwner(thread: HexValue(thread), osId: nil, debuggerThread: nil, orphaned: true) }
+        let os = r.threads().first { $0.address == thread }?.osId
+        return MonitorOwner(thread: HexValue(thread), osId: os.map(HexValue.init),
+                            debuggerThread: os.flatMap { id in s.dump.threads.firstIndex { $0.id == id } }, orphaned: false)
+    }
+}
+
+/// `!SyncBlk [-all | <index>]`: the monitors that are held (or, with -all, every sync table entry).
+struct SyncBlkCommand: ValueCommand {
+    let names = ["!SyncBlk", "!syncblk"]
+    let summary = "list the monitors that are held, with their owner thread and waiters"
+    let help = """
+    !SyncBlk [-all | <index>]
+    lists the sync blocks whose monitor is held: MonitorHeld counts 1 for the owner and 2 for each thread
+    waiting to enter; Recursion is how many times the owner entered. -all lists every sync table entry;
+    an index lists that entry. A monitor that was never contended stays a thin lock in the object's header
+    and has no sync block: !DumpObj shows it as "ThinLock owner".
+    Example: !syncblk
+    """
+    var extensionName: String? { "sos" }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let args = try CommandArguments(inv, flags: ["-all"], positionals: 0...1, usage: "!SyncBlk [-all | <index>]")
+        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
+        guard let entries = r.syncBlockEntries() else {
+            throw CommandError("The runtime's sync block table is not readable in this dump", kind: .unavailable)
+        }
+        let only = try args.positionals.first.map { try Int(ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) }
+        if let only, !(1...max(1, entries.count)).contains(only) {
+            throw CommandError("Invalid sync block index \(only): the table has entries 1 to \(entries.count)")
+        }
+        let rows = entries.filter { e in
+            if let only { return e.index == only }
+            return args.has("-all") || (e.monitorHeld > 0 && !e.isFree)
+        }.map { e in
+            SyncBlocksValue.Row(index: e.index, syncBlock: HexValue(e.syncBlock), monitorHeld: e.monitorHeld, recursion: e.recursion,
+                                waiters: e.waiters, owner: MonitorOwner.of(e.holdingThread, r, s), holdingThread: HexValue(e.holdingThread),
+                                object: HexValue(e.object), type: e.isFree ? nil : r.objectType(e.object)?.name, free: e.isFree)
+        }
+        return SyncBlocksValue(rows: rows, total: entries.count, free: entries.filter(\.isFree).count)
+    }
+}
+
+struct SyncBlocksValue: CommandValue {
+    struct Row: Encodable {
+        let index: Int
+        let syncBlock: HexValue
+        let monitorHeld: UInt32
+        let recursion: UInt32
+        let waiters: UInt32
+        let owner: MonitorOwner?
+        let holdingThread: HexValue
+        let object: HexValue
+        let type: String?
+        let free: Bool
+    }
+    let rows: [Row]
+    let total: Int
+    let free: Int
+
+    func textLines() -> [String] {
+        var out = ["Index         SyncBlock MonitorHeld Recursion Owning Thread Info          SyncBlock Owner"]
+        for r in rows {
+            var line = String(r.index).leftPad(5) + " " + Sos.p(r.syncBlock.value) + "  " + String(r.monitorHeld).leftPad(11) + " "
+                + String(r.recursion).leftPad(9) + " " + Sos.p(r.holdingThread.value) + " "
+            if let o = r.owner {
+                if o.orphaned { line += " orphaned " } else {
+                    line += (o.osId.map { String($0.value, radix: 16) } ?? "0") + (o.debuggerThread.map { String($0).leftPad(4) } ?? " XXX") + " "
+                }
+            } else {
+                line += "    none  "
+            }
+            line += r.free ? "  " + "0".leftPad(8) + " Free" : "  \(Sos.p(r.object.value)) \(r.type ?? "<unknown type>")"
+            out.append(line)
+        }
+        out += ["-----------------------------", "Total           \(total)", "Free            \(free)"]
+        return out
+    }
+}
+
+/// `!FinalizeQueue [-detail]`: the objects the GC will finalize, per generation, and those already waiting for
+/// the finalizer thread; then statistics per type.
+struct FinalizeQueueCommand: ValueCommand {
+    let names = ["!FinalizeQueue", "!finalizequeue", "!fq"]
+    let summary = "show the objects registered for finalization, per generation, and those ready to run"
+    let help = """
+    !FinalizeQueue [-detail]
+    lists how many finalizable objects each generation tracks and how many are ready for the finalizer
+    thread, then the types of all of them (count and total size). -detail also lists the sync blocks
+    waiting to be cleaned up.
+    Example: !finalizequeue
+    """
+    var extensionName: String? { "sos" }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let args = try CommandArguments(inv, flags: ["-detail", "-allready", "-short"], positionals: 0...0, usage: "!FinalizeQueue [-detail]")
+        let (r, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
+        guard let q = r.finalizeQueue() else {
+            throw CommandError("The GC's finalization queue is not readable in this dump", kind: .unavailable)
+        }
+        let t = r.target
+        func count(_ range: (start: UInt64, end: UInt64)) -> Int { Int((range.end &- range.start) / 8) }
+        var stats: [UInt64: (count: Int, size: UInt64)] = [:]
+        var unreadable = 0
+        var slot = q.all.start
+        while slot < q.all.end {
+            try s.checkInterrupt()
+            if let o = t.u64(slot), let type = r.objectType(o) {
+                stats[type.methodTable, default: (0, 0)].count += 1
+                stats[type.methodTable]!.size += type.objectSize(o) ?? 0
+            } else {
+                unreadable += 1
+            }
+            slot &+= 8
+        }
+        _ = heap
+        let rows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size,
+                                                       name: r.type($0.key)?.name ?? "<unknown type>") }
+            .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+        let cleanup = r.syncBlocksToCleanUp()
+        return FinalizeQueueValue(
+            syncBlocksToCleanUp: cleanup.count, cleanupDetail: args.has("-detail") ? cleanup.map(HexValue.init) : nil,
+            generations: q.generations.enumerated().map { .init(generation: $0.offset, count: count($0.element), start: HexValue($0.element.start), end: HexValue($0.element.end)) },
+            ready: .init(generation: -1, count: count(q.ready), start: HexValue(q.ready.start), end: HexValue(q.ready.end)),
+            types: rows, total: rows.reduce(0) { $0 + $1.count }, unreadable: unreadable)
+    }
+}
+
+struct FinalizeQueueValue: CommandValue {
+    struct Range: Encodable {
+        let generation: Int
+        let count: Int
+        let start: HexValue
+        let end: HexValue
+    }
+    let syncBlocksToCleanUp: Int
+    let cleanupDetail: [HexValue]?
+    let generations: [Range]
+    let ready: Range
+    let types: [HeapStatisticsValue.Row]
+    let total: Int
+    /// Queue entries whose object was not readable in the dump.
+    let unreadable: Int
+
+    func textLines() -> [String] {
+        var out = ["SyncBlocks to be cleaned up: \(syncBlocksToCleanUp)"]
+        if let d = cleanupDetail, !d.isEmpty {
+            out.append("SyncBlocks to be cleaned by the finalizer thread:")
+            out += d.map { "    " + Sos.p($0.value) }
+        }
+        out.append("----------------------------------")
+        for g in generations {
+            out.append("generation \(g.generation) has \(g.count) finalizable objects (\(Sos.p(g.start.value))->\(Sos.p(g.end.value)))")
+        }
+        out.append("Ready for finalization \(ready.count) objects (\(Sos.p(ready.start.value))->\(Sos.p(ready.end.value)))")
+        out.append("Statistics for all finalizable objects (including all objects ready for finalization):")
+        out.append("              MT    Count    TotalSize Class Name")
+        for r in types { out.append("\(Sos.p(r.methodTable.value)) \(String(r.count).leftPad(8)) \(String(r.totalSize).leftPad(12)) \(r.name)") }
+        out.append("Total \(total) objects")
+        if unreadable > 0 { out.append("(\(unreadable) entries point to objects the dump does not hold)") }
+        return out
+    }
+}
