@@ -79,13 +79,18 @@ struct JSONOutputTests {
         // The CLR dumps, with their runtimes on the image path (the Windows one finds its globals in the dump).
         var sosValues = 0
         for (dump, runtime) in [("clr/async-crash/linux-3.1.core.xz", installedRuntime31()), ("clr/async-crash/linux-8.0.core.xz", installedRuntime80()),
-                                ("clr/async-crash/windows-3.1.mdmp.xz", Optional("/nonexistent"))] {
-            guard let runtime, let d = try? Fixtures.open(dump) else { continue }
+                                ("clr/async-crash/windows-3.1.mdmp.xz", Optional("/nonexistent")),
+                                // The project's own hang sample: monitors, a deadlock, an async chain, finalizers.
+                                (Fixtures.projectRoot.appendingPathComponent("Samples/dumps/hang/linux-3.1.core.xz").path, installedRuntime31()),
+                                (Fixtures.projectRoot.appendingPathComponent("Samples/dumps/hang/linux-8.0.core.xz").path, installedRuntime80())] {
+            guard let runtime, let d = try? (dump.hasPrefix("/") ? DumpLoader.open(path: dump).dump : Fixtures.open(dump)) else { continue }
             let buffer = Output.Buffer()
             let s = Session(dump: d, output: Output(sink: buffer.append))
             s.outputFormat = .json
             s.imagePath = [runtime]
-            for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip", "!eestack", "!U @$ip"] { s.executeTopLevel(line: l) }
+            for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip", "!eestack", "!U @$ip",
+                                          "!syncblk -all", "!fq -detail", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
+                                          "!analyze -v -hang", "!runaway 7"] { s.executeTopLevel(line: l) }
             // !do on the objects the stack holds, strings and exceptions among them.
             for doc in buffer.text.split(separator: "\n").suffix(4) where doc.contains("\"objects\"") {
                 let objects = ((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any]).flatMap { $0["result"] as? [String: Any] }?["objects"] as? [[String: Any]] ?? []
