@@ -13,6 +13,8 @@ public struct ClrCodeInfo: Sendable {
     /// the function holding the IP.
     let unwindBase: UInt64
     let function: (begin: UInt32, end: UInt32, unwind: UInt32)?
+    /// ReadyToRun code: the Module* of its image.
+    var readyToRunModule: UInt64? = nil
 
     /// The end of the code block holding the IP (the main body or a funclet), when its RUNTIME_FUNCTION is known.
     public var blockEnd: UInt64? { function.map { unwindBase &+ UInt64($0.end) } }
@@ -165,7 +167,7 @@ public final class ClrCodeMap: @unchecked Sendable {
         // A method is not longer than this: past it, the IP is in code the map does not know.
         guard lo > 0, list[lo - 1].start >= s.low, ip - list[lo - 1].start < 0x10000 else { return nil }
         return ClrCodeInfo(kind: .readyToRun, methodDesc: list[lo - 1].md, start: list[lo - 1].start, unwindBase: s.low,
-                           function: readyToRunFunction(ip, module: module, base: s.low))
+                           function: readyToRunFunction(ip, module: module, base: s.low), readyToRunModule: module)
     }
 
     /// The RUNTIME_FUNCTION of a ReadyToRun image holding `ip` (the image's own table; pages the dump lacks
@@ -184,6 +186,24 @@ public final class ClrCodeMap: @unchecked Sendable {
         let e = table &+ UInt64(lo - 1) * 12
         guard lo > 0, let b = t.u32(e), let en = t.u32(e &+ 4), let u = t.u32(e &+ 8), rva < en else { return nil }
         return (b, en, u)
+    }
+
+    /// The index of a ReadyToRun method's main RUNTIME_FUNCTION (the one that starts at its entry point), which
+    /// indexes the image's per-method tables (debug info).
+    public func readyToRunMethodIndex(_ c: ClrCodeInfo) -> Int? {
+        let t = runtime.target
+        guard let module = c.readyToRunModule, let rti = t.u64(module &+ layout.moduleReadyToRunInfo), rti != 0,
+              let table = t.u64(rti &+ layout.r2rRuntimeFunctions), let count = t.u32(rti &+ layout.r2rRuntimeFunctionCount),
+              count < 4_000_000, c.start >= c.unwindBase, c.start - c.unwindBase < 1 << 32 else { return nil }
+        let rva = UInt32(c.start - c.unwindBase)
+        var lo = 0, hi = Int(count)
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            guard let b = t.u32(table &+ UInt64(mid) * 12) else { return nil }
+            if b < rva { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo < Int(count), t.u32(table &+ UInt64(lo) * 12) == rva else { return nil }
+        return lo
     }
 
     /// A PtrHashMap (hash.h): the bucket array's first word is the bucket count; buckets follow from +0x40, each
@@ -228,6 +248,8 @@ public struct ClrExplicitFrame: Sendable {
     public let address: UInt64
     /// The Frame class (`HelperMethodFrame`), or nil when the vtable is not one dumpdbg knows.
     public let name: String?
+    /// An active InlinedCallFrame: the managed caller's SP and the return address the runtime shows for it.
+    public var inlinedCaller: (sp: UInt64, returnAddress: UInt64)? = nil
 }
 
 extension ClrRuntime {
@@ -239,7 +261,13 @@ extension ClrRuntime {
         var seen = Set<UInt64>()
         while f != 0, f != UInt64.max, seen.insert(f).inserted, out.count < 4096 {
             let vtable = target.u64(f) ?? 0
-            out.append(ClrExplicitFrame(address: f, name: names[vtable]))
+            var frame = ClrExplicitFrame(address: f, name: names[vtable])
+            let l = layout.codeLookup
+            if frame.name == "InlinedCallFrame", let ra = target.u64(f &+ l.inlinedCallerReturnAddress), ra != 0,
+               let sp = target.u64(f &+ l.inlinedCallSiteSP) {
+                frame.inlinedCaller = (sp, ra)
+            }
+            out.append(frame)
             f = target.u64(f &+ 8) ?? 0
         }
         return out

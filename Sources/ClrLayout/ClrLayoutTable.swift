@@ -273,6 +273,14 @@ public struct ClrCodeLookupLayout: Sendable {
     public let r2rEntryPointMap: UInt64
     /// Thread's `m_pFrame`: the head of its explicit Frame chain.
     public let threadFrame: UInt64
+    /// RealCodeHeader's debug info pointer (variable locations, Docs/clr/debug-info.md §1.1), and whether JIT
+    /// blobs start with a flag byte (8.0: patchpoint / rich debug info follow it).
+    public let rchDebugInfo: UInt64
+    public let jitDebugInfoFlagByte: Bool
+    /// InlinedCallFrame (a P/Invoke in progress): the managed caller's SP and return address (0 when the
+    /// frame is not active). The runtime's stack walk shows the caller at that address.
+    public let inlinedCallSiteSP: UInt64
+    public let inlinedCallerReturnAddress: UInt64
 }
 
 /// Where a build keeps its monitors and its finalization queue (Docs/clr/sync-finalize-handles.md §2–3).

@@ -56,6 +56,8 @@ public final class ClrModule: @unchecked Sendable {
     /// The file found on the image path, and its metadata; or why not.
     public private(set) var filePath: String?
     public private(set) var metadata: MetadataReader?
+    /// The PE image the metadata was read from (the file on the image path, or the image in the dump).
+    public private(set) var image: PEImage?
     public private(set) var problem: String?
     /// True when the dump held the image's PE header and its timestamp and size matched the file's.
     public internal(set) var headerVerified = false
@@ -137,6 +139,7 @@ public final class ClrModule: @unchecked Sendable {
                 return
             }
             metadata = reader
+            self.image = image
         } catch {
             problem = "\(p): \(error.message)"
         }
@@ -157,6 +160,7 @@ extension ClrModule {
         metadataSize = cli.metadata.size
         metadataFileOffset = (try? image.offset(ofRVA: cli.metadata.rva)).map { UInt64($0) }
         metadata = reader
+        self.image = image
         metadataFromDump = true
         headerVerified = true
         return true

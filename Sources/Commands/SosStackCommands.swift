@@ -13,6 +13,19 @@ struct ManagedStacksValue: CommandValue {
         /// "jit" or "readyToRun" for managed frames.
         let codeKind: String?
         let methodDesc: HexValue?
+        /// With -a/-p: the arguments; with -a/-l: the locals (nil when the method has no local signature).
+        var parameters: [Variable]? = nil
+        var locals: [Variable]? = nil
+    }
+    /// An argument or local: where the JIT keeps it at this IP and its value.
+    struct Variable: Encodable {
+        let name: String?
+        /// "register", "memory", "split" (two places) or "none" (no live location: `<no data>`).
+        let location: String
+        let register: String?
+        let address: HexValue?
+        /// Nil when there is no location or the dump lacks the bytes.
+        let value: HexValue?
     }
     struct Thread: Encodable {
         let threadIndex: Int
@@ -20,7 +33,7 @@ struct ManagedStacksValue: CommandValue {
         let frames: [Frame]
     }
     let threads: [Thread]
-    /// -a/-p/-l asked for arguments and locals, which dumpdbg does not decode yet.
+    /// -a/-p/-l asked for arguments and/or locals.
     let variablesRequested: Bool
 
     func textLines() -> [String] {
@@ -28,11 +41,54 @@ struct ManagedStacksValue: CommandValue {
         for (n, t) in threads.enumerated() {
             if n > 0 { out.append("") }
             out.append("OS Thread Id: 0x\(String(t.osId.value, radix: 16)) (\(t.threadIndex))")
-            if variablesRequested {
-                out.append("(-a/-p/-l: arguments and locals are not decoded yet: dumpdbg does not read the JIT's variable locations)")
-            }
             out.append("        Child SP               IP Call Site")
-            for f in t.frames { out.append("\(Sos.P(f.childSP.value)) \(Sos.P(f.ip.value)) \(f.callSite)") }
+            for f in t.frames {
+                out.append("\(Sos.P(f.childSP.value)) \(Sos.P(f.ip.value)) \(f.callSite)")
+                guard variablesRequested, f.managed else { continue }
+                out += Self.variableLines(f)
+                out.append("")
+            }
+        }
+        return out
+    }
+
+    /// SOS's ClrStackImpl::ShowArgs / ShowLocals lines.
+    static func variableLines(_ f: Frame) -> [String] {
+        var out: [String] = []
+        func value(_ v: Variable) -> String {
+            if v.location == "none" { return "<no data>" }
+            guard let x = v.value?.value else { return "<unable to retrieve data>" }
+            return "0x" + Hex.pad(x, 16)
+        }
+        if let params = f.parameters, !params.isEmpty {
+            out.append("    PARAMETERS:")
+            // SOS never resets "a location was printed" within a frame, so a nameless argument after one
+            // with a location still gets its "= ".
+            var printedLocation = false
+            for p in params {
+                var line = "        "
+                let name = p.name ?? ""
+                if !name.isEmpty { line += name + " " }
+                switch p.location {
+                case "register": line += "(<CLR reg>) "; printedLocation = true
+                case "memory": line += "(0x\(Sos.P(p.address?.value ?? 0))) "; printedLocation = true
+                default: break
+                }
+                if !name.isEmpty || printedLocation { line += "= " }
+                out.append(line + value(p))
+            }
+        }
+        if let locals = f.locals, !locals.isEmpty {
+            out.append("    LOCALS:")
+            for l in locals {
+                var line = "        "
+                switch l.location {
+                case "register": line += "<CLR reg> = "
+                case "memory": line += "0x\(Sos.P(l.address?.value ?? 0)) = "
+                default: break
+                }
+                out.append(line + value(l))
+            }
         }
         return out
     }
@@ -51,8 +107,11 @@ struct ClrStackCommand: ValueCommand {
     the image's RUNTIME_FUNCTIONs; each managed frame is named from its MethodDesc (Docs/clr/code-lookup.md).
     -f adds the native frames between the managed ones; -all does every managed thread.
     The runtime's explicit Frames ([HelperMethodFrame: ...], [GCFrame: ...]) are listed where they sit on the stack.
-    -a, -p and -l (arguments and locals) are accepted, but their values are not decoded yet.
-    Example: !CLRStack -f
+    -p adds each frame's arguments, -l its locals, -a both: where the JIT keeps each one at the frame's IP
+    (its debug info: JIT'd methods' code headers, ReadyToRun images' DEBUG_INFO section) and the value
+    there. Argument names come from metadata; locals have no names without a PDB, as in SOS. A variable
+    with no live location at the IP prints <no data>; one in a register prints <CLR reg>.
+    Example: !CLRStack -a
     """
     var extensionName: String? { "sos" }
 
@@ -74,13 +133,16 @@ struct ClrStackCommand: ValueCommand {
         for i in indices {
             try s.checkInterrupt()
             let context = i == s.currentThread ? s.context : s.dump.threads[i].context
+            let params = args.has("-a") || args.has("-p"), locals = args.has("-a") || args.has("-l")
             threads.append(.init(threadIndex: i, osId: HexValue(s.dump.threads[i].id),
-                                 frames: Self.frames(thread: i, context: context, native: args.has("-f"), r, s)))
+                                 frames: Self.frames(thread: i, context: context, native: args.has("-f"), r, s,
+                                                     parameters: params, locals: locals)))
         }
         return ManagedStacksValue(threads: threads, variablesRequested: args.has("-a") || args.has("-p") || args.has("-l"))
     }
 
-    static func frames(thread i: Int, context: RegisterContext?, native: Bool, _ r: ClrRuntime, _ s: Session) -> [ManagedStacksValue.Frame] {
+    static func frames(thread i: Int, context: RegisterContext?, native: Bool, _ r: ClrRuntime, _ s: Session,
+                       parameters: Bool = false, locals: Bool = false) -> [ManagedStacksValue.Frame] {
         guard let context, let sp = context.stackPointer,
               var walker = StackWalker(modules: s.nativeModules, stack: StackWalker.stackRange(thread: s.dump.threads[i], stackPointer: sp, memory: s.memory))
         else { return [] }
@@ -91,6 +153,7 @@ struct ClrStackCommand: ValueCommand {
         // managed frames' SPs, with IP 0.
         let osId = s.dump.threads[i].id
         var explicit = r.threads().first { $0.osId == osId }.map { r.explicitFrames(thread: $0.address) } ?? []
+        let inlinedCallers = Dictionary(explicit.compactMap { $0.inlinedCaller.map { ($0.sp, $0.returnAddress) } }, uniquingKeysWith: { a, _ in a })
         func flush(below sp: UInt64?) {
             while let e = explicit.first, sp.map({ e.address < $0 }) ?? true {
                 explicit.removeFirst()
@@ -99,12 +162,25 @@ struct ClrStackCommand: ValueCommand {
                                  codeKind: nil, methodDesc: nil))
             }
         }
+        // Registers as the runtime's own stack walk carries them: the thread's context, with each frame's
+        // unwound (callee-saved) registers laid over it; volatile ones keep the thread's values, as SOS shows.
+        var registers: [String: UInt64] = [:]
+        for name in ClrRuntimeRegisterNames.all { if let v = context[name] { registers[name] = v } }
         for f in walker.walk(context).frames {
+            for (name, value) in f.registers { registers[name] = value }
             if let code = map.code(at: f.lookupAddress) {
                 flush(below: f.stackPointer)
-                out.append(.init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
+                // Below an active P/Invoke the runtime shows the caller at the InlinedCallFrame's return address.
+                let ip = inlinedCallers[f.stackPointer] ?? f.instructionPointer
+                var frame = ManagedStacksValue.Frame(childSP: HexValue(f.stackPointer), ip: HexValue(ip),
                                  callSite: r.methodName(code.methodDesc, withModule: false), managed: true, codeKind: code.kind.rawValue,
-                                 methodDesc: HexValue(code.methodDesc)))
+                                 methodDesc: HexValue(code.methodDesc))
+                if parameters || locals {
+                    let v = r.frameVariables(code, ip: ip, registers: registers, stackPointer: f.stackPointer)
+                    if parameters { frame.parameters = (v?.parameters ?? []).map(Self.variable) }
+                    if locals { frame.locals = v?.locals.map { $0.map(Self.variable) } }
+                }
+                out.append(frame)
             } else if native {
                 out.append(.init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
                                  callSite: s.nativeModules.callSite(of: f) ?? s.address(f.instructionPointer),
@@ -114,6 +190,20 @@ struct ClrStackCommand: ValueCommand {
         flush(below: nil)
         return out
     }
+
+    static func variable(_ v: ClrFrameVariable) -> ManagedStacksValue.Variable {
+        switch v.place {
+        case .register(let name): return .init(name: v.name, location: "register", register: name, address: nil, value: v.value.map(HexValue.init))
+        case .memory(let a): return .init(name: v.name, location: "memory", register: nil, address: HexValue(a), value: v.value.map(HexValue.init))
+        case .split: return .init(name: v.name, location: "split", register: nil, address: nil, value: v.value.map(HexValue.init))
+        case .none: return .init(name: v.name, location: "none", register: nil, address: nil, value: nil)
+        }
+    }
+}
+
+/// The general-purpose registers a managed frame's variables can live in.
+enum ClrRuntimeRegisterNames {
+    static let all = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
 }
 
 /// `!IP2MD` and `!DumpMD`: a method's MethodDesc, name, type, token, module and code.

@@ -249,3 +249,28 @@ extension MetadataReader {
         return try d.type()
     }
 }
+
+extension MetadataReader {
+    /// The types of a method's locals, from the StandAloneSig row that holds its LocalVarSig (II.23.2.6).
+    public func localVariableTypes(standAloneSig row: Int) throws(MetadataError) -> [TypeSignature] {
+        var d = SignatureDecoder(try blob(at: try cell(.standAloneSig, row, 0)))
+        guard try d.byte() == 0x07 else {
+            throw MetadataError(.badSignature, "StandAloneSig \(row) is not a local variable signature (LOCAL_SIG 0x07)")
+        }
+        let n = try d.count("locals")
+        var out: [TypeSignature] = []
+        out.reserveCapacity(n)
+        for _ in 0..<n { out.append(try d.type()) }
+        return out
+    }
+
+    /// A method's Param rows: from its ParamList to the next method's (or the table's end).
+    public func parameters(ofMethod row: Int) throws(MetadataError) -> [ParamRow] {
+        let first = try methodDef(row).paramList
+        let end = row < rowCount(.methodDef) ? try methodDef(row + 1).paramList : rowCount(.param) + 1
+        guard first >= 1, end >= first, end - first <= 0x1_0000 else { return [] }
+        var out: [ParamRow] = []
+        for r in first..<min(end, rowCount(.param) + 1) { out.append(try param(r)) }
+        return out
+    }
+}

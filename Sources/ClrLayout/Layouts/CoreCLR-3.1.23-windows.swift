@@ -206,7 +206,10 @@ extension ClrLayoutTable {
             ranges: .list(next: 0x18, readyToRunFlag: 4), rsLow: 0x00, rsHigh: 0x08, rsFlags: 0x28, rsFlagCodeHeap: 2, rsHeapList: 0x30,
             hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
             rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
-            moduleReadyToRunInfo: 0x2b8, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0xe8, threadFrame: 0x10),
+            moduleReadyToRunInfo: 0x2b8, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0xe8, threadFrame: 0x10,
+            rchDebugInfo: 0x00, jitDebugInfoFlagByte: false,
+            // from frames.h (no active InlinedCallFrame in the 3.1 dumps: unverified)
+            inlinedCallSiteSP: 0x18, inlinedCallerReturnAddress: 0x20),
         // Docs/clr/sync-finalize-handles.md: Crst is 0x30 bytes on Windows; SyncBlock has the EnC pointer.
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0x54, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x40, thinLockThreadIdMask: 0x3FF, thinLockRecursionMask: 0xFC00,

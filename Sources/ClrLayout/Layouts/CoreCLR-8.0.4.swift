@@ -208,7 +208,10 @@ extension ClrLayoutTable {
             rsFlagCodeHeap: 2, rsHeapList: 0x28,
             hlStart: 0x10, hlEnd: 0x18, hlMapBase: 0x20, hlHdrMap: 0x28,
             rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
-            moduleReadyToRunInfo: 0x480, r2rRuntimeFunctions: 0x50, r2rRuntimeFunctionCount: 0x58, r2rEntryPointMap: 0x1b0, threadFrame: 0x10),
+            moduleReadyToRunInfo: 0x480, r2rRuntimeFunctions: 0x50, r2rRuntimeFunctionCount: 0x58, r2rEntryPointMap: 0x1b0, threadFrame: 0x10,
+            rchDebugInfo: 0x00, jitDebugInfoFlagByte: true,
+            // 8.0 adds m_StubSecretArg at +0x18 (Docs/clr/code-lookup.md §4.5)
+            inlinedCallSiteSP: 0x20, inlinedCallerReturnAddress: 0x28),
         // Docs/clr/sync-finalize-handles.md: Crst is 0x90 bytes; thin-lock thread ids are 16 bits in 8.0.4.
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0xb4, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x48, thinLockThreadIdMask: 0xFFFF, thinLockRecursionMask: 0x3F0000,
