@@ -32,6 +32,8 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     /// Pointers to the sync table (SyncTableEntry*), the SyncBlockCache, the thin-lock IdDispenser and the
     /// GC's CFinalize.
     case syncTable, syncBlockCache, thinLockIdDispenser, finalizeQueue
+    /// The handle table map itself (HandleTableMap, held by value).
+    case handleTableMap
 }
 
 /// How a runtime build's globals are found.

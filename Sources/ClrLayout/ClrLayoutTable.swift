@@ -207,6 +207,8 @@ public struct ClrLayoutTable: Sendable {
     public let codeLookup: ClrCodeLookupLayout
     /// Monitors (sync blocks, thin locks) and the finalization queue (Docs/clr/sync-finalize-handles.md).
     public let sync: ClrSyncLayout
+    /// The handle table (Docs/clr/sync-finalize-handles.md §4).
+    public let handles: ClrHandleLayout
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4, .coreclr3_1_23Windows]
 
@@ -315,4 +317,14 @@ public struct ClrSyncLayout: Sendable {
         self.dispenserHighestId = dispenserHighestId; self.dispenserIdToThread = dispenserIdToThread
         self.finalizeFillPointers = finalizeFillPointers; self.finalizeArray = finalizeArray
     }
+}
+
+/// The GC handle table: HandleTable's segment list, and the parts of a 64 KiB TableSegment the walk reads
+/// (its handle slots start at +0x1000, 64 per block).
+public struct ClrHandleLayout: Sendable {
+    public let tableSegmentList: UInt64
+    public let segmentBlockTypes: UInt64
+    public let segmentUserData: UInt64
+    public let segmentNext: UInt64
+    public let segmentEmptyLine: UInt64
 }

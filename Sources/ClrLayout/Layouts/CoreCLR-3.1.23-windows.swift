@@ -24,7 +24,7 @@ extension ClrLayoutTable {
                         .helperMethodFrame1ObjVTable: 165, .helperMethodFrame2ObjVTable: 166, .helperMethodFrame3ObjVTable: 167,
                         .helperMethodFrameProtectObjVTable: 168],
             gcDacGlobals: 34,
-            gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70, .finalizeQueue: 0x88],
+            gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70, .finalizeQueue: 0x88, .handleTableMap: 0xe0],
             gcDacVarsMajorVersion: 1)),
         heapKind: .segments,
         // GC
@@ -214,6 +214,9 @@ extension ClrLayoutTable {
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0x54, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x40, thinLockThreadIdMask: 0x3FF, thinLockRecursionMask: 0xFC00,
                             thinLockRecursionShift: 10, dispenserHighestId: 0x00, dispenserIdToThread: 0x40,
-                            finalizeFillPointers: 6, finalizeArray: 0x30)
+                            finalizeFillPointers: 6, finalizeArray: 0x30),
+        // TableSegment is packed and the same in every build; HandleTable's segment list moves with the Crst size.
+        handles: ClrHandleLayout(tableSegmentList: 0x68, segmentBlockTypes: 0x618, segmentUserData: 0x690, segmentNext: 0x7c8,
+                                 segmentEmptyLine: 0x7da)
     )
 }

@@ -28,7 +28,7 @@ extension ClrLayoutTable {
             .helperMethodFrame1ObjVTable: "_ZTV22HelperMethodFrame_1OBJ", .helperMethodFrame2ObjVTable: "_ZTV22HelperMethodFrame_2OBJ",
             .helperMethodFrame3ObjVTable: "_ZTV22HelperMethodFrame_3OBJ", .helperMethodFrameProtectObjVTable: "_ZTV28HelperMethodFrame_PROTECTOBJ",
             .syncTable: "g_pSyncTable", .syncBlockCache: "_ZN14SyncBlockCache17s_pSyncBlockCacheE",
-            .thinLockIdDispenser: "g_pThinLockThreadIdDispenser", .finalizeQueue: "_ZN3WKS7gc_heap14finalize_queueE",
+            .thinLockIdDispenser: "g_pThinLockThreadIdDispenser", .finalizeQueue: "_ZN3WKS7gc_heap14finalize_queueE", .handleTableMap: "g_HandleTableMap",
         ]),
         heapKind: .segments,
         // GC
@@ -214,6 +214,9 @@ extension ClrLayoutTable {
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0xbc, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x38, thinLockThreadIdMask: 0x3FF, thinLockRecursionMask: 0xFC00,
                             thinLockRecursionShift: 10, dispenserHighestId: 0x00, dispenserIdToThread: 0xa8,
-                            finalizeFillPointers: 6, finalizeArray: 0x30)
+                            finalizeFillPointers: 6, finalizeArray: 0x30),
+        // TableSegment is packed and the same in every build; HandleTable's segment list moves with the Crst size.
+        handles: ClrHandleLayout(tableSegmentList: 0xd0, segmentBlockTypes: 0x618, segmentUserData: 0x690, segmentNext: 0x7c8,
+                                 segmentEmptyLine: 0x7da)
     )
 }

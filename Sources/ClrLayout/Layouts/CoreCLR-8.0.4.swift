@@ -24,7 +24,7 @@ extension ClrLayoutTable {
                         .helperMethodFrame1ObjVTable: 129, .helperMethodFrame2ObjVTable: 130, .helperMethodFrame3ObjVTable: 131,
                         .helperMethodFrameProtectObjVTable: 132],
             gcDacGlobals: 20,
-            gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78, .finalizeQueue: 0x90],
+            gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78, .finalizeQueue: 0x90, .handleTableMap: 0xe8],
             gcDacVarsMajorVersion: 2)),
         heapKind: .regions,
         // GC
@@ -216,6 +216,9 @@ extension ClrLayoutTable {
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0xb4, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x48, thinLockThreadIdMask: 0xFFFF, thinLockRecursionMask: 0x3F0000,
                             thinLockRecursionShift: 16, dispenserHighestId: 0x00, dispenserIdToThread: 0xa0,
-                            finalizeFillPointers: 7, finalizeArray: 0x38)
+                            finalizeFillPointers: 7, finalizeArray: 0x38),
+        // TableSegment is packed and the same in every build; HandleTable's segment list moves with the Crst size.
+        handles: ClrHandleLayout(tableSegmentList: 0x30, segmentBlockTypes: 0x618, segmentUserData: 0x690, segmentNext: 0x7c8,
+                                 segmentEmptyLine: 0x7da)
     )
 }

@@ -1,0 +1,175 @@
+import DumpModel
+
+/// One entry of the runtime's handle table (Docs/clr/sync-finalize-handles.md §4).
+public struct ClrHandle: Sendable {
+    public enum Kind: Int, Sendable, CaseIterable {
+        case weakShort = 0, weakLong, strong, pinned, variable, refCounted, dependent, asyncPinned, sizedRef, weakNative
+        /// `!gchandles`' name, and `!gcroot`'s ("strong handle").
+        public var name: String {
+            ["WeakShort", "WeakLong", "Strong", "Pinned", "Variable", "RefCounted", "Dependent", "AsyncPinned", "SizedRef", "WeakWinRT"][rawValue]
+        }
+        public var rootName: String {
+            ["weak short handle", "weak long handle", "strong handle", "pinned handle", "variable handle", "ref counted handle",
+             "dependent handle", "async pinned handle", "sized ref handle", "weak WinRT handle"][rawValue]
+        }
+        /// Keeps its object alive (what !gcroot starts from).
+        public var isStrong: Bool { [.strong, .pinned, .asyncPinned, .sizedRef, .refCounted].contains(self) }
+    }
+    /// The handle: the address of its slot.
+    public let address: UInt64
+    public let kind: Kind
+    public let object: UInt64
+    /// A dependent handle's secondary object (alive while the primary is).
+    public let secondary: UInt64?
+}
+
+extension ClrRuntime {
+    /// Every handle in use: the handle table map's buckets, their tables (one per GC heap), each table's
+    /// 64 KiB segments, and each segment's blocks below its empty line. Bounded against damaged lists.
+    public func handles(limit: Int = 1 << 22) -> [ClrHandle] {
+        let l = layout.handles, t = target
+        guard let map = global(.handleTableMap) else { return [] }
+        var out: [ClrHandle] = []
+        var mapAddress = map
+        var maps = Set<UInt64>()
+        while mapAddress != 0, maps.insert(mapAddress).inserted, maps.count < 64 {
+            guard let buckets = t.u64(mapAddress), let maxIndex = t.u32(mapAddress &+ 0x10) else { break }
+            for b in 0..<UInt64(min(maxIndex, 1024)) {
+                guard let bucket = t.u64(buckets &+ b * 8), bucket != 0, let tables = t.u64(bucket) else { continue }
+                // One table per GC heap; workstation GC has one.
+                for h in 0..<UInt64(64) {
+                    guard let table = t.u64(tables &+ h * 8), table != 0 else { break }
+                    var segment = t.u64(table &+ l.tableSegmentList) ?? 0
+                    var seen = Set<UInt64>()
+                    while segment != 0, segment & 0xFFFF == 0, seen.insert(segment).inserted, out.count < limit {
+                        appendHandles(segment: segment, to: &out, limit: limit)
+                        segment = t.u64(segment &+ l.segmentNext) ?? 0
+                    }
+                    if h > 0 && out.count >= limit { break }
+                }
+            }
+            mapAddress = t.u64(mapAddress &+ 8) ?? 0
+        }
+        return out
+    }
+
+    private func appendHandles(segment: UInt64, to out: inout [ClrHandle], limit: Int) {
+        let l = layout.handles
+        guard let types = memory.readExact(segment &+ l.segmentBlockTypes, count: 120),
+              let userData = memory.readExact(segment &+ l.segmentUserData, count: 120),
+              let emptyLine = memory.readExact(segment &+ l.segmentEmptyLine, count: 1)?.first else { return }
+        for b in 0..<min(Int(emptyLine), 120) {
+            let type = types[b]
+            // 0xFF: a free block; 11: the runtime's internal user-data block.
+            guard type != 0xFF, type != 11, let kind = ClrHandle.Kind(rawValue: Int(type)) else { continue }
+            let blockStart = segment &+ 0x1000 &+ UInt64(b) * 64 * 8
+            guard let slots = memory.readExact(blockStart, count: 64 * 8) else { continue }
+            for i in 0..<64 {
+                var value: UInt64 = 0
+                for k in 0..<8 { value |= UInt64(slots[i * 8 + k]) << (8 * UInt64(k)) }
+                guard value != 0 else { continue }
+                var secondary: UInt64?
+                if kind == .dependent, userData[b] != 0xFF {
+                    secondary = target.u64(segment &+ 0x1000 &+ UInt64(userData[b]) * 64 * 8 &+ UInt64(i) * 8)
+                }
+                out.append(ClrHandle(address: blockStart &+ UInt64(i) * 8, kind: kind, object: value, secondary: secondary))
+                if out.count >= limit { return }
+            }
+        }
+    }
+
+    /// The references an object holds, from its type's GCDesc (gcdesc.h): series of pointer ranges before the
+    /// MethodTable, or for arrays of structs a repeating pattern of (pointers, bytes to skip).
+    public func references(of object: UInt64, type t: ClrType, limit: Int = 1 << 20, _ body: (UInt64) -> Void) {
+        guard t.containsPointers, let size = t.objectSize(object), let raw = target.u64(t.methodTable &- 8) else { return }
+        let series = Int64(bitPattern: raw)
+        var visited = 0
+        func visit(_ slot: UInt64) {
+            if let p = target.u64(slot), p != 0 { body(p) }
+            visited += 1
+        }
+        if series > 0 {
+            guard series < 4096 else { return }
+            for i in 0..<UInt64(series) {
+                let s = t.methodTable &- 8 &- 16 &* (i + 1)
+                guard let seriesSize = target.u64(s), let offset = target.u64(s &+ 8) else { return }
+                let length = Int64(bitPattern: seriesSize) &+ Int64(size)
+                guard length > 0, length < 1 << 32, offset < size else { continue }
+                var slot = object &+ offset
+                let stop = slot &+ UInt64(length)
+                while slot < stop, visited < limit { visit(slot); slot &+= 8 }
+            }
+        } else if series < 0 {
+            let count = -series
+            guard count < 256, let start = target.u64(t.methodTable &- 16) else { return }
+            var items: [(pointers: UInt64, skip: UInt64)] = []
+            for i in 0..<UInt64(count) {
+                guard let item = target.u64(t.methodTable &- 24 &- 8 &* i) else { return }
+                items.append((item & 0xFFFF_FFFF, item >> 32))
+            }
+            var slot = object &+ start
+            let stop = object &+ size &- 8
+            while slot < stop, visited < limit {
+                for item in items {
+                    let end = slot &+ item.pointers &* 8
+                    while slot < end, visited < limit { visit(slot); slot &+= 8 }
+                    slot &+= item.skip
+                }
+                if items.allSatisfy({ $0.pointers == 0 && $0.skip == 0 }) { break }
+            }
+        }
+    }
+}
+
+/// Finds a path of references from roots to one object, as `!gcroot` does: a depth-first search from each
+/// root, sharing what earlier searches learnt (an object explored once without reaching the target never
+/// will), so every object is explored at most once over all roots.
+public final class ClrRootPathFinder {
+    private let runtime: ClrRuntime
+    private let heap: ClrHeap
+    public let target: UInt64
+    private var explored = Set<UInt64>()
+    /// Dependent handles: primary -> secondaries (a secondary lives while its primary does).
+    private let dependents: [UInt64: [UInt64]]
+    private let shouldStop: () throws -> Void
+    public private(set) var objectsVisited = 0
+
+    public init(runtime: ClrRuntime, heap: ClrHeap, target: UInt64, handles: [ClrHandle], shouldStop: @escaping () throws -> Void) {
+        self.runtime = runtime
+        self.heap = heap
+        self.target = target
+        self.shouldStop = shouldStop
+        var deps: [UInt64: [UInt64]] = [:]
+        for h in handles where h.kind == .dependent { if let s = h.secondary, s != 0 { deps[h.object, default: []].append(s) } }
+        dependents = deps
+    }
+
+    /// The chain from `root` (an object) to the target, both included; nil when the target is not reachable
+    /// from it or was reached through an earlier root's objects.
+    public func path(from root: UInt64) throws -> [UInt64]? {
+        if root == target { return [root] }
+        guard !explored.contains(root), heap.isValidObject(root) else { return nil }
+        // Iterative DFS: a stack of (object, its references, next index).
+        var stack: [(object: UInt64, refs: [UInt64], next: Int)] = []
+        func push(_ o: UInt64) {
+            explored.insert(o)
+            objectsVisited += 1
+            var refs: [UInt64] = []
+            if let t = runtime.objectType(o) { runtime.references(of: o, type: t) { refs.append($0) } }
+            refs += dependents[o] ?? []
+            stack.append((o, refs, 0))
+        }
+        push(root)
+        while !stack.isEmpty {
+            if objectsVisited & 0x3FFF == 0 { try shouldStop() }
+            let top = stack.count - 1
+            guard stack[top].next < stack[top].refs.count else { stack.removeLast(); continue }
+            let r = stack[top].refs[stack[top].next]
+            stack[top].next += 1
+            if r == target { return stack.map(\.object) + [r] }
+            guard !explored.contains(r), heap.isValidObject(r) else { continue }
+            push(r)
+        }
+        return nil
+    }
+}

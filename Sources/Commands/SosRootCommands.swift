@@ -1,0 +1,223 @@
+import ClrLayout
+import DumpModel
+
+/// `!GCHandles [-type T] [-stat]`: the runtime's GC handles, with the objects they hold.
+struct GCHandlesCommand: ValueCommand {
+    let names = ["!GCHandles", "!gchandles"]
+    let summary = "list the GC handles (strong, pinned, weak, dependent...) and the objects they hold"
+    let help = """
+    !GCHandles [-type <HandleType>] [-stat]
+    walks the runtime's handle table: every handle in use, its type, the object it holds (and a dependent
+    handle's secondary object), then statistics per object type and counts per handle type.
+    Handle types: Strong, Pinned, WeakShort, WeakLong, Dependent, AsyncPinned, SizedRef, RefCounted, Variable.
+    Example: !gchandles -type Pinned
+    """
+    var extensionName: String? { "sos" }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let args = try CommandArguments(inv, flags: ["-stat", "-perdomain"], valued: ["-type"], positionals: 0...0,
+                                        usage: "!GCHandles [-type <HandleType>] [-stat]")
+        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
+        var kind: ClrHandle.Kind?
+        if let want = args.values["-type"] {
+            guard let k = ClrHandle.Kind.allCases.first(where: { $0.name.lowercased() == want.lowercased() }) else {
+                throw CommandError("Unknown handle type '\(want)': one of " + ClrHandle.Kind.allCases.map(\.name).joined(separator: ", "), kind: .usage)
+            }
+            kind = k
+        }
+        let all = r.handles()
+        guard !all.isEmpty || r.global(.handleTableMap) != nil else {
+            throw CommandError("The runtime's handle table is not readable in this dump", kind: .unavailable)
+        }
+        let handles = all.filter { kind == nil || $0.kind == kind }
+        var stats: [UInt64: (count: Int, size: UInt64)] = [:]
+        let rows = handles.map { h -> HandlesValue.Row in
+            let t = r.objectType(h.object)
+            let size = t.flatMap { $0.objectSize(h.object) } ?? 0
+            if let t { stats[t.methodTable, default: (0, 0)].count += 1; stats[t.methodTable]!.size += size }
+            return HandlesValue.Row(handle: HexValue(h.address), type: h.kind.name, object: HexValue(h.object), size: size,
+                                    secondary: h.secondary.map(HexValue.init), objectType: t?.name ?? "<unknown type>")
+        }
+        let statRows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size,
+                                                           name: r.type($0.key)?.name ?? "<unknown type>") }
+            .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+        let counts = ClrHandle.Kind.allCases.map { k in HandlesValue.Count(type: k.name, count: handles.filter { $0.kind == k }.count) }
+        return HandlesValue(rows: args.has("-stat") ? nil : rows, types: statRows, counts: counts)
+    }
+}
+
+struct HandlesValue: CommandValue {
+    struct Row: Encodable {
+        let handle: HexValue
+        let type: String
+        let object: HexValue
+        let size: UInt64
+        /// A dependent handle's secondary object.
+        let secondary: HexValue?
+        let objectType: String
+    }
+    struct Count: Encodable {
+        let type: String
+        let count: Int
+    }
+    /// Nil with -stat.
+    let rows: [Row]?
+    let types: [HeapStatisticsValue.Row]
+    let counts: [Count]
+
+    func textLines() -> [String] {
+        var out: [String] = []
+        if let rows {
+            out.append("          Handle Type                  Object     Size             Data Type")
+            for r in rows {
+                out.append("\(Sos.p(r.handle.value)) \(r.type.rightPad(12)) \(Sos.p(r.object.value)) \(String(r.size).leftPad(8)) "
+                    + (r.secondary.map { Sos.p($0.value) } ?? String(repeating: " ", count: 16)) + " \(r.objectType)")
+            }
+            out.append("")
+        }
+        out += ["Statistics:", "              MT    Count    TotalSize Class Name"]
+        for t in types { out.append("\(Sos.p(t.methodTable.value)) \(String(t.count).leftPad(8)) \(String(t.totalSize).leftPad(12)) \(t.name)") }
+        out.append("Total \(types.reduce(0) { $0 + $1.count }) objects")
+        out += ["", "Handles:"]
+        for c in counts where c.count > 0 { out.append("    " + "\(c.type) Handles:".rightPad(22) + String(c.count)) }
+        return out
+    }
+}
+
+/// `!GCRoot [-nostacks] <address>`: the chains of references that keep an object alive, from each root.
+struct GCRootCommand: ValueCommand {
+    let names = ["!GCRoot", "!gcroot"]
+    let summary = "show what keeps an object alive: paths from stack slots, handles and the finalizer queue"
+    let help = """
+    !GCRoot [-nostacks] <object address>
+    searches from every root to the object and prints one path per root that reaches it ("unique roots": a
+    root whose objects an earlier root already explored is not repeated), in dotnet-dump's layout:
+      Thread <osid>:  stack slots of that thread, under the managed frame they belong to (rsp+offset)
+      HandleTable:    strong, pinned, async pinned, sized ref and ref counted handles (statics are held
+                      through these: handle -> Object[] -> the static's value); dependent handles add
+                      their secondary object as a reference of their primary
+      Finalizer Queue: objects waiting for the finalizer thread
+    Stack roots are found by scanning each thread's stack, from its first managed frame up, for references
+    to valid objects, as !dso does: the JIT's GC info is not decoded, so a slot the method no longer uses
+    can still show up as a root.
+    -nostacks leaves the stacks out. Ctrl-C stops the search.
+    Example: !gcroot 00007f5c3c048098
+    """
+    var extensionName: String? { "sos" }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let args = try CommandArguments(inv, flags: ["-nostacks", "-all"], positionals: 1...1, usage: "!GCRoot [-nostacks] <object address>")
+        let target = try Sos.address(args.positionals[0], s)
+        let (r, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
+        let warning = heap.isValidObject(target) ? nil : "Warning: \(String(target, radix: 16)) is not a valid object"
+        let handles = r.handles()
+        let finder = ClrRootPathFinder(runtime: r, heap: heap, target: target, handles: handles, shouldStop: { try s.checkInterrupt() })
+        var roots: [RootsValue.Root] = []
+        func chain(_ path: [UInt64]) -> [RootsValue.Link] {
+            path.map { .init(object: HexValue($0), type: r.objectType($0)?.name ?? "<unknown type>") }
+        }
+        if !args.has("-nostacks") {
+            for t in r.threads() where !t.isDead {
+                guard let i = s.dump.threads.firstIndex(where: { $0.id == t.osId }) else { continue }
+                let thread = s.dump.threads[i]
+                let context = i == s.currentThread ? s.context : thread.context
+                guard let sp = context?.stackPointer else { continue }
+                let frames = ClrStackCommand.frames(thread: i, context: context, native: false, r, s)
+                func frame(of slot: UInt64) -> ManagedStacksValue.Frame? {
+                    frames.last { $0.managed && $0.childSP.value <= slot } ?? frames.first
+                }
+                // Registers first (the thread's own context), then the stack from its pointer up.
+                for name in ClrRuntimeRegisterNames.all where name != "rsp" {
+                    guard let v = context?[name], v != 0, heap.isValidObject(v), let path = try finder.path(from: v) else { continue }
+                    roots.append(.init(kind: "stack", thread: HexValue(t.osId), frame: frames.first.map(Self.frameText),
+                                       location: name, slot: nil, handleType: nil, chain: chain(path)))
+                }
+                // Slots from the first managed frame up: below it are the runtime's native frames, whose object
+                // references the GC reaches through its explicit Frames, and stale copies that only look like roots.
+                let from = frames.first(where: \.managed)?.childSP.value ?? sp
+                let slots = try r.objectsOnStack(top: max(sp, from), bottom: nil, heap: heap, limit: 16 << 20, shouldStop: { try s.checkInterrupt() }) ?? []
+                for o in slots {
+                    guard let path = try finder.path(from: o.object) else { continue }
+                    let f = frame(of: o.slot)
+                    let base = f?.childSP.value ?? sp
+                    let location = o.slot >= base ? "rsp+\(String(o.slot - base, radix: 16))" : "rsp-\(String(base - o.slot, radix: 16))"
+                    roots.append(.init(kind: "stack", thread: HexValue(t.osId), frame: f.map(Self.frameText), location: location,
+                                       slot: HexValue(o.slot), handleType: nil, chain: chain(path)))
+                }
+            }
+        }
+        for h in handles where h.kind.isStrong {
+            guard let path = try finder.path(from: h.object) else { continue }
+            roots.append(.init(kind: "handle", thread: nil, frame: nil, location: nil, slot: HexValue(h.address), handleType: h.kind.rootName,
+                               chain: chain(path)))
+        }
+        if let q = r.finalizeQueue() {
+            var slot = q.ready.start
+            while slot < q.ready.end {
+                if let o = r.target.u64(slot), let path = try finder.path(from: o) {
+                    roots.append(.init(kind: "finalizer", thread: nil, frame: nil, location: nil, slot: HexValue(slot), handleType: nil,
+                                       chain: chain(path)))
+                }
+                slot &+= 8
+            }
+        }
+        return RootsValue(warning: warning, roots: roots, objectsVisited: finder.objectsVisited)
+    }
+
+    /// ClrMD's frame line: SP and IP in short hex, then the method.
+    static func frameText(_ f: ManagedStacksValue.Frame) -> String {
+        f.managed ? "\(String(f.childSP.value, radix: 16)) \(String(f.ip.value, radix: 16)) \(f.callSite)"
+                  : "\(String(f.childSP.value, radix: 16)) \(f.callSite)"
+    }
+}
+
+struct RootsValue: CommandValue {
+    struct Link: Encodable {
+        let object: HexValue
+        let type: String
+    }
+    struct Root: Encodable {
+        /// "stack", "handle" or "finalizer".
+        let kind: String
+        let thread: HexValue?
+        /// The frame the stack slot belongs to, as dotnet-dump prints it.
+        let frame: String?
+        /// `rsp+38` or a register name, for stack roots.
+        let location: String?
+        /// The stack slot, handle, or finalizer queue entry.
+        let slot: HexValue?
+        let handleType: String?
+        /// From the root's object to the target.
+        let chain: [Link]
+    }
+    let warning: String?
+    let roots: [Root]
+    let objectsVisited: Int
+
+    func textLines() -> [String] {
+        var out: [String] = []
+        if let warning { out.append(warning) }
+        var last: Root?
+        for root in roots {
+            switch root.kind {
+            case "stack":
+                if last?.kind != "stack" || last?.thread?.value != root.thread?.value {
+                    out.append("Thread \(String(root.thread?.value ?? 0, radix: 16)):")
+                }
+                if let f = root.frame, last?.frame != f || last?.thread?.value != root.thread?.value { out.append("    " + f) }
+                out.append("        \(root.location ?? "???"):" + (root.slot.map { " " + Sos.p($0.value) } ?? ""))
+            case "handle":
+                if last?.kind != "handle" { out.append("HandleTable:") }
+                out.append("    \(Sos.p(root.slot?.value ?? 0)) (\(root.handleType ?? "handle"))")
+            default:
+                if last?.kind != "finalizer" { out.append("Finalizer Queue:") }
+                out.append("    \(Sos.p(root.slot?.value ?? 0)) (finalizer root)")
+            }
+            for l in root.chain { out.append("          ->  \(Sos.p(l.object.value))     \(l.type)") }
+            out.append("")
+            last = root
+        }
+        out.append("Found \(roots.count) unique roots.")
+        return out
+    }
+}
