@@ -9,7 +9,7 @@ import Glibc
 //   1. open, and open + `~` + `lm`, for every dump in ../shared/dumps;
 //   2. open time and peak RSS for real gcore cores of a process holding 1 GiB and 4 GiB;
 //   3. `!dumpheap -stat` throughput on a heap of over 1 M objects (Samples/clr/HeapMillion.cs), beside the
-//      DAC oracle's raw walk on the same dump;
+//      DAC oracle's raw walk on the same dump, and `!gcroot` on it (time and peak RSS);
 //   4. `!dumpheap -stat` on each runtime; 5. long command lines; 7. `~* k` on the dumps with the most threads,
 //      per frame, beside gdb's `thread apply all bt` on the project's gcore core.
 // Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap | --no-million] [--work DIR] [--keep-work]
@@ -165,6 +165,15 @@ if !args.contains("--no-heap") && !args.contains("--no-million") {
         let ms = best(3) { session.execute(line: "!dumpheap -stat") }
         let child = runDumpdbg(["-z", dumpPath, "-i", session.imagePath.joined(separator: ";"), "--no-banner", "-c", ".loadby sos clr; !dumpheap -stat; q"])
         print("dumpdbg:    \(Int(objects)) objects in \(f(ms, 1)) ms = \(f(objects / (ms / 1000) / 1e6, 1)) M objects/s (best of 3); whole run as a child \(f(child.ms, 0)) ms, peak RSS \(f(child.rssMiB, 1)) MiB")
+        // !gcroot: a target nothing reaches makes it explore every object reachable from a root once; the
+        // last Node of the 150,000-long list is found at the end of one long chain.
+        buffer.reset()
+        counting.execute(line: "!dumpheap -type Bench.Node -short")
+        let lastNode = buffer.text.split(separator: "\n").last.map(String.init) ?? "0"
+        for (what, target) in [("an address no root reaches", "10"), ("the last Node of the list", lastNode)] {
+            let run = runDumpdbg(["-z", dumpPath, "-i", session.imagePath.joined(separator: ";"), "--no-banner", "-c", ".loadby sos clr; !gcroot \(target); q"])
+            print("!gcroot:    \(what): whole run as a child \(f(run.ms, 0)) ms, peak RSS \(f(run.rssMiB, 1)) MiB")
+        }
         // The DAC oracle's walks on the same dump, when it builds here.
         let oracleDir = shared.path + "/labs/dac-oracle"
         let oracle = work + "/dac-oracle"
