@@ -6,7 +6,10 @@ import Foundation
 struct EEHeapCommand: DebuggerCommand {
     let names = ["!eeheap"]
     let summary = "GC heap segments and generations (!eeheap -gc)"
-    let help = "!eeheap [-gc]   lists the GC heap's generations and segments (loader heaps are not listed yet)."
+    let help = """
+    !eeheap [-gc]   lists the GC heap's generations and segments (regions on .NET 8); loader heaps are not listed yet.
+    Example: !eeheap -gc
+    """
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
@@ -90,6 +93,7 @@ struct DumpHeapCommand: DebuggerCommand {
     Lists every object (Address, MT, Size) and then per-type statistics sorted by total size;
     -stat prints the statistics only, -short the addresses only. -type matches a substring of the type name.
     -strings counts the strings by value. START [END] keeps the objects whose address is in [START, END].
+    Example: !dumpheap -stat -type System.String
     """
     var extensionName: String? { "sos" }
 

@@ -10,6 +10,7 @@ struct LoadExtensionCommand: DebuggerCommand {
     .loadby sos clr | .loadby sos coreclr | .load sos
     Finds the CLR in the dump and enables the SOS commands (!dumpheap, !do, !dso, !pe, !Threads...).
     dumpdbg reads the runtime's structures itself; it needs libcoreclr.so and the assemblies on the image path (.exepath).
+    Example: .loadby sos clr
     """
 
     func run(_ inv: Invocation, in s: Session) throws {
@@ -34,7 +35,10 @@ struct LoadExtensionCommand: DebuggerCommand {
 struct CorDllCommand: DebuggerCommand {
     let names = [".cordll"]
     let summary = "find the CLR runtime and enable SOS"
-    let help = ".cordll [-ve] [-l]    finds the CLR runtime in the dump, prints what was found and enables the SOS commands."
+    let help = """
+    .cordll [-ve] [-l]    finds the CLR runtime in the dump, prints what was found and enables the SOS commands.
+    Example: .cordll -ve
+    """
 
     func run(_ inv: Invocation, in s: Session) throws { try Self.load(s, quietIfLoaded: false) }
 
@@ -111,6 +115,7 @@ struct ExePathCommand: DebuggerCommand {
     .exepath            shows the image path
     .exepath DIR[;DIR]  replaces it;  .exepath+ DIR  appends
     The runtime (libcoreclr.so, System.Private.CoreLib.dll) and the app's assemblies are found there by file name.
+    Example: .exepath+ /opt/dotnet/shared/Microsoft.NETCore.App/3.1.23
     """
 
     func run(_ inv: Invocation, in s: Session) throws {

@@ -124,7 +124,12 @@ enum SosObject {
 struct DumpObjCommand: ValueCommand {
     let names = ["!DumpObj", "!do", "!DumpObject"]
     let summary = "show a managed object's type, size and fields"
-    let help = "!DumpObj [-nofields] <object address>   (also !do). Strings add a String: line."
+    let help = """
+    !DumpObj [-nofields] <object address>   (also !do)
+    the object's type, MethodTable, EEClass, size, module and fields (MT, token, offset, type, value);
+    strings add a String: line, arrays an Array: line, a monitor held in the header a ThinLock line.
+    Example: !do 00007f5c3c048098
+    """
     var extensionName: String? { "sos" }
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
@@ -184,7 +189,11 @@ struct ObjectValue: CommandValue {
 struct DumpArrayCommand: DebuggerCommand {
     let names = ["!DumpArray", "!da"]
     let summary = "show the elements of a managed array"
-    let help = "!DumpArray [-start <index>] [-length <count>] <array address>   (also !da)"
+    let help = """
+    !DumpArray [-start <index>] [-length <count>] [-details] <array address>   (also !da)
+    the array's element type and rank, then each element (references, or the address of each struct).
+    Example: !da -start 0 -length 10 00007f5c3c04a020
+    """
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {

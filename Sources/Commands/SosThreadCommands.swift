@@ -6,7 +6,11 @@ import Foundation
 struct ClrThreadsCommand: ValueCommand {
     let names = ["!Threads", "!clrthreads"]
     let summary = "list the managed threads"
-    let help = "!Threads   lists the managed threads: debugger index, managed id, OS id, Thread object, state, GC mode, last exception."
+    let help = """
+    !Threads   lists the managed threads: debugger index, managed id, OS id, Thread object, state, GC mode,
+               allocation context, lock count and last exception (and which is the finalizer, a pool thread).
+    Example: !threads
+    """
     var extensionName: String? { "sos" }
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
@@ -79,7 +83,12 @@ struct ManagedThreadsValue: CommandValue {
 struct PrintExceptionCommand: ValueCommand {
     let names = ["!PrintException", "!pe"]
     let summary = "show a managed exception (the current thread's last one by default)"
-    let help = "!PrintException [-nested] [<exception address>]   (also !pe)"
+    let help = """
+    !PrintException [-nested] [<exception address>]   (also !pe)
+    the exception's type, message, inner exception, stack trace (SP, IP, method) and HResult; without an
+    address, the current thread's last thrown exception; -nested follows the inner exceptions.
+    Example: !pe -nested
+    """
     var extensionName: String? { "sos" }
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {

@@ -12,6 +12,7 @@ struct DumpMTCommand: DebuggerCommand {
     -MD lists every slot: Entry (the slot's code or precode), MethodDesc, JIT state and name.
     The JIT column is read from the entry itself: PreJIT (ReadyToRun code in the image), JIT (a code
     header naming the method), NONE (a precode still calling the prestub), ? when the bytes are not in the dump.
+    Example: !DumpMT -MD 00007f5c61df97c8
     """
     var extensionName: String? { "sos" }
 
@@ -86,7 +87,10 @@ enum SosClass {
 struct DumpClassCommand: DebuggerCommand {
     let names = ["!DumpClass"]
     let summary = "show an EEClass: attributes, counts and fields (static values included)"
-    let help = "!DumpClass <EEClass address>   (EEClass addresses come from !DumpMT, !do and !Name2EE)"
+    let help = """
+    !DumpClass <EEClass address>   (EEClass addresses come from !DumpMT, !do and !Name2EE)
+    Example: !DumpClass 00007f5c61e02380
+    """
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
@@ -116,6 +120,7 @@ struct DumpModuleCommand: DebuggerCommand {
     let help = """
     !DumpModule [-mt] <Module address>   (Module addresses come from !DumpMT, !DumpClass and !Name2EE)
     -mt also lists the types the module defines that have a MethodTable.
+    Example: !DumpModule -mt 00007f5c61aedc28
     """
     var extensionName: String? { "sos" }
 
@@ -170,6 +175,7 @@ struct Name2EECommand: DebuggerCommand {
     !Name2EE <module name|*> <Namespace.Type[.Method]>    also !Name2EE module!Type
     The module is a file name (app.exe, System.Private.CoreLib.dll, with or without extension) or * for every
     module dumpdbg knows (those the heap's types lead to).
+    Example: !Name2EE app.exe System.Web.Hosting.IIS7WorkerRequest
     """
     var extensionName: String? { "sos" }
 
@@ -240,7 +246,10 @@ struct Name2EECommand: DebuggerCommand {
 struct DumpVCCommand: DebuggerCommand {
     let names = ["!DumpVC"]
     let summary = "show the fields of a value type at an address"
-    let help = "!DumpVC <MethodTable address> <address>   (the MT and Value columns of a VT=1 field in !do)"
+    let help = """
+    !DumpVC <MethodTable address> <address>   (the MT and Value columns of a VT=1 field in !do)
+    Example: !DumpVC 00007f5c61b55130 00007f5c3c0480d8
+    """
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {

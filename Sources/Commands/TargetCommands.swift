@@ -186,15 +186,15 @@ struct HelpCommand: DebuggerCommand {
             guard let c = s.registry.command(named: arg) ?? s.registry.command(named: "." + arg) ?? s.registry.command(named: "!" + arg) else {
                 throw CommandError("No help for '\(arg)': no such command (.help lists them)")
             }
-            s.output.line(c.names.joined(separator: ", ") + " - " + c.summary)
+            s.output.line(CommandReference.names(c).joined(separator: ", ") + " - " + c.summary)
             s.output.line(c.help)
             return
         }
         s.output.line("dumpdbg commands (.help COMMAND for details):")
         for c in s.registry.commands {
             if let ext = c.extensionName, !s.registry.loadedExtensions.contains(ext) { continue }
-            let names = Array(Set(c.names)).sorted { a, b in c.names.firstIndex(of: a)! < c.names.firstIndex(of: b)! }
-            s.output.line("  " + names.joined(separator: ", ").rightPad(28) + " " + c.summary)
+            // `k`'s letter combinations are its options: the list shows the base forms.
+            s.output.line("  " + CommandReference.names(c).joined(separator: ", ").rightPad(28) + " " + c.summary)
         }
     }
 }

@@ -55,7 +55,17 @@ struct DumpDbg: ParsableCommand {
     @Flag(name: .customLong("json"), help: "Print each command's result as one JSON document per line (Docs/json.md); no banner.")
     var json = false
 
+    @Option(name: .customLong("write-command-reference"), help: ArgumentHelp("Write the command reference (one Markdown page per command family, from the commands' own help) into this folder, then exit; no dump is needed.", valueName: "folder"))
+    var referenceFolder: String?
+
     mutating func run() throws {
+        if let folder = referenceFolder {
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            for page in CommandReference.pages(CommandRegistry.standard()) {
+                try page.text.write(toFile: folder + "/" + page.file, atomically: true, encoding: .utf8)
+            }
+            return
+        }
         guard let path = dumpOption ?? dumpArgument else {
             throw ValidationError("no dump given: use -z FILE")
         }
