@@ -13,8 +13,8 @@ public enum CommandReference {
 
     static let families: [Family] = [
         Family(file: "session.md", title: "Session, target and help",
-               intro: "What the dump is, where its images are found, help, output format, logs and quitting.",
-               commands: ["||", "|", "vertarget", ".time", ".lastevent", ".exepath", ".help", ".outputformat", ".logopen", "q"]),
+               intro: "What the dump is, where its images are found, help, hints, output format, logs and quitting.",
+               commands: ["||", "|", "vertarget", ".time", ".lastevent", ".exepath", ".help", ".hints", ".outputformat", ".logopen", "q"]),
         Family(file: "threads-and-stacks.md", title: "Threads, registers and native stacks",
                intro: "Threads and their contexts, the exception context, native call stacks and CPU time.",
                commands: ["~", "r", ".ecxr", ".exr", ".cxr", "k", ".frame", "!uniqstack", "!runaway"]),

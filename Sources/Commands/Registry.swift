@@ -84,6 +84,10 @@ public final class CommandRegistry: @unchecked Sendable {
             throw CommandError("No export \(name.dropFirst()) found (an SOS command: .loadby sos clr loads SOS)", kind: .unavailable)
         }
         try cmd.run(Invocation(name: name, arguments: args), in: session)
+        if session.hintsEnabled, session.outputFormat == .text, session.scriptFile == nil,
+           let hint = Hints.after(cmd.names[0], arguments: args), session.hintsShown.insert(hint.key).inserted {
+            session.output.line("Hint: \(hint.text)  (.hints off hides these)")
+        }
     }
 
     /// Splits `text` into a registered command name and its arguments, following WinDbg's rules.

@@ -67,6 +67,9 @@ public final class Session: @unchecked Sendable {
     public var quitRequested = false
     /// Text (WinDbg's) or JSON documents (`--json`, `.outputformat json`).
     public var outputFormat: OutputFormat = .text
+    /// One-line hints after some commands (Hints.swift): on in interactive sessions, never in scripts.
+    public var hintsEnabled = false
+    var hintsShown: Set<String> = []
     /// The value the running command computed, written as its JSON document when it ends.
     var pendingValue: (any CommandValue)?
     /// The terminal progress line for long commands.

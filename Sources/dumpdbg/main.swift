@@ -107,6 +107,7 @@ struct DumpDbg: ParsableCommand {
         }
         if !session.quitRequested {
             if interactive {
+                session.hintsEnabled = !json
                 runInteractive(session)
             } else {
                 runPiped(session)
