@@ -170,9 +170,12 @@ struct StackCommand: ValueCommand {
     How frames are found, for each caller in turn (rust-minidump's order and rules):
                   1. call frame information (.eh_frame) of the module's file, found by its path or on the image
                      path (.exepath) with the same build id, or of its image in the dump's memory;
-                  2. the frame pointer chain (not on Windows x64);
+                  2. the frame pointer chain (not on Windows x64; on ARM64 the fp/lr frame records, with pointer
+                     authentication bits stripped, and a record that leads nowhere hands over to scanning);
                   3. stack scanning: the first stack word that points just after a call instruction in a
-                     module. Such frames are guesses: they end in "[scan]", and a WARNING line precedes them.
+                     module (ARM64: 4-byte aligned). Such frames are guesses: they end in "[scan]", and a
+                     WARNING line precedes them.
+                  Architectures: x64, x86 and ARM64; others show the context frame only.
                   The walk stops at 0x400 frames, when the stack pointer does not grow, or at a null return.
                   `--json` gives each frame's trust (context, cfi, frame_pointer, scan).
     ~* k          every thread's stack; ~N k one thread's.

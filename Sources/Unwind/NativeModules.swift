@@ -46,6 +46,9 @@ public final class NativeModules: @unchecked Sendable {
 
     public func module(containing address: UInt64) -> DumpModule? { namer.module(containing: address) }
 
+    /// The end of the highest module (pointer authentication stripping keeps the bits it needs).
+    var highestAddress: UInt64 { dump.modules.map { $0.base &+ $0.size }.max() ?? 0 }
+
     public func info(for module: DumpModule) -> Info {
         lock.lock()
         if let i = cache[module.base] { lock.unlock(); return i }

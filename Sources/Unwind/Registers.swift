@@ -18,6 +18,7 @@ public struct UnwindArchitecture: Sendable {
         switch a {
         case .amd64: return amd64
         case .x86: return x86
+        case .arm64: return arm64
         default: return nil
         }
     }
@@ -32,6 +33,15 @@ public struct UnwindArchitecture: Sendable {
         architecture: .x86, pointerSize: 4, instructionPointer: 8, stackPointer: 4, framePointer: 5,
         calleeSaved: [3, 5, 6, 7],
         names: [0: "eax", 1: "ecx", 2: "edx", 3: "ebx", 4: "esp", 5: "ebp", 6: "esi", 7: "edi", 8: "eip"])
+
+    /// AArch64 DWARF numbers: x0-x30 (x29 the frame pointer, x30 the link register), 31 sp; the pc has no
+    /// DWARF number, so the unwinder keeps it as 32 (the CFI's return address column is x30).
+    static let arm64: UnwindArchitecture = {
+        var names: [Int: String] = [29: "fp", 30: "lr", 31: "sp", 32: "pc"]
+        for i in 0..<29 { names[i] = "x\(i)" }
+        return UnwindArchitecture(architecture: .arm64, pointerSize: 8, instructionPointer: 32, stackPointer: 31, framePointer: 29,
+                                  calleeSaved: Array(19...29), names: names)
+    }()
 
     /// The registers of a dump's context, by DWARF number; only those the context has.
     func registers(from context: RegisterContext) -> [Int: UInt64] {

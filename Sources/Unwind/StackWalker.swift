@@ -68,10 +68,23 @@ public struct StackWalker {
     }
 
     private func caller(of callee: NativeFrame, index: Int) -> NativeFrame? {
-        let found = byCallFrameInfo(callee) ?? byFramePointer(callee) ?? byScan(callee)
-        guard let (regs, trust, interrupted) = found, let ip = regs[arch.instructionPointer], let sp = regs[arch.stackPointer] else { return nil }
-        // Nullish instruction pointers end the stack; a stack pointer that does not grow would loop.
-        if ip < 4096 || sp <= callee.stackPointer { return nil }
+        func plausible(_ found: ([Int: UInt64], FrameTrust, Bool)?) -> ([Int: UInt64], FrameTrust, Bool)? {
+            guard let f = found, let ip = f.0[arch.instructionPointer], let sp = f.0[arch.stackPointer],
+                  ip >= 4096, sp > callee.stackPointer else { return nil }
+            return f
+        }
+        // A null return address from call frame information or an x86/x64 frame pointer chain is the outermost
+        // frame. On ARM64 a frame record that leads nowhere (zeroed, or outside any module) hands over to
+        // scanning, as rust-minidump's arm64 walker does.
+        let found: ([Int: UInt64], FrameTrust, Bool)?
+        if let cfi = byCallFrameInfo(callee) {
+            found = plausible(cfi)
+        } else if arch.architecture == .arm64 {
+            found = plausible(byFramePointer(callee)) ?? plausible(byScan(callee))
+        } else {
+            found = plausible(byFramePointer(callee) ?? byScan(callee))
+        }
+        guard let (regs, trust, interrupted) = found else { return nil }
         return frame(regs, trust: trust, interrupted: interrupted)
     }
 
@@ -148,8 +161,15 @@ public struct StackWalker {
         let ps = UInt64(arch.pointerSize)
         guard let bp = callee.dwarfRegisters[arch.framePointer], callee.dwarfRegisters[arch.stackPointer] != nil,
               bp < (arch.pointerSize == 8 ? UInt64.max : 0xFFFF_FFFF) - 2 * ps else { return nil }
-        guard let ip = stackWord(bp + ps), let callerBp = stackWord(bp) else { return nil }
+        guard var ip = stackWord(bp + ps), let callerBp = stackWord(bp) else { return nil }
         let callerSp = bp + 2 * ps
+        if arch.architecture == .arm64 {
+            // rust-minidump's arm64 rules: the saved lr may carry a pointer authentication code.
+            ip = stripPointerAuthentication(ip)
+            // A frame record must lead back into code: a module's, 4-byte aligned.
+            guard bp != 0, callerSp > callee.stackPointer, ip & 3 == 0, modules.module(containing: ip) != nil else { return nil }
+            return ([arch.instructionPointer: ip, arch.stackPointer: callerSp, arch.framePointer: callerBp], .framePointer, false)
+        }
         if arch.architecture == .amd64 {
             // rust-minidump's x64 checks: well-ordered, in the stack, canonical, and the stack grows up.
             guard callerSp > bp, callerBp >= callerSp, stackWord(callerBp) != nil, !isNonCanonical(ip),
@@ -159,6 +179,17 @@ public struct StackWalker {
     }
 
     private func isNonCanonical(_ p: UInt64) -> Bool { p > 0x7FFF_FFFF_FFFF && p < 0xFFFF_8000_0000_0000 }
+
+    /// ARM64 pointer authentication puts a signature in a return address's unused high bits: keep the bits a
+    /// module address needs (rust-minidump masks to the highest module's address width the same way).
+    func stripPointerAuthentication(_ p: UInt64) -> UInt64 {
+        guard p >> 48 != 0 || modules.module(containing: p) == nil else { return p }
+        let highest = modules.highestAddress
+        guard highest > 0 else { return p }
+        let bits = 64 - highest.leadingZeroBitCount
+        let stripped = p & ((UInt64(1) << UInt64(bits)) - 1)
+        return modules.module(containing: stripped) != nil ? stripped : p
+    }
 
     // MARK: Scanning
 
@@ -170,13 +201,17 @@ public struct StackWalker {
         let range: UInt64 = callee.trust == .context || callee.trust == .callFrameInfo ? 160 : 40
         for i in 0..<range {
             let (slot, overflow) = sp.addingReportingOverflow(i * ps)
-            guard !overflow, let candidate = stackWord(slot) else { return nil }
+            guard !overflow, var candidate = stackWord(slot) else { return nil }
+            if arch.architecture == .arm64 { candidate = stripPointerAuthentication(candidate) }
             guard looksLikeReturnAddress(candidate) else { continue }
             let callerSp = slot + ps
             var callerBp: UInt64?
             if i > 0, let bpSlotValue = stackWord(slot - ps) {
                 let maxGap: UInt64 = 128 * 1024
-                if arch.architecture == .amd64 {
+                if arch.architecture == .arm64 {
+                    // A scanned frame gets no frame pointer: the word below a return address is rarely the caller's
+                    // frame record, and a wrong one would send the next step down a bad chain.
+                } else if arch.architecture == .amd64 {
                     if let lastBp {
                         if lastBp == slot - ps, bpSlotValue > slot, bpSlotValue - (slot - ps) <= maxGap {
                             if stackWord(bpSlotValue) != nil { callerBp = bpSlotValue }
@@ -203,6 +238,8 @@ public struct StackWalker {
     /// code before it is readable, it must also end in a call instruction.
     func looksLikeReturnAddress(_ address: UInt64) -> Bool {
         if address == 0 || (arch.architecture == .amd64 && isNonCanonical(address)) { return false }
+        // ARM64 instructions are 4 bytes, so a return address is 4-byte aligned.
+        if arch.architecture == .arm64 && address & 3 != 0 { return false }
         let inside = address &- 1
         guard inside != 0, let m = modules.module(containing: inside) else { return false }
         if modules.hasSymbols(m), modules.symbol(at: inside, in: m) == nil { return false }

@@ -90,6 +90,30 @@ struct StackWalkTests {
         #expect(ours.count >= 12, "agreement fell: \(ours.count) of \(expected.count) frames")
     }
 
+    /// ARM64 macOS without frame pointers or images (symbolicator's macos-no-fp.dmp, "broken CFI"): the frame
+    /// record chain ends at once, so scanning finds the callers. Every frame symbolicator found (with symbols
+    /// from a symbol server we do not have) is one of ours, in order; without symbols we also keep two words
+    /// that point into sentry_example outside any function it could name.
+    @Test func arm64MacOSScanAgreesWithSymbolicator() throws {
+        guard Fixtures.available else { Issue.record(Fixtures.absent); return }
+        let snap = try String(contentsOfFile: Fixtures.path("symbolicator/expected/integration__process_minidump__minidump_macos_broken_cfi.snap"), encoding: .utf8)
+        let expected = snap.split(separator: "\n").compactMap { l -> UInt64? in
+            guard l.contains("instruction_addr:") else { return nil }
+            return UInt64(l.split(separator: "\"")[1].dropFirst(2), radix: 16)
+        }
+        #expect(expected.count == 10)
+        let doc = try Self.document(try Fixtures.open("symbolicator/macos-no-fp.dmp"), [".ecxr", "kn"])
+        let ours = Self.frames(try #require(doc["result"] as? [String: Any]))
+        // symbolicator reports a caller's address as the return address, or 4 before it (inside the bl).
+        var j = 0
+        for f in ours where j < expected.count {
+            if f.ip == expected[j] || f.ip &- 4 == expected[j] { j += 1 }
+        }
+        #expect(j == expected.count, "matched \(j) of \(expected.count): ours \(ours.map { String($0.ip, radix: 16) })")
+        #expect(ours.count <= expected.count + 2, "extra frames: \(ours.map { String($0.ip, radix: 16) })")
+        #expect(ours.dropFirst().allSatisfy { $0.trust == "scan" })
+    }
+
     /// x64 Windows with the images in the dump (the full-memory CLR minidump written under Wine): .pdata
     /// unwinding takes every thread to its start, kernel32!BaseThreadInitThunk then ntdll!RtlUserThreadStart,
     /// named by the images' export tables.
