@@ -3,7 +3,8 @@
 #
 # Usage: Samples/fuzz.sh TARGET|all [RUNS] [-- libFuzzer options]
 #   targets: dump (minidump/ELF core bytes, then native commands), metadata (PE + ECMA-335 metadata),
-#            commandline (the line splitter and the MASM evaluator)
+#            commandline (the line splitter and the MASM evaluator), clr (patches into the hang sample's
+#            runtime structures, then the SOS commands; needs DUMPDBG_RUNTIME_3_1 or Samples/install-deps.sh)
 #   RUNS     executions per target (default 100000); a crash, leak, or a single run over 10 s fails it
 # Seed corpora come from ../shared/dumps and the project's own samples (copied into .build-fuzz/corpus).
 # Crashes are written to .build-fuzz/crashes/TARGET/; each becomes a regression test with its input.
@@ -56,6 +57,10 @@ corpus() {  # target -> a folder of seeds
         printf '%s' 'db @rsp L?ffffffff; s -a 0 ffffffffffffffff "x"' > "$dir/ranges"; printf '%s' '? ((((-1))))' > "$dir/nest"
         printf '%s' '.for (r $t0 = 0; @$t0 < 3; r $t0 = @$t0 + 1) { .if (@$t0 == 1) { .continue } .else { .printf "%d", @$t0 } }' > "$dir/script"
         printf '%s' 'as /x A @$ip; .foreach /pS 1 (t { r; k 3 }) { .echo ${A} t }; ad *' > "$dir/alias" ;;
+      clr)
+        # Patch records (u16 window, u16 offset, u32 value): zeros, all ones, a self pointer pattern.
+        printf '\x00\x00\x08\x00\x00\x00\x00\x00' > "$dir/zero"; printf '\x03\x00\x10\x00\xff\xff\xff\xff' > "$dir/ones"
+        printf '\x05\x00\x00\x00\x01\x00\x00\x00\x06\x00\x08\x00\x00\x10\x00\x00' > "$dir/small" ;;
     esac
   fi
   echo "$dir"
@@ -78,8 +83,13 @@ run() {  # target, then extra libFuzzer options
   fi
 }
 
+# The clr target reads the hang sample with the 3.1 runtime's files.
+if [ -z "${DUMPDBG_RUNTIME_3_1:-}" ]; then
+  DUMPDBG_RUNTIME_3_1=$(bash Samples/install-deps.sh 2>/dev/null | tail -1 || true); export DUMPDBG_RUNTIME_3_1
+fi
+
 case $TARGET in
-  all) fail=0; for t in dump metadata commandline; do run "$t" "$@" || fail=1; done; exit $fail ;;
-  dump|metadata|commandline) run "$TARGET" "$@" ;;
-  *) echo "unknown target $TARGET (dump, metadata, commandline, all)" >&2; exit 2 ;;
+  all) fail=0; for t in dump metadata commandline clr; do run "$t" "$@" || fail=1; done; exit $fail ;;
+  dump|metadata|commandline|clr) run "$TARGET" "$@" ;;
+  *) echo "unknown target $TARGET (dump, metadata, commandline, clr, all)" >&2; exit 2 ;;
 esac

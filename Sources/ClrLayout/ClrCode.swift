@@ -26,7 +26,8 @@ public struct ClrCodeInfo: Sendable {
 public final class ClrCodeMap: @unchecked Sendable {
     // @unchecked: filled in init, then only read.
     struct Section { let low: UInt64; let high: UInt64; let heapList: UInt64?; let module: UInt64? }
-    private let runtime: ClrRuntime
+    // unowned: the runtime keeps its code map (codeMapCache); a strong reference back would be a cycle.
+    private unowned let runtime: ClrRuntime
     private let layout: ClrCodeLookupLayout
     private let sections: [Section]
     /// Per ReadyToRun module: its methods' entry points, sorted, with their MethodDescs.
