@@ -34,6 +34,12 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     case syncTable, syncBlockCache, thinLockIdDispenser, finalizeQueue
     /// The handle table map itself (HandleTableMap, held by value).
     case handleTableMap
+    /// Pointer to the SystemDomain.
+    case systemDomain
+    /// The native thread pool's statics (3.1): ThreadCounters and LONGs, the work request list head, the
+    /// timer queue (a LIST_ENTRY).
+    case tpCpuUtilization, tpWorkerCounter, tpMinWorkers, tpMaxWorkers, tpWorkRequestHead, tpCPThreadCounter
+    case tpMaxFreeCPThreads, tpMaxLimitCPThreads, tpMinLimitCPThreads, tpTimerQueue
 }
 
 /// How a runtime build's globals are found.

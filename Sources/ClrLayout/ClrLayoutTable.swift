@@ -209,6 +209,8 @@ public struct ClrLayoutTable: Sendable {
     public let sync: ClrSyncLayout
     /// The handle table (Docs/clr/sync-finalize-handles.md §4).
     public let handles: ClrHandleLayout
+    /// Domains, assemblies and the native thread pool (Docs/clr/domains-threadpool.md).
+    public let domains: ClrDomainLayout
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4, .coreclr3_1_23Windows]
 
@@ -327,4 +329,29 @@ public struct ClrHandleLayout: Sendable {
     public let segmentUserData: UInt64
     public let segmentNext: UInt64
     public let segmentEmptyLine: UInt64
+}
+
+/// SystemDomain, AppDomain and their assemblies (Docs/clr/domains-threadpool.md §3), and the native thread
+/// pool's counters (§4.1; nil where the runtime has none: 8.0's pool is managed code).
+public struct ClrDomainLayout: Sendable {
+    /// SystemDomain's embedded global LoaderAllocator, and that allocator's low-frequency, high-frequency and
+    /// stub heap pointers (three consecutive words).
+    public let systemDomainGlobalAllocator: UInt64
+    public let allocatorHeaps: UInt64
+    /// AppDomain: the assembly list (an ArrayList of DomainAssembly*), the friendly name (SString), the stage.
+    public let appDomainAssemblies: UInt64
+    public let appDomainName: UInt64
+    public let appDomainStage: UInt64
+    /// DomainAssembly: its Assembly*, load level (kept from FILE_LOAD_DELIVER_EVENTS = 10 on) and error.
+    public let domainAssemblyAssembly: UInt64
+    public let domainAssemblyLevel: UInt64
+    public let domainAssemblyError: UInt64
+    /// Assembly: ClassLoader*, manifest Module*, manifest PEFile/PEAssembly*.
+    public let assemblyClassLoader: UInt64
+    public let assemblyModule: UInt64
+    public let assemblyFile: UInt64
+    /// Module's FileReferencesMap (a LookupMap of the assembly's modules), nil where an assembly has one module.
+    public let moduleFileReferences: UInt64?
+    /// The native thread pool's ThreadCounter: its Counts (four i16: MaxWorking, NumActive, NumWorking, NumRetired).
+    public let threadCounterCounts: UInt64?
 }

@@ -357,6 +357,28 @@ public final class ClrRuntime: @unchecked Sendable {
 
     // MARK: Modules
 
+    /// The text of an SString (size in bytes at +0, including the terminating NUL; UTF-16 buffer pointer after
+    /// its size, allocation and flags words).
+    public func sstring(at address: UInt64) -> String? {
+        guard let size = target.u32(address), size > 0, size < 0x10000,
+              let buf = target.u64(address + layout.sstringBuffer), let bytes = target.read(buf, count: Int(size)) else { return nil }
+        var units: [UInt16] = []
+        var i = 0
+        while i + 1 < bytes.count {
+            let u = UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
+            if u == 0 { break }
+            units.append(u)
+            i += 2
+        }
+        return String(decoding: units, as: UTF16.self)
+    }
+
+    /// The path a PEFile/PEAssembly's image was loaded from, as the runtime recorded it.
+    public func peFilePath(_ peFile: UInt64) -> String? {
+        guard let image = target.u64(peFile + layout.peFileIdentity), image != 0 else { return nil }
+        return sstring(at: image + layout.peImagePath)
+    }
+
     public func module(at address: UInt64) -> ClrModule? {
         guard address != 0 else { return nil }
         if let m = moduleCache[address] { return m }
@@ -364,18 +386,7 @@ public final class ClrRuntime: @unchecked Sendable {
         var recorded = ""
         var imageBase: UInt64 = 0, imageSize: UInt64 = 0, layoutAddress: UInt64 = 0
         if let peFile = target.u64(address + l.moduleFile), let image = target.u64(peFile + l.peFileIdentity) {
-            if let size = target.u32(image + l.peImagePath), size > 0, size < 0x10000,
-               let buf = target.u64(image + l.peImagePath + l.sstringBuffer), let bytes = target.read(buf, count: Int(size)) {
-                var units: [UInt16] = []
-                var i = 0
-                while i + 1 < bytes.count {
-                    let u = UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
-                    if u == 0 { break }
-                    units.append(u)
-                    i += 2
-                }
-                recorded = String(decoding: units, as: UTF16.self)
-            }
+            recorded = sstring(at: image + l.peImagePath) ?? ""
             for k in (0..<UInt64(l.peImageLayoutCount)).reversed() {
                 if let layoutPtr = target.u64(image + l.peImageLayouts + 8 * k), layoutPtr != 0,
                    let b = target.u64(layoutPtr + l.layoutBase), b != 0 {

@@ -89,7 +89,7 @@ struct JSONOutputTests {
             s.outputFormat = .json
             s.imagePath = [runtime]
             for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip", "!eestack", "!U @$ip",
-                                          "!syncblk -all", "!fq -detail", "!clrstack -a -all", "!gchandles", "!gcroot @$csp", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
+                                          "!syncblk -all", "!fq -detail", "!clrstack -a -all", "!gchandles", "!gcroot @$csp", "!dumpdomain", "!threadpool", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
                                           "!analyze -v -hang", "!runaway 7"] { s.executeTopLevel(line: l) }
             // !do on the objects the stack holds, strings and exceptions among them.
             for doc in buffer.text.split(separator: "\n").suffix(4) where doc.contains("\"objects\"") {

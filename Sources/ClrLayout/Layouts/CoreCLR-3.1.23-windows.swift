@@ -16,7 +16,9 @@ extension ClrLayoutTable {
                 .codeRangeList: 0, .threadStore: 16, .finalizerThread: 31, .gcHeapType: 33, .appDomain: 35,
                 .objectMethodTable: 55, .stringMethodTable: 58, .exceptionMethodTable: 63, .freeObjectMethodTable: 70,
                 // Docs/clr/sync-finalize-handles.md §1 (shape-checked on the Windows dump; no Windows DAC run).
-                .syncTable: 98, .syncBlockCache: 103, .thinLockIdDispenser: 53,
+                .syncTable: 98, .syncBlockCache: 103, .thinLockIdDispenser: 53, .systemDomain: 36,
+                .tpCpuUtilization: 17, .tpWorkerCounter: 18, .tpMinWorkers: 19, .tpMaxWorkers: 20, .tpWorkRequestHead: 21,
+                .tpCPThreadCounter: 23, .tpMaxFreeCPThreads: 24, .tpMaxLimitCPThreads: 25, .tpMinLimitCPThreads: 26, .tpTimerQueue: 27,
             ],
             addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115,
                         // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §3).
@@ -217,6 +219,11 @@ extension ClrLayoutTable {
                             finalizeFillPointers: 6, finalizeArray: 0x30),
         // TableSegment is packed and the same in every build; HandleTable's segment list moves with the Crst size.
         handles: ClrHandleLayout(tableSegmentList: 0x68, segmentBlockTypes: 0x618, segmentUserData: 0x690, segmentNext: 0x7c8,
-                                 segmentEmptyLine: 0x7da)
+                                 segmentEmptyLine: 0x7da),
+        // Docs/clr/domains-threadpool.md (equal to the Windows DAC's answers, run under Wine).
+        domains: ClrDomainLayout(systemDomainGlobalAllocator: 0x558, allocatorHeaps: 0x210, appDomainAssemblies: 0x548,
+                                 appDomainName: 0x7b8, appDomainStage: 0x844, domainAssemblyAssembly: 0x68, domainAssemblyLevel: 0x28,
+                                 domainAssemblyError: 0x38, assemblyClassLoader: 0x08, assemblyModule: 0x18, assemblyFile: 0x20,
+                                 moduleFileReferences: 0x1e0, threadCounterCounts: 0x40)
     )
 }

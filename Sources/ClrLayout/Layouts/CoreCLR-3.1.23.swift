@@ -29,6 +29,12 @@ extension ClrLayoutTable {
             .helperMethodFrame3ObjVTable: "_ZTV22HelperMethodFrame_3OBJ", .helperMethodFrameProtectObjVTable: "_ZTV28HelperMethodFrame_PROTECTOBJ",
             .syncTable: "g_pSyncTable", .syncBlockCache: "_ZN14SyncBlockCache17s_pSyncBlockCacheE",
             .thinLockIdDispenser: "g_pThinLockThreadIdDispenser", .finalizeQueue: "_ZN3WKS7gc_heap14finalize_queueE", .handleTableMap: "g_HandleTableMap",
+            .systemDomain: "_ZN12SystemDomain15m_pSystemDomainE",
+            .tpCpuUtilization: "_ZN13ThreadpoolMgr14cpuUtilizationE", .tpWorkerCounter: "_ZN13ThreadpoolMgr13WorkerCounterE",
+            .tpMinWorkers: "_ZN13ThreadpoolMgr26MinLimitTotalWorkerThreadsE", .tpMaxWorkers: "_ZN13ThreadpoolMgr26MaxLimitTotalWorkerThreadsE",
+            .tpWorkRequestHead: "_ZN13ThreadpoolMgr15WorkRequestHeadE", .tpCPThreadCounter: "_ZN13ThreadpoolMgr15CPThreadCounterE",
+            .tpMaxFreeCPThreads: "_ZN13ThreadpoolMgr16MaxFreeCPThreadsE", .tpMaxLimitCPThreads: "_ZN13ThreadpoolMgr22MaxLimitTotalCPThreadsE",
+            .tpMinLimitCPThreads: "_ZN13ThreadpoolMgr22MinLimitTotalCPThreadsE", .tpTimerQueue: "_ZN13ThreadpoolMgr10TimerQueueE",
         ]),
         heapKind: .segments,
         // GC
@@ -217,6 +223,11 @@ extension ClrLayoutTable {
                             finalizeFillPointers: 6, finalizeArray: 0x30),
         // TableSegment is packed and the same in every build; HandleTable's segment list moves with the Crst size.
         handles: ClrHandleLayout(tableSegmentList: 0xd0, segmentBlockTypes: 0x618, segmentUserData: 0x690, segmentNext: 0x7c8,
-                                 segmentEmptyLine: 0x7da)
+                                 segmentEmptyLine: 0x7da),
+        // Docs/clr/domains-threadpool.md (all equal to the DAC's answers on the 3.1 dumps).
+        domains: ClrDomainLayout(systemDomainGlobalAllocator: 0xae8, allocatorHeaps: 0x278, appDomainAssemblies: 0xad8,
+                                 appDomainName: 0xc70, appDomainStage: 0xcd4, domainAssemblyAssembly: 0x68, domainAssemblyLevel: 0x28,
+                                 domainAssemblyError: 0x38, assemblyClassLoader: 0x08, assemblyModule: 0x18, assemblyFile: 0x20,
+                                 moduleFileReferences: 0x380, threadCounterCounts: 0x40)
     )
 }

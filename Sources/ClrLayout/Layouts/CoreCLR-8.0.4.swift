@@ -15,7 +15,7 @@ extension ClrLayoutTable {
             variables: [
                 .codeRangeList: 0, .threadStore: 16, .finalizerThread: 17, .gcHeapType: 19, .appDomain: 21,
                 .objectMethodTable: 40, .stringMethodTable: 43, .exceptionMethodTable: 47, .freeObjectMethodTable: 54,
-                .syncTable: 79, .syncBlockCache: 80, .thinLockIdDispenser: 38,
+                .syncTable: 79, .syncBlockCache: 80, .thinLockIdDispenser: 38, .systemDomain: 22,
             ],
             addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92,
                         // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §4.5). GCFrame's entry is not verified.
@@ -219,6 +219,12 @@ extension ClrLayoutTable {
                             finalizeFillPointers: 7, finalizeArray: 0x38),
         // TableSegment is packed and the same in every build; HandleTable's segment list moves with the Crst size.
         handles: ClrHandleLayout(tableSegmentList: 0x30, segmentBlockTypes: 0x618, segmentUserData: 0x690, segmentNext: 0x7c8,
-                                 segmentEmptyLine: 0x7da)
+                                 segmentEmptyLine: 0x7da),
+        // Docs/clr/domains-threadpool.md: DomainAssembly has no vtable in 8.0; one module per assembly; the
+        // thread pool is managed code (PortableThreadPool), read through its statics.
+        domains: ClrDomainLayout(systemDomainGlobalAllocator: 0xa00, allocatorHeaps: 0x390, appDomainAssemblies: 0x9f0,
+                                 appDomainName: 0xb60, appDomainStage: 0xc38, domainAssemblyAssembly: 0x00, domainAssemblyLevel: 0x38,
+                                 domainAssemblyError: 0x50, assemblyClassLoader: 0x08, assemblyModule: 0x18, assemblyFile: 0x20,
+                                 moduleFileReferences: nil, threadCounterCounts: nil)
     )
 }
