@@ -166,6 +166,7 @@ struct DumpHeapCommand: DebuggerCommand {
         }
         if !stat && !short && !strings { o.line("         Address               MT     Size") }
         var interrupted = false
+        var chunk = TextChunk(o)
         var runMT: UInt64 = 0, runCount = 0, runSize: UInt64 = 0
         var seen = 0
         let heapBytes = Double(max(1, heap.totalSize))
@@ -198,10 +199,12 @@ struct DumpHeapCommand: DebuggerCommand {
                 if !ok { return true }
             }
             if short {
-                o.line(Sos.p(obj.address))
+                chunk.hex(obj.address)
+                chunk.newline()
             } else if !stat {
-                let free = obj.methodTable == runtime.freeMT ? " Free" : ""
-                o.line("\(Sos.p(obj.address)) \(Sos.p(obj.methodTable)) \(String(obj.size).leftPad(8))\(free)")
+                chunk.hex(obj.address); chunk.byte(32); chunk.hex(obj.methodTable); chunk.byte(32); chunk.decimal(obj.size, width: 8)
+                if obj.methodTable == runtime.freeMT { chunk.text(" Free") }
+                chunk.newline()
             }
             // One dictionary lookup per run of same-typed objects, not two per object.
             if obj.methodTable != runMT {
@@ -215,6 +218,7 @@ struct DumpHeapCommand: DebuggerCommand {
             return true
         }
         if runCount > 0 { stats[runMT, default: Stat()].count += runCount; stats[runMT, default: Stat()].size += runSize }
+        chunk.flush()
         if interrupted { throw CommandError.interrupted }
         /// The per-type table, sorted as SOS sorts it (total size, then count, then name).
         func statistics(walkProblems: [String]) -> HeapStatisticsValue {

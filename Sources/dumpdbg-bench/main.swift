@@ -11,7 +11,8 @@ import Glibc
 //   3. `!dumpheap -stat` throughput on a heap of over 1 M objects (Samples/clr/HeapMillion.cs), beside the
 //      DAC oracle's raw walk on the same dump, and `!gcroot` on it (time and peak RSS);
 //   4. `!dumpheap -stat` on each runtime; 5. long command lines; 7. `~* k` on the dumps with the most threads,
-//      per frame, beside gdb's `thread apply all bt` on the project's gcore core.
+//      per frame, beside gdb's `thread apply all bt` on the project's gcore core; 8. script replay (commands/s).
+//   Section 3 also times the `!dumpheap` listing to a file, as text and as JSON (lines/s).
 // Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap | --no-million] [--work DIR] [--keep-work]
 // The work folder (gcore cores of 1 and 4 GiB, the HeapMillion dump, caches) is removed at the end unless
 // --keep-work is given.
@@ -170,6 +171,13 @@ if !args.contains("--no-heap") && !args.contains("--no-million") {
         buffer.reset()
         counting.execute(line: "!dumpheap -type Bench.Node -short")
         let lastNode = buffer.text.split(separator: "\n").last.map(String.init) ?? "0"
+        // Output: the whole listing to a file (text, and JSON documents), lines per second of the listing.
+        for (what, json) in [("text", false), ("JSON", true)] {
+            let run = runDumpdbg((json ? ["--json"] : ["--no-banner"]) + ["-z", dumpPath, "-i", session.imagePath.joined(separator: ";"), "-c", ".loadby sos clr; !dumpheap; q"])
+            let base = runDumpdbg((json ? ["--json"] : ["--no-banner"]) + ["-z", dumpPath, "-i", session.imagePath.joined(separator: ";"), "-c", ".loadby sos clr; !dumpheap -stat; q"])
+            let listing = max(1, run.ms - base.ms)
+            print("!dumpheap listing (\(what)): whole run \(f(run.ms, 0)) ms, of which the \(Int(objects)) lines take \(f(listing, 0)) ms = \(f(objects / (listing / 1000) / 1e6, 2)) M lines/s")
+        }
         for (what, target) in [("an address no root reaches", "10"), ("the last Node of the list", lastNode)] {
             let run = runDumpdbg(["-z", dumpPath, "-i", session.imagePath.joined(separator: ";"), "--no-banner", "-c", ".loadby sos clr; !gcroot \(target); q"])
             print("!gcroot:    \(what): whole run as a child \(f(run.ms, 0)) ms, peak RSS \(f(run.rssMiB, 1)) MiB")
@@ -255,6 +263,19 @@ do {
         print("gdb thread apply all bt, threads.core (whole gdb run): \(r.out.trimmingCharacters(in: .whitespacesAndNewlines)) frames in \(f((now() - t) * 1000, 0)) ms")
     }
     print()
+}
+
+// MARK: 8. Script replay
+
+if FileManager.default.fileExists(atPath: shared.path + "/dumps/breakpad/minidump2.dmp") {
+    print("== 8. replaying a script of 10,000 cheap commands (?, r, .echo, dq) on minidump2.dmp")
+    let script = work + "/script10k.txt"
+    let cheap = ["? 1+2", "r eip", ".echo x", "dd @esp L1"]
+    try? (0..<10_000).map { cheap[$0 % 4] }.joined(separator: "\n").write(toFile: script, atomically: true, encoding: .utf8)
+    let run = runDumpdbg(["-z", shared.path + "/dumps/breakpad/minidump2.dmp", "--no-banner", "-cf", script])
+    let empty = runDumpdbg(["-z", shared.path + "/dumps/breakpad/minidump2.dmp", "--no-banner", "-c", "q"])
+    let ms = max(1, run.ms - empty.ms)
+    print("10,000 commands in \(f(ms, 0)) ms = \(f(10_000 / (ms / 1000), 0)) commands/s (whole run \(f(run.ms, 0)) ms)\n")
 }
 
 // MARK: 5. Long command lines (linear splitting)
