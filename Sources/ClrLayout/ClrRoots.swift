@@ -81,41 +81,79 @@ extension ClrRuntime {
     /// The references an object holds, from its type's GCDesc (gcdesc.h): series of pointer ranges before the
     /// MethodTable, or for arrays of structs a repeating pattern of (pointers, bytes to skip).
     public func references(of object: UInt64, type t: ClrType, limit: Int = 1 << 20, _ body: (UInt64) -> Void) {
-        guard t.containsPointers, let size = t.objectSize(object), let raw = target.u64(t.methodTable &- 8) else { return }
-        let series = Int64(bitPattern: raw)
-        var visited = 0
-        func visit(_ slot: UInt64) {
+        guard t.containsPointers, let size = t.objectSize(object), let desc = gcDesc(t) else { return }
+        desc.forEachSlot(object: object, size: size, limit: limit) { slot in
             if let p = target.u64(slot), p != 0 { body(p) }
-            visited += 1
         }
+    }
+
+    /// A type's GCDesc, read once per MethodTable.
+    func gcDesc(_ t: ClrType) -> ClrGCDesc? {
+        if let cached = gcDescCache[t.methodTable] { return cached }
+        let d = ClrGCDesc.read(methodTable: t.methodTable, target: target)
+        gcDescCache[t.methodTable] = d
+        return d
+    }
+}
+
+/// Where an object's references are (gcdesc.h), read from the words before its MethodTable.
+struct ClrGCDesc: Sendable {
+    enum Shape: Sendable {
+        /// Ranges (offset from the object, length = the stored size + the object's size).
+        case series([(offset: UInt64, sizeAdjust: Int64)])
+        /// Arrays of structs: from `start`, repeat (pointers, bytes to skip) until the end.
+        case repeating(start: UInt64, items: [(pointers: UInt64, skip: UInt64)])
+    }
+    let shape: Shape
+
+    static func read(methodTable mt: UInt64, target: DataTarget) -> ClrGCDesc? {
+        guard let raw = target.u64(mt &- 8) else { return nil }
+        let series = Int64(bitPattern: raw)
         if series > 0 {
-            guard series < 4096 else { return }
+            guard series < 4096 else { return nil }
+            var out: [(UInt64, Int64)] = []
             for i in 0..<UInt64(series) {
-                let s = t.methodTable &- 8 &- 16 &* (i + 1)
-                guard let seriesSize = target.u64(s), let offset = target.u64(s &+ 8) else { return }
-                let length = Int64(bitPattern: seriesSize) &+ Int64(size)
-                guard length > 0, length < 1 << 32, offset < size else { continue }
-                var slot = object &+ offset
-                let stop = slot &+ UInt64(length)
-                while slot < stop, visited < limit { visit(slot); slot &+= 8 }
+                let s = mt &- 8 &- 16 &* (i + 1)
+                guard let size = target.u64(s), let offset = target.u64(s &+ 8) else { return nil }
+                out.append((offset, Int64(bitPattern: size)))
             }
+            return ClrGCDesc(shape: .series(out))
         } else if series < 0 {
             let count = -series
-            guard count < 256, let start = target.u64(t.methodTable &- 16) else { return }
-            var items: [(pointers: UInt64, skip: UInt64)] = []
+            guard count < 256, let start = target.u64(mt &- 16) else { return nil }
+            var items: [(UInt64, UInt64)] = []
             for i in 0..<UInt64(count) {
-                guard let item = target.u64(t.methodTable &- 24 &- 8 &* i) else { return }
+                guard let item = target.u64(mt &- 24 &- 8 &* i) else { return nil }
                 items.append((item & 0xFFFF_FFFF, item >> 32))
             }
+            if items.allSatisfy({ $0.0 == 0 && $0.1 == 0 }) { return nil }
+            return ClrGCDesc(shape: .repeating(start: start, items: items))
+        }
+        return nil
+    }
+
+    /// Calls `body` with the address of each reference slot of the object at `object` (`size` bytes), at most
+    /// `limit` slots, never past the object's end.
+    func forEachSlot(object: UInt64, size: UInt64, limit: Int, _ body: (UInt64) -> Void) {
+        var visited = 0
+        switch shape {
+        case .series(let list):
+            for (offset, adjust) in list {
+                let length = adjust &+ Int64(size)
+                guard length > 0, length < 1 << 32, offset < size else { continue }
+                var slot = object &+ offset
+                let stop = min(slot &+ UInt64(length), object &+ size)
+                while slot < stop, visited < limit { body(slot); slot &+= 8; visited += 1 }
+            }
+        case .repeating(let start, let items):
             var slot = object &+ start
             let stop = object &+ size &- 8
             while slot < stop, visited < limit {
                 for item in items {
-                    let end = slot &+ item.pointers &* 8
-                    while slot < end, visited < limit { visit(slot); slot &+= 8 }
+                    let end = min(slot &+ item.pointers &* 8, stop)
+                    while slot < end, visited < limit { body(slot); slot &+= 8; visited += 1 }
                     slot &+= item.skip
                 }
-                if items.allSatisfy({ $0.pointers == 0 && $0.skip == 0 }) { break }
             }
         }
     }
@@ -128,7 +166,7 @@ public final class ClrRootPathFinder {
     private let runtime: ClrRuntime
     private let heap: ClrHeap
     public let target: UInt64
-    private var explored = Set<UInt64>()
+    private var explored: ObjectBitmap
     /// Dependent handles: primary -> secondaries (a secondary lives while its primary does).
     private let dependents: [UInt64: [UInt64]]
     private let shouldStop: () throws -> Void
@@ -139,6 +177,7 @@ public final class ClrRootPathFinder {
         self.heap = heap
         self.target = target
         self.shouldStop = shouldStop
+        explored = ObjectBitmap(heap.segments.map { ($0.start, $0.end) })
         var deps: [UInt64: [UInt64]] = [:]
         for h in handles where h.kind == .dependent { if let s = h.secondary, s != 0 { deps[h.object, default: []].append(s) } }
         dependents = deps
@@ -148,6 +187,10 @@ public final class ClrRootPathFinder {
     /// from it or was reached through an earlier root's objects.
     public func path(from root: UInt64) throws -> [UInt64]? {
         if root == target { return [root] }
+        // The explored set is used as a local for the search (no exclusivity checks per access), then put back.
+        var explored = ObjectBitmap([])
+        swap(&explored, &self.explored)
+        defer { swap(&explored, &self.explored) }
         guard !explored.contains(root), heap.isValidObject(root) else { return nil }
         // Iterative DFS: a stack of (object, its references, next index).
         var stack: [(object: UInt64, refs: [UInt64], next: Int)] = []
@@ -155,7 +198,17 @@ public final class ClrRootPathFinder {
             explored.insert(o)
             objectsVisited += 1
             var refs: [UInt64] = []
-            if let t = runtime.objectType(o) { runtime.references(of: o, type: t) { refs.append($0) } }
+            if let t = runtime.objectType(o), t.containsPointers, let size = t.objectSize(o), let desc = runtime.gcDesc(t) {
+                // The object's bytes in one piece where the dump holds them contiguously (almost always).
+                if size < 1 << 26, let bytes = runtime.memory.contiguousBytes(o, count: Int(size)) {
+                    desc.forEachSlot(object: o, size: size, limit: 1 << 20) { slot in
+                        let p = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(slot &- o), as: UInt64.self))
+                        if p != 0 { refs.append(p) }
+                    }
+                } else {
+                    runtime.references(of: o, type: t) { refs.append($0) }
+                }
+            }
             refs += dependents[o] ?? []
             stack.append((o, refs, 0))
         }
@@ -171,5 +224,43 @@ public final class ClrRootPathFinder {
             push(r)
         }
         return nil
+    }
+}
+
+/// One bit per 8-byte slot of the heap's segments: which objects a search has explored. A hash set of a
+/// million addresses costs more than the search itself; this is 1/64 of the heap's size.
+struct ObjectBitmap {
+    private var starts: [UInt64] = []
+    private var ends: [UInt64] = []
+    private var bits: [[UInt64]] = []
+    /// Addresses outside every segment (none, for valid objects).
+    private var others = Set<UInt64>()
+
+    init(_ ranges: [(start: UInt64, end: UInt64)]) {
+        for r in ranges.sorted(by: { $0.start < $1.start }) where r.end > r.start && r.end - r.start < 1 << 40 {
+            starts.append(r.start); ends.append(r.end)
+            bits.append([UInt64](repeating: 0, count: Int((r.end - r.start) / 512) + 1))
+        }
+    }
+
+    private func locate(_ a: UInt64) -> (Int, Int, UInt64)? {
+        var lo = 0, hi = starts.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if starts[mid] <= a { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0, a < ends[lo - 1] else { return nil }
+        let slot = (a - starts[lo - 1]) / 8
+        return (lo - 1, Int(slot / 64), UInt64(1) << (slot % 64))
+    }
+
+    func contains(_ a: UInt64) -> Bool {
+        guard let (s, w, m) = locate(a) else { return others.contains(a) }
+        return bits[s][w] & m != 0
+    }
+
+    mutating func insert(_ a: UInt64) {
+        guard let (s, w, m) = locate(a) else { others.insert(a); return }
+        bits[s][w] |= m
     }
 }

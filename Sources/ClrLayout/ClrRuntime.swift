@@ -217,6 +217,8 @@ public final class ClrRuntime: @unchecked Sendable {
 
     var typeCache: [UInt64: ClrType] = [:]
     var codeMapCache: ClrCodeMap?
+    /// GCDescs read so far, by MethodTable (!gcroot reads one per object).
+    var gcDescCache: [UInt64: ClrGCDesc?] = [:]
     var badTypes: Set<UInt64> = []
     var moduleCache: [UInt64: ClrModule] = [:]
     var heapCache: Result<ClrHeap, ClrError>?
