@@ -37,28 +37,28 @@ extension ClrRuntime {
         let l = layout
         var out: [ClrMethodDesc] = []
         var seen: Set<UInt64> = []
-        var chunk = target.u64(t.eeClass + l.eeChunks) ?? 0
+        var chunk = target.u64(t.eeClass &+ l.eeChunks) ?? 0
         while chunk != 0, chunk & 7 == 0, seen.insert(chunk).inserted, seen.count < 4096, out.count < 65_536 {
-            guard let mt = target.u64(chunk), let sizeM1 = target.u8(chunk + l.mdChunkSize),
-                  let countM1 = target.u8(chunk + l.mdChunkCount), let range = target.u16(chunk + l.mdChunkTokenRange) else { break }
-            let first = chunk + l.mdChunkHeader
-            let end = first + (UInt64(sizeM1) + 1) * l.mdAlignment
+            guard let mt = target.u64(chunk), let sizeM1 = target.u8(chunk &+ l.mdChunkSize),
+                  let countM1 = target.u8(chunk &+ l.mdChunkCount), let range = target.u16(chunk &+ l.mdChunkTokenRange) else { break }
+            let first = chunk &+ l.mdChunkHeader
+            let end = first &+ (UInt64(sizeM1) + 1) * l.mdAlignment
             var md = first
             var found = 0
-            while found < Int(countM1) + 1, md + 8 <= end {
+            while found < Int(countM1) + 1, md >= first, md &+ 8 <= end, md &+ 8 > md {
                 let index = (md - first) / l.mdAlignment
                 // Each MethodDesc records its own index in the chunk: skip positions that do not (an unknown size).
-                guard let f3 = target.u16(md + l.mdTokenRemainder), let idx = target.u8(md + l.mdChunkIndex), UInt64(idx) == index,
-                      let fl2 = target.u8(md + l.mdFlags2), let slot = target.u16(md + l.mdSlotNumber),
-                      let fl = target.u16(md + l.mdFlags) else { md += l.mdAlignment; continue }
+                guard let f3 = target.u16(md &+ l.mdTokenRemainder), let idx = target.u8(md &+ l.mdChunkIndex), UInt64(idx) == index,
+                      let fl2 = target.u8(md &+ l.mdFlags2), let slot = target.u16(md &+ l.mdSlotNumber),
+                      let fl = target.u16(md &+ l.mdFlags) else { md &+= l.mdAlignment; continue }
                 let remainderMask = UInt32(1) << l.mdTokenRemainderBits - 1
                 let token = 0x0600_0000 | UInt32(range & l.mdChunkTokenRangeMask) << l.mdTokenRemainderBits | (UInt32(f3) & remainderMask)
                 let d = ClrMethodDesc(address: md, chunk: chunk, methodTable: mt, token: token, slot: slot, flags: fl, flags2: fl2)
                 out.append(d)
                 found += 1
-                md += methodDescSize(d)
+                md &+= methodDescSize(d)
             }
-            chunk = target.u64(chunk + l.mdChunkNext) ?? 0
+            chunk = target.u64(chunk &+ l.mdChunkNext) ?? 0
         }
         introducedMethodsCache[t.eeClass] = out
         return out
@@ -76,7 +76,7 @@ extension ClrRuntime {
         if d.flags & l.mdcHasNonVtableSlot != 0 { size += 8 }
         if d.flags & l.mdcMethodImpl != 0 { size += 16 }
         if hasNativeCodeSlot(d) { size += 8 }
-        return (size + l.mdAlignment - 1) & ~(l.mdAlignment - 1)
+        return (size &+ l.mdAlignment - 1) & ~(l.mdAlignment - 1)
     }
 
     /// Whether the MethodDesc carries a native code slot (a flag of m_bFlags2 in 3.1, of m_wFlags in 8.0).
@@ -87,7 +87,7 @@ extension ClrRuntime {
     /// The entry point stored for a MethodDesc that has its own slot (HasNonVtableSlot), else nil.
     public func nonVtableEntry(_ d: ClrMethodDesc) -> UInt64? {
         guard d.flags & layout.mdcHasNonVtableSlot != 0 else { return nil }
-        return target.u64(d.address + methodDescBaseSize(d))
+        return target.u64(d.address &+ methodDescBaseSize(d))
     }
 
     /// EEClass NumMethods (every slot: inherited virtuals and the type's own methods).
@@ -108,12 +108,12 @@ extension ClrRuntime {
         let l = layout
         let mask = t.flags2 & l.flag2MultipurposeMask
         guard mask & flag != 0 else { return nil }
-        let indirections = (UInt64(t.numVirtuals) + l.vtableSlotsPerChunk - 1) / l.vtableSlotsPerChunk
+        let indirections = (UInt64(t.numVirtuals) &+ l.vtableSlotsPerChunk - 1) / l.vtableSlotsPerChunk
         func offset(_ pos: Int) -> UInt64 {
             pos == 0 ? l.mtPerInstOrElement : pos == 1 ? l.mtInterfaceMap : l.mtSize + indirections * 8 + UInt64(pos - 2) * 8
         }
-        if flag == 1 { return t.methodTable + l.mtPerInstOrElement }
-        if flag == 2 { return t.methodTable + l.mtInterfaceMap }
+        if flag == 1 { return t.methodTable &+ l.mtPerInstOrElement }
+        if flag == 2 { return t.methodTable &+ l.mtInterfaceMap }
         var used: Set<Int> = []
         if mask & 1 != 0 { used.insert(0) }
         if mask & 2 != 0 { used.insert(1) }
@@ -132,13 +132,13 @@ extension ClrRuntime {
         let l = layout
         if n < Int(t.numVirtuals) {
             let k = UInt64(n)
-            guard let chunk = target.u64(t.methodTable + l.mtSize + (k / l.vtableSlotsPerChunk) * 8), chunk != 0 else { return nil }
-            return target.u64(chunk + (k % l.vtableSlotsPerChunk) * 8)
+            guard let chunk = target.u64(t.methodTable &+ l.mtSize &+ (k / l.vtableSlotsPerChunk) * 8), chunk != 0 else { return nil }
+            return target.u64(chunk &+ (k % l.vtableSlotsPerChunk) * 8)
         }
         if n < numVtableSlots(t), let at = multipurposeSlotAddress(t, flag: l.flag2HasNonVirtualSlots) {
             if t.flags2 & l.flag2HasSingleNonVirtualSlot != 0 { return target.u64(at) }
             guard let arr = target.u64(at), arr != 0 else { return nil }
-            return target.u64(arr + UInt64(n - Int(t.numVirtuals)) * 8)
+            return target.u64(arr &+ UInt64(n - Int(t.numVirtuals)) &* 8)
         }
         let canon = t.canonicalMT == t.methodTable ? t : (type(t.canonicalMT) ?? t)
         guard let md = introducedMethods(of: canon).first(where: { Int($0.slot) == n }) else { return nil }
@@ -215,7 +215,7 @@ extension ClrRuntime {
         case .notAPrecode: break
         }
         // JIT-compiled code: the word before it points at the RealCodeHeader, whose phdrMDesc is the method.
-        if let md, let hdr = target.u64(entry &- 8), hdr != 0, let owner = target.u64(hdr + layout.realCodeHeaderMethodDesc), owner == md.address {
+        if let md, let hdr = target.u64(entry &- 8), hdr != 0, let owner = target.u64(hdr &+ layout.realCodeHeaderMethodDesc), owner == md.address {
             return .jit
         }
         return .unknown

@@ -39,7 +39,7 @@ extension ClrRuntime {
     public func threadStoreCounts() -> ClrThreadStoreCounts? {
         let l = layout
         guard let ts = globalPointer(.threadStore), ts != 0 else { return nil }
-        func c(_ o: UInt64) -> Int32 { Int32(bitPattern: target.u32(ts + o) ?? 0) }
+        func c(_ o: UInt64) -> Int32 { Int32(bitPattern: target.u32(ts &+ o) ?? 0) }
         return ClrThreadStoreCounts(threads: c(l.tsThreadCount), unstarted: c(l.tsUnstartedCount), background: c(l.tsBackgroundCount),
                                     pending: c(l.tsPendingCount), dead: c(l.tsDeadCount))
     }
@@ -51,11 +51,11 @@ extension ClrRuntime {
         let finalizer = globalPointer(.finalizerThread) ?? 0
         var out: [ClrThread] = []
         var seen: Set<UInt64> = []
-        var link = target.u64(ts + l.tsThreadList) ?? 0
+        var link = target.u64(ts &+ l.tsThreadList) ?? 0
         while link != 0, out.count < l.maxThreads, seen.insert(link).inserted {
             let th = link &- l.threadLink
-            func q(_ o: UInt64) -> UInt64 { target.u64(th + o) ?? 0 }
-            func d(_ o: UInt64) -> UInt32 { target.u32(th + o) ?? 0 }
+            func q(_ o: UInt64) -> UInt64 { target.u64(th &+ o) ?? 0 }
+            func d(_ o: UInt64) -> UInt32 { target.u32(th &+ o) ?? 0 }
             let state = d(l.threadState)
             out.append(ClrThread(address: th, managedId: d(l.threadManagedId), osId: q(l.threadOSId), state: state,
                                  preemptiveGCDisabled: d(l.threadPreemptiveDisabled) != 0, frame: q(l.threadFrame),
@@ -100,9 +100,9 @@ extension ClrRuntime {
 
     /// A String object's text (at most `limit` characters), nil if it is not readable.
     public func stringValue(_ a: UInt64, limit: Int = 1 << 20) -> String? {
-        guard let n = target.u32(a + layout.stringLength) else { return nil }
+        guard let n = target.u32(a &+ layout.stringLength) else { return nil }
         let count = min(Int(n), limit)
-        guard let b = memory.readExact(a + layout.stringChars, count: count * 2) else { return nil }
+        guard let b = memory.readExact(a &+ layout.stringChars, count: count * 2) else { return nil }
         var units: [UInt16] = []
         units.reserveCapacity(count)
         for i in 0..<count { units.append(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8) }
@@ -126,7 +126,7 @@ extension ClrRuntime {
         guard f.isStatic, !f.isThreadLocal, !f.isRVA, !dynamicStatics, type.genericsKind == 0,
               let m = type.module, m.domainLocalModule != 0 else { return nil }
         if f.elementType == .valueType || (f.elementType?.isReference ?? false) {
-            guard let gc = target.u64(m.domainLocalModule + layout.dlmGCStatics), gc != 0 else { return nil }
+            guard let gc = target.u64(m.domainLocalModule &+ layout.dlmGCStatics), gc != 0 else { return nil }
             return gc + UInt64(f.offset)
         }
         return m.domainLocalModule + UInt64(f.offset)
@@ -134,16 +134,16 @@ extension ClrRuntime {
 
     /// An exception's `_stackTrace` frames.
     public func stackTrace(ofException e: UInt64) -> [ClrStackTraceFrame] {
-        guard let arr = referenceField(e, "_stackTrace"), arr != 0, let len = target.u32(arr + layout.arrayLength) else { return [] }
-        let data = arr + layout.szArrayData
+        guard let arr = referenceField(e, "_stackTrace"), arr != 0, let len = target.u32(arr &+ layout.arrayLength) else { return [] }
+        let data = arr &+ layout.szArrayData
         guard let count = target.u64(data) else { return [] }
         let room = (UInt64(len) > layout.stackTraceHeader) ? (UInt64(len) - layout.stackTraceHeader) / layout.stackTraceElement : 0
         var out: [ClrStackTraceFrame] = []
         for i in 0..<min(count, room, 10_000) {
-            let e = data + layout.stackTraceHeader + i * layout.stackTraceElement
-            guard let ip = target.u64(e), let sp = target.u64(e + 8), let md = target.u64(e + 16) else { break }
+            let e = data &+ layout.stackTraceHeader &+ i &* layout.stackTraceElement
+            guard let ip = target.u64(e), let sp = target.u64(e &+ 8), let md = target.u64(e &+ 16) else { break }
             // 3.1 keeps a BOOL here, 8.0 a flags word whose bit 0 has the same meaning.
-            out.append(ClrStackTraceFrame(ip: ip, sp: sp, methodDesc: md, isLastOfForeignTrace: (target.u32(e + 24) ?? 0) & 1 != 0))
+            out.append(ClrStackTraceFrame(ip: ip, sp: sp, methodDesc: md, isLastOfForeignTrace: (target.u32(e &+ 24) ?? 0) & 1 != 0))
         }
         return out
     }
@@ -151,9 +151,9 @@ extension ClrRuntime {
     /// The MethodDesc's type and token.
     public func methodDescInfo(_ md: UInt64) -> (type: ClrType, token: UInt32)? {
         let l = layout
-        guard let f3 = target.u16(md + l.mdTokenRemainder), let idx = target.u8(md + l.mdChunkIndex) else { return nil }
+        guard let f3 = target.u16(md &+ l.mdTokenRemainder), let idx = target.u8(md &+ l.mdChunkIndex) else { return nil }
         let chunk = md &- l.mdChunkHeader &- UInt64(idx) * l.mdAlignment
-        guard let mt = target.u64(chunk), let range = target.u16(chunk + l.mdChunkTokenRange), let t = type(mt) else { return nil }
+        guard let mt = target.u64(chunk), let range = target.u16(chunk &+ l.mdChunkTokenRange), let t = type(mt) else { return nil }
         let remainderMask = UInt32(1) << l.mdTokenRemainderBits - 1
         let token = 0x0600_0000 | UInt32(range & l.mdChunkTokenRangeMask) << l.mdTokenRemainderBits | (UInt32(f3) & remainderMask)
         return (t, token)

@@ -118,7 +118,7 @@ struct ClrGCDesc: Sendable {
                 out.append((offset, Int64(bitPattern: size)))
             }
             return ClrGCDesc(shape: .series(out))
-        } else if series < 0 {
+        } else if series < 0, series > -256 {
             let count = -series
             guard count < 256, let start = target.u64(mt &- 16) else { return nil }
             var items: [(UInt64, UInt64)] = []

@@ -181,7 +181,7 @@ extension ClrModule {
         var candidates = [imageBase &+ UInt64(metadataRVA)]
         if let off = metadataFileOffset { candidates.append(imageBase &+ off) }
         for root in candidates where target.memory.readU32(root) == 0x424A_5342 {
-            guard let inDump = target.memory.readExact(root + UInt64(stream.offset), count: fileGuids.count) else { return nil }
+            guard let inDump = target.memory.readExact(root &+ UInt64(stream.offset), count: fileGuids.count) else { return nil }
             if inDump != fileGuids {
                 return "\(path) does not match the module in the dump (MVID \(GUID(bytes: Array(fileGuids.prefix(16)))) in the file, "
                     + "\(GUID(bytes: Array(inDump.prefix(16)))) in the dump)"
@@ -363,7 +363,7 @@ public final class ClrRuntime: @unchecked Sendable {
     /// its size, allocation and flags words).
     public func sstring(at address: UInt64) -> String? {
         guard let size = target.u32(address), size > 0, size < 0x10000,
-              let buf = target.u64(address + layout.sstringBuffer), let bytes = target.read(buf, count: Int(size)) else { return nil }
+              let buf = target.u64(address &+ layout.sstringBuffer), let bytes = target.read(buf, count: Int(size)) else { return nil }
         var units: [UInt16] = []
         var i = 0
         while i + 1 < bytes.count {
@@ -377,8 +377,8 @@ public final class ClrRuntime: @unchecked Sendable {
 
     /// The path a PEFile/PEAssembly's image was loaded from, as the runtime recorded it.
     public func peFilePath(_ peFile: UInt64) -> String? {
-        guard let image = target.u64(peFile + layout.peFileIdentity), image != 0 else { return nil }
-        return sstring(at: image + layout.peImagePath)
+        guard let image = target.u64(peFile &+ layout.peFileIdentity), image != 0 else { return nil }
+        return sstring(at: image &+ layout.peImagePath)
     }
 
     public func module(at address: UInt64) -> ClrModule? {
@@ -387,22 +387,22 @@ public final class ClrRuntime: @unchecked Sendable {
         let l = layout
         var recorded = ""
         var imageBase: UInt64 = 0, imageSize: UInt64 = 0, layoutAddress: UInt64 = 0
-        if let peFile = target.u64(address + l.moduleFile), let image = target.u64(peFile + l.peFileIdentity) {
-            recorded = sstring(at: image + l.peImagePath) ?? ""
+        if let peFile = target.u64(address &+ l.moduleFile), let image = target.u64(peFile &+ l.peFileIdentity) {
+            recorded = sstring(at: image &+ l.peImagePath) ?? ""
             for k in (0..<UInt64(l.peImageLayoutCount)).reversed() {
-                if let layoutPtr = target.u64(image + l.peImageLayouts + 8 * k), layoutPtr != 0,
-                   let b = target.u64(layoutPtr + l.layoutBase), b != 0 {
+                if let layoutPtr = target.u64(image &+ l.peImageLayouts &+ 8 * k), layoutPtr != 0,
+                   let b = target.u64(layoutPtr &+ l.layoutBase), b != 0 {
                     imageBase = b
-                    imageSize = UInt64(target.u32(layoutPtr + l.layoutSize) ?? 0)
+                    imageSize = UInt64(target.u32(layoutPtr &+ l.layoutSize) ?? 0)
                     layoutAddress = layoutPtr
                     break
                 }
             }
         }
         guard !recorded.isEmpty else { return nil }
-        let map = target.u64(address + l.moduleTypeDefMap + 8) ?? 0
-        let count = target.u32(address + l.moduleTypeDefMap + 0x10) ?? 0
-        let dlm = target.u64(address + l.moduleDomainLocalModule) ?? 0
+        let map = target.u64(address &+ l.moduleTypeDefMap &+ 8) ?? 0
+        let count = target.u32(address &+ l.moduleTypeDefMap &+ 0x10) ?? 0
+        let dlm = target.u64(address &+ l.moduleDomainLocalModule) ?? 0
         let m = ClrModule(address: address, recordedPath: recorded, imageBase: imageBase, imageSize: imageSize,
                           typeDefMap: map, typeDefCount: count, domainLocalModule: dlm)
         m.layoutAddress = layoutAddress
@@ -419,7 +419,7 @@ public final class ClrRuntime: @unchecked Sendable {
     /// The MethodTable a module has loaded for a TypeDef row, if any.
     public func methodTable(module: ClrModule, typeDefRow row: Int) -> UInt64? {
         guard row > 0, UInt32(row) < module.typeDefCount, module.typeDefMap != 0,
-              let v = target.u64(module.typeDefMap + UInt64(row) * 8) else { return nil }
+              let v = target.u64(module.typeDefMap &+ UInt64(row) * 8) else { return nil }
         let mt = v & ~3
         return mt == 0 ? nil : mt
     }

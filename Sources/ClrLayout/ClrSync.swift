@@ -122,7 +122,7 @@ extension ClrRuntime {
         func seg(_ i: Int) -> (start: UInt64, end: UInt64) { (i == 0 ? array : fill[i - 1], fill[i]) }
         let n = l.finalizeFillPointers - 2   // generations including the UOH ones, which stay empty
         // Sanity: the fill pointers only grow, and the array is not absurdly long.
-        guard zip([array] + fill, fill).allSatisfy({ $0 <= $1 }), fill.last! &- array < 1 << 32 else { return nil }
+        guard zip([array] + fill, fill).allSatisfy({ $0 <= $1 }), fill.last! &- array < 1 << 30 else { return nil }
         let maxGeneration = 2   // max_generation in every CoreCLR; the segments below it are LOH (and POH), always empty
         let gens = (0...max(0, maxGeneration)).map { g in seg(n - g - 1) }
         let ready = (seg(n).start, seg(n + 1).end)

@@ -162,7 +162,7 @@ public final class ClrType: @unchecked Sendable {
     /// CorElementType of the array's elements, from the element type's EEClass.
     public var arrayElementKind: CorElementType {
         guard let e = elementType else { return .class }
-        if e.isValueType, let et = runtime.target.u8(e.eeClass + runtime.layout.eeNormType),
+        if e.isValueType, let et = runtime.target.u8(e.eeClass &+ runtime.layout.eeNormType),
            let k = CorElementType(rawValue: et) { return k }
         return e.isValueType ? .valueType : .class
     }
@@ -176,10 +176,10 @@ public final class ClrType: @unchecked Sendable {
         let t = runtime.target
         guard let counts = t.u32(slot1 - 4) else { return [] }
         let numDicts = UInt64(counts & 0xFFFF), numTyPars = Int(counts >> 16)
-        guard numDicts > 0, numDicts < 64, numTyPars > 0, numTyPars < 64, let dict = t.u64(slot1 + 8 * (numDicts - 1)) else { return [] }
+        guard numDicts > 0, numDicts < 64, numTyPars > 0, numTyPars < 64, let dict = t.u64(slot1 &+ 8 * (numDicts - 1)) else { return [] }
         var out: [UInt64] = []
         for i in 0..<numTyPars {
-            guard let th = t.u64(dict + UInt64(i) * 8) else { return [] }
+            guard let th = t.u64(dict &+ UInt64(i) * 8) else { return [] }
             out.append(th)
         }
         return out
@@ -189,19 +189,19 @@ public final class ClrType: @unchecked Sendable {
 
     func eeClassCounts() -> [UInt32]? {
         let l = runtime.layout, t = runtime.target
-        guard eeClass != 0, let fixed = t.u8(eeClass + l.eeFixedFieldsSize), let packed = t.u8(eeClass + l.eeFieldsArePacked) else { return nil }
+        guard eeClass != 0, let fixed = t.u8(eeClass &+ l.eeFixedFieldsSize), let packed = t.u8(eeClass &+ l.eeFieldsArePacked) else { return nil }
         let at = eeClass + UInt64(fixed)
         if packed == 0 {
             var out: [UInt32] = []
             for i in 0..<l.packedFieldCount {
-                guard let v = t.u32(at + UInt64(i) * 4) else { return nil }
+                guard let v = t.u32(at &+ UInt64(i) * 4) else { return nil }
                 out.append(v)
             }
             return out
         }
         // Packed: a bit stream, per field 5 bits (length-1) then the value, LSB first in each DWORD.
         var words: [UInt32] = []
-        for i in 0..<(l.packedFieldCount + 1) { words.append(t.u32(at + UInt64(i) * 4) ?? 0) }
+        for i in 0..<(l.packedFieldCount + 1) { words.append(t.u32(at &+ UInt64(i) * 4) ?? 0) }
         var bit = 0
         func bits(_ n: Int) -> UInt32 {
             var v: UInt32 = 0
@@ -252,7 +252,7 @@ public final class ClrType: @unchecked Sendable {
     public func objectSize(_ object: UInt64) -> UInt64? {
         var size = UInt64(baseSize)
         if hasComponentSize {
-            guard let n = runtime.target.u32(object + runtime.layout.arrayLength) else { return nil }
+            guard let n = runtime.target.u32(object &+ runtime.layout.arrayLength) else { return nil }
             size += UInt64(componentSize) * UInt64(n)
         }
         return max(size, runtime.layout.minObjectSize)
@@ -286,12 +286,12 @@ extension ClrRuntime {
         case 0: eeClass = union; canon = mt
         case l.mtCanonTag:
             canon = union & ~l.mtCanonTagMask
-            guard let e = target.u64(canon + l.mtEEClassOrCanon), e & l.mtCanonTagMask == 0 else { return nil }
+            guard let e = target.u64(canon &+ l.mtEEClassOrCanon), e & l.mtCanonTagMask == 0 else { return nil }
             eeClass = e
         default: return nil
         }
         // The EEClass points back at the canonical MethodTable: the check SOS's IsMethodTable makes.
-        guard eeClass != 0, eeClass & 7 == 0, let back = target.u64(eeClass + l.eeMethodTable), back == canon else { return nil }
+        guard eeClass != 0, eeClass & 7 == 0, let back = target.u64(eeClass &+ l.eeMethodTable), back == canon else { return nil }
         return ClrType(runtime: self, mt: mt, raw: raw, eeClass: eeClass, canonicalMT: canon, isFree: false)
     }
 
@@ -302,7 +302,7 @@ extension ClrRuntime {
         guard let tf = target.u32(td) else { return nil }
         let et = UInt8(tf & 0xFF)
         if et == CorElementType.array.rawValue || et == CorElementType.szArray.rawValue,
-           let mt = target.u64(td + layout.typeDescTemplateMT) { return type(mt) }
+           let mt = target.u64(td &+ layout.typeDescTemplateMT) { return type(mt) }
         return nil
     }
 
@@ -347,12 +347,12 @@ extension ClrRuntime {
         var nInst = Int(counts[l.packedNumInstanceFields])
         if let p = t.parent, let pc = p.eeClassCounts() { nInst -= Int(pc[l.packedNumInstanceFields]) }
         let n = max(0, nInst) + Int(counts[l.packedNumStaticFields])
-        guard n > 0, n < 10_000, let list = target.u64(t.eeClass + l.eeFieldDescList), list != 0 else { return [] }
+        guard n > 0, n < 10_000, let list = target.u64(t.eeClass &+ l.eeFieldDescList), list != 0 else { return [] }
         var out: [ClrField] = []
         for i in 0..<n {
             let fd = list + UInt64(i) * l.fieldDescSize
-            guard let enclosing = target.u64(fd + l.fieldDescEnclosingMT), let dw1 = target.u32(fd + l.fieldDescWord1),
-                  let dw2 = target.u32(fd + l.fieldDescWord2) else { break }
+            guard let enclosing = target.u64(fd &+ l.fieldDescEnclosingMT), let dw1 = target.u32(fd &+ l.fieldDescWord1),
+                  let dw2 = target.u32(fd &+ l.fieldDescWord2) else { break }
             func bit(_ n: UInt32) -> Bool { (dw1 >> n) & 1 == 1 }
             let mb = dw1 & l.fdMemberDefMask
             let rid = bit(l.fdRequiresFullMemberDefBit) ? mb : mb & l.fdShortMemberDefMask

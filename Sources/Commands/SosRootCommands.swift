@@ -34,7 +34,7 @@ struct GCHandlesCommand: ValueCommand {
         let rows = handles.map { h -> HandlesValue.Row in
             let t = r.objectType(h.object)
             let size = t.flatMap { $0.objectSize(h.object) } ?? 0
-            if let t { stats[t.methodTable, default: (0, 0)].count += 1; stats[t.methodTable]!.size += size }
+            if let t { stats[t.methodTable, default: (0, 0)].count += 1; stats[t.methodTable]!.size &+= size }
             return HandlesValue.Row(handle: HexValue(h.address), type: h.kind.name, object: HexValue(h.object), size: size,
                                     secondary: h.secondary.map(HexValue.init), objectType: t?.name ?? "<unknown type>")
         }

@@ -37,7 +37,7 @@ struct SyncBlkCommand: ValueCommand {
         guard let entries = r.syncBlockEntries() else {
             throw CommandError("The runtime's sync block table is not readable in this dump", kind: .unavailable)
         }
-        let only = try args.positionals.first.map { try Int(ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) }
+        let only = try args.positionals.first.map { Int(clamping: try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) }
         if let only, !(1...max(1, entries.count)).contains(only) {
             throw CommandError("Invalid sync block index \(only): the table has entries 1 to \(entries.count)")
         }
@@ -119,7 +119,7 @@ struct FinalizeQueueCommand: ValueCommand {
             try s.checkInterrupt()
             if let o = t.u64(slot), let type = r.objectType(o) {
                 stats[type.methodTable, default: (0, 0)].count += 1
-                stats[type.methodTable]!.size += type.objectSize(o) ?? 0
+                stats[type.methodTable]!.size &+= type.objectSize(o) ?? 0
             } else {
                 unreadable += 1
             }

@@ -55,10 +55,10 @@ struct ClrStackTests {
             "00007FAD38188B40 00007FAD3A02361F CrashLab.Program.ProcessRequest(System.Web.Hosting.IIS7WorkerRequest)",
             "00007FAD38188B70 00007FAD3A023497 CrashLab.Program.WorkerThreadProc()",
             "00007FAD38188CD0 0000000000000000 [DebuggerU2MCatchHandlerFrame: 00007fad38188cd0] "])
-        // In a P/Invoke the DAC starts at the InlinedCallFrame's return address (…b28d); dumpdbg unwinds natively
-        // into the same method and reports the native call's return address (…b29d): same frames, same SPs.
+        // In a P/Invoke the runtime shows the caller at the active InlinedCallFrame's return address (…b28d), not
+        // at the native call's (…b29d, where unwinding lands): dumpdbg reads the frame and does the same.
         let tp = Self.frames(s, b, thread: 10)
-        #expect(tp.count == 6 && tp[0] == "00007F6C8E6FD970 00007FAD3946B29D System.Threading.LowLevelLifoSemaphore.WaitNative(Microsoft.Win32.SafeHandles.SafeWaitHandle, Int32)"
+        #expect(tp.count == 6 && tp[0] == "00007F6C8E6FD970 00007FAD3946B28D System.Threading.LowLevelLifoSemaphore.WaitNative(Microsoft.Win32.SafeHandles.SafeWaitHandle, Int32)"
                 && tp[1] == "00007F6C8E6FD988 0000000000000000 [InlinedCallFrame: 00007f6c8e6fd988] " && tp[0].hasSuffix("LowLevelLifoSemaphore.WaitNative(Microsoft.Win32.SafeHandles.SafeWaitHandle, Int32)"), "\(tp)")
     }
 
