@@ -2,12 +2,12 @@ import DumpModel
 import Foundation
 
 /// `||`: the dump being debugged.
-struct SystemStatusCommand: DebuggerCommand {
+struct SystemStatusCommand: ValueCommand {
     let names = ["||"]
     let summary = "show the target (the dump file)"
     let help = "||            shows the system (dump) being debugged.\nExample: ||"
-    func run(_ inv: Invocation, in s: Session) throws {
-        s.output.line(".  0 \(Self.kind(s.dump)): \(s.dump.path)")
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        TargetValue(kind: Self.kind(s.dump), path: s.dump.path)
     }
 
     static func kind(_ d: any Dump) -> String {
@@ -19,65 +19,90 @@ struct SystemStatusCommand: DebuggerCommand {
 }
 
 /// `|`: the process.
-struct ProcessStatusCommand: DebuggerCommand {
+struct ProcessStatusCommand: ValueCommand {
     let names = ["|"]
     let summary = "show the process"
     let help = "|             shows the process: its id and image name.\nExample: |"
-    func run(_ inv: Invocation, in s: Session) throws {
-        let pid = s.dump.processId.map { String($0, radix: 16) } ?? "0"
-        let name = s.dump.modules.first?.path ?? s.dump.processName ?? "<unknown>"
-        s.output.line(".  0\tid: \(pid)\texamine\tname: \(name)")
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        ProcessValue(processId: HexValue(s.dump.processId ?? 0), name: s.dump.modules.first?.path ?? s.dump.processName ?? "<unknown>")
+    }
+}
+
+/// `||`'s value: the dump's kind and file.
+struct TargetValue: CommandValue {
+    let kind: String
+    let path: String
+    func textLines() -> [String] { [".  0 \(kind): \(path)"] }
+}
+
+/// `|`'s value: the process id and image name.
+struct ProcessValue: CommandValue {
+    let processId: HexValue
+    let name: String
+    func textLines() -> [String] { [".  0\tid: \(String(processId.value, radix: 16))\texamine\tname: \(name)"] }
+}
+
+/// `vertarget` and `.time`'s values: what the dump records about its system and times.
+struct TimesValue: CommandValue {
+    /// The dump's time (as WinDbg prints it), nil when the dump has none.
+    let debugSessionTime: String?
+    let processUptime: String?
+    func textLines() -> [String] {
+        ["Debug session time: " + (debugSessionTime ?? "not available"), "System Uptime: not available",
+         "Process Uptime: " + (processUptime ?? "not available")]
+    }
+
+    static func of(_ d: any Dump) -> TimesValue {
+        var uptime: String?
+        if let t = d.dumpTime, let c = d.processCreateTime, t >= c { uptime = Describe.duration(t - c) }
+        return TimesValue(debugSessionTime: d.dumpTime.map(Describe.time), processUptime: uptime)
+    }
+}
+
+struct TargetVersionValue: CommandValue {
+    /// WinDbg's first line ("Windows 10 Version 19041 MP (8 procs) Free x64").
+    let target: String
+    let product: String?
+    /// The dump's own details (producer, process name...), as "key: value" pairs.
+    let details: [Detail]
+    let times: TimesValue
+    struct Detail: Encodable {
+        let key: String
+        let value: String
+    }
+    func textLines() -> [String] {
+        var out = [target]
+        if let product { out.append("Product: \(product)") }
+        out += details.map { "\($0.key): \($0.value)" }
+        out.append("Machine Name:")
+        return out + times.textLines()
     }
 }
 
 /// `vertarget`: the target's OS, CPUs and times.
-struct VertargetCommand: DebuggerCommand {
+struct VertargetCommand: ValueCommand {
     let names = ["vertarget"]
     let summary = "show the target computer's version"
     let help = "vertarget     shows the OS version, processors and times recorded in the dump.\nExample: vertarget"
-    func run(_ inv: Invocation, in s: Session) throws {
-        for line in Self.lines(s.dump) { s.output.line(line) }
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue { Self.value(s.dump) }
+
+    static func value(_ d: any Dump) -> TargetVersionValue {
+        let sys = d.system
+        var product: String?
+        if sys.os == .windows, let pt = sys.productType { product = [1: "WinNt", 2: "LanManNt", 3: "ServerNt"][Int(pt)] ?? "WinNt" }
+        return TargetVersionValue(target: Describe.target(sys), product: product,
+                                  details: d.details.map { .init(key: $0.0, value: $0.1) }, times: TimesValue.of(d))
     }
 
-    static func lines(_ d: any Dump) -> [String] {
-        var out = [Describe.target(d.system)]
-        let sys = d.system
-        if sys.os == .windows, let pt = sys.productType {
-            let product = [1: "WinNt", 2: "LanManNt", 3: "ServerNt"][Int(pt)] ?? "WinNt"
-            out.append("Product: \(product)")
-        }
-        for (k, v) in d.details { out.append("\(k): \(v)") }
-        out.append("Machine Name:")
-        if let t = d.dumpTime {
-            out.append("Debug session time: \(Describe.time(t))")
-        } else {
-            out.append("Debug session time: not available")
-        }
-        out.append("System Uptime: not available")
-        if let t = d.dumpTime, let c = d.processCreateTime, t >= c {
-            out.append("Process Uptime: \(Describe.duration(t - c))")
-        } else {
-            out.append("Process Uptime: not available")
-        }
-        return out
-    }
+    static func lines(_ d: any Dump) -> [String] { value(d).textLines() }
 }
 
 /// `.time`: times recorded in the dump.
-struct TimeCommand: DebuggerCommand {
+struct TimeCommand: ValueCommand {
     let names = [".time"]
     let summary = "show the dump's time and process uptime"
     let help = ".time         shows when the dump was written and how long the process had run.\nExample: .time"
-    func run(_ inv: Invocation, in s: Session) throws {
-        let d = s.dump
-        s.output.line("Debug session time: " + (d.dumpTime.map(Describe.time) ?? "not available"))
-        s.output.line("System Uptime: not available")
-        if let t = d.dumpTime, let c = d.processCreateTime, t >= c {
-            s.output.line("Process Uptime: \(Describe.duration(t - c))")
-        } else {
-            s.output.line("Process Uptime: not available")
-        }
-    }
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue { TimesValue.of(s.dump) }
 }
 
 /// `.lastevent`: the event (exception) that the dump was written for.
