@@ -10,7 +10,8 @@ import Testing
 /// thread list that loops. Every command answers with bounded work and output, and the session goes on.
 @Suite("hostile runtime structures", .enabled(if: ClrFixtures.runtimeFolder != nil, Comment(rawValue: ClrFixtures.skipRuntime)))
 struct HostileStructureTests {
-    static let commands = ["!eeheap -gc", "!dumpheap -stat", "!threads", "!pe", "!pe -nested", "!dso", "!dumpheap -type Samples.Order -stat"]
+    static let commands = ["!eeheap -gc", "!dumpheap -stat", "!threads", "!pe", "!pe -nested", "!dso", "!dumpheap -type Samples.Order -stat",
+                           "!syncblk -all", "!fq", "!gchandles -stat", "!clrstack -a -all", "!dumpasync", "!analyze -v -hang", "!dumpdomain", "!threadpool"]
 
     /// The plain core, and a copy of it with `value` written at each target address.
     func mutant(_ plain: String, _ dump: any Dump, _ writes: [(UInt64, UInt64)]) throws -> String {
@@ -50,6 +51,9 @@ struct HostileStructureTests {
             ("MethodTable is its own parent", [(orderMT + l.mtParent, orderMT)]),
             ("segment list loops", [(segment.address + l.segNext, segment.address)]),
             ("thread list loops", [(thrower.address + l.threadLink, thrower.address + l.threadLink)]),
+            // Links whose Thread* (link - offset) wraps around: the field reads used to overflow and trap.
+            ("thread link near zero", [(thrower.address + l.threadLink, 0x10)]),
+            ("thread link near the top", [(thrower.address + l.threadLink, 0xFFFF_FFFF_FFFF_FFF0)]),
         ]
         for (name, writes) in cases {
             let path = try mutant(plain, opened.dump, writes)
@@ -60,15 +64,16 @@ struct HostileStructureTests {
                 let out = ClrFixtures.run(ms, mb, cmd)
                 #expect(out.utf8.count < 4 << 20, "\(name): \(cmd) printed \(out.utf8.count) bytes")
             }
-            // The session goes on.
+            // The session goes on (back on the event thread: !analyze -hang moved to the blocking one).
             #expect(ClrFixtures.run(ms, mb, ".echo still here") == "still here\n", "\(name)")
+            _ = ClrFixtures.run(ms, mb, "~#s")
             switch name {
             case "exception is its own inner exception":
                 let nested = ClrFixtures.run(ms, mb, "!pe -nested")
                 #expect(nested.hasSuffix("(the inner exception chain loops back to \(Sos.p(exception)); stopped there)\n"), "\(nested)")
             case "MethodTable is its own parent":
                 #expect(ClrFixtures.run(ms, mb, "!DumpMT \(order.mt)").contains("Name:            Samples.Order\n"))
-            case "thread list loops":
+            case "thread list loops", "thread link near zero", "thread link near the top":
                 #expect(ClrFixtures.run(ms, mb, "!threads").split(separator: "\n").count < 40)
             default:
                 #expect(ClrFixtures.run(ms, mb, "!dumpheap -stat").contains("Total "))
