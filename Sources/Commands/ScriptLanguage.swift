@@ -227,7 +227,7 @@ enum ScriptParser {
 }
 
 /// Loop and block control, thrown through the statements that contain them.
-enum ScriptControl: Error { case breakLoop, continueLoop, leave }
+enum ScriptControl: Error { case breakLoop, continueLoop, leave, caught }
 
 extension Session {
     /// The most iterations one loop may run: a runaway script ends with a message rather than never.
@@ -240,7 +240,10 @@ extension Session {
             switch st {
             case .command(let text, let line):
                 scriptLine = line
+                let before = failures
                 run(expandAliases(text))
+                // Inside .catch, a failing command ends the block (WinDbg's .catch), and the script goes on after it.
+                if catchDepth > 0, failures > before { throw ScriptControl.caught }
             case .conditional(let arms, let line):
                 for arm in arms {
                     if let c = arm.condition, try !condition(c, line: line) { continue }
@@ -260,7 +263,13 @@ extension Session {
             case .block(let body, let line):
                 try run(parsed(body, line: line))
             case .catchBlock(let body, let line):
-                do { try run(parsed(body, line: line)) } catch ScriptControl.leave {}
+                catchDepth += 1
+                let before = failures
+                defer { catchDepth -= 1 }
+                do { try run(parsed(body, line: line)) } catch ScriptControl.leave {} catch ScriptControl.caught {
+                    // The error was printed; the .catch handled it, so the script has not failed.
+                    failures = before
+                }
             case .breakLoop: throw ScriptControl.breakLoop
             case .continueLoop: throw ScriptControl.continueLoop
             case .leave: throw ScriptControl.leave
@@ -346,6 +355,7 @@ extension Session {
     /// `${Name}` is the alias's text; `${/v:Name}` the name itself; `${/d:Name}` 1 or 0 as it is defined;
     /// `${/f:Name}` the text, or nothing when undefined. Unknown names stay as typed (`${$arg1}` outside `$$>a<`).
     func expandAliases(_ text: String) -> String {
+        let text = expandAliasTokens(text)
         guard text.contains("${") else { return text }
         var out = "", rest = Substring(text)
         while let open = rest.range(of: "${") {
@@ -360,5 +370,24 @@ extension Session {
             rest = rest[rest.index(after: close)...]
         }
         return out + rest
+    }
+
+    /// An alias named on its own, as a space-separated token of a command, is replaced by its text, as WinDbg
+    /// does; not in the alias commands themselves (`as Name`, `ad Name`), whose words are names.
+    func expandAliasTokens(_ text: String) -> String {
+        guard !aliases.isEmpty else { return text }
+        let trimmed = text.drop { $0 == " " || $0 == "\t" }
+        let first = trimmed.prefix { $0 != " " && $0 != "\t" }.lowercased()
+        if ["as", "as/c", "as/x", "as/ma", "as/mu", "as/f", "ad", "al", ".foreach"].contains(first) { return text }
+        var out = "", token = ""
+        func flush() {
+            if !token.isEmpty { out += aliases[token] ?? token }
+            token = ""
+        }
+        for ch in text {
+            if ch == " " || ch == "\t" { flush(); out.append(ch) } else { token.append(ch) }
+        }
+        flush()
+        return out
     }
 }

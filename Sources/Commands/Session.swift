@@ -55,6 +55,8 @@ public final class Session: @unchecked Sendable {
     public var imagePath: [String] = []
     /// Set when a command failed, so a script run can exit non-zero.
     public var failures = 0
+    /// How many `.catch` blocks the running script is inside (an error there ends the block, not the script).
+    var catchDepth = 0
     /// Aliases (`as`, `aS`), expanded as `${Name}` when a command runs.
     public var aliases: [String: String] = [:]
     /// The pseudo-registers `$t0`...`$t19` (`r $t0 = expr`).

@@ -106,6 +106,19 @@ struct ScriptLanguageTests {
 
     @Test func blocksCatchAndLeave() throws {
         #expect(try Fixtures.run(md2, ".block { .echo a; .echo b }; .catch { .echo c; .leave; .echo d }; .echo e") == "a\nb\nc\ne\n")
+        // An error inside .catch ends the block there; the script goes on after it and has not failed.
+        let (out, session) = Fixtures.run(try Fixtures.open(md2), [".catch { r nosuchreg; .echo not-reached }; .echo after"])
+        #expect(out.hasPrefix("Bad register error at 'nosuchreg'") && out.hasSuffix("\nafter\n") && !out.contains("not-reached"), "\(out)")
+        #expect(session.failures == 0)
+        // Outside .catch the same error does not stop the line, and counts.
+        let (plain, s2) = Fixtures.run(try Fixtures.open(md2), ["r nosuchreg; .echo reached"])
+        #expect(plain.hasSuffix("reached\n") && s2.failures == 1, "\(plain)")
+    }
+
+    /// An alias on its own as a word of a command is replaced by its text (WinDbg's rule), not in `as`/`ad`.
+    @Test func aliasesAsWords() throws {
+        #expect(try Fixtures.run(md2, "as Reg eip", "r Reg", "as /x Three 1+2", "? Three + 1", ".echo Reg Three", "ad Reg", ".echo Reg")
+                == "eip=7c90eb94\nEvaluate expression: 4 = 00000004\neip 0x3\nReg\n")
     }
 
     /// A condensed script whose blocks span lines; an error inside a block names the file and the line.
