@@ -4,7 +4,7 @@ import Foundation
 import Metadata
 
 /// `!DumpMT [-MD] [-all] <MethodTable>`.
-struct DumpMTCommand: DebuggerCommand {
+struct DumpMTCommand: ValueCommand {
     let names = ["!DumpMT"]
     let summary = "show a MethodTable (and its methods with -MD)"
     let help = """
@@ -16,50 +16,94 @@ struct DumpMTCommand: DebuggerCommand {
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-md", "-all"], positionals: 1...1,
                                         usage: "!DumpMT [-MD] [-all] <MethodTable address>")
         let flags = args.flags
         let mt = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard let t = r.type(mt) else { throw CommandError("\(Sos.p(mt)) is not a MethodTable") }
-        let o = s.output
         if t.isFree {
-            o.line("Free MethodTable")
-            o.line("BaseSize:        0x" + String(t.baseSize, radix: 16))
-            o.line("ComponentSize:   0x" + String(t.componentSize, radix: 16))
-            return
+            return MethodTableValue(isFree: true, eeClass: HexValue(0), module: HexValue(0), name: "Free", token: HexValue(0), file: nil,
+                                    baseSize: UInt64(t.baseSize), componentSize: UInt64(t.componentSize), dynamicStatics: false,
+                                    containsPointers: false, vtableSlots: 0, interfaces: 0, classInfo: nil, methods: nil)
         }
-        o.line("EEClass:         " + Sos.p(t.eeClass))
-        o.line("Module:          " + Sos.p(t.module?.address ?? 0))
-        o.line("Name:            " + t.name)
-        o.line("mdToken:         " + Hex.pad(UInt64(t.token), 16))
-        o.line("File:            " + (t.module?.recordedPath ?? "<Unknown Module>"))
-        o.line("BaseSize:        0x" + String(t.displayedBaseSize, radix: 16))
-        o.line("ComponentSize:   0x" + String(t.componentSize, radix: 16))
-        o.line("DynamicStatics:  " + (t.hasDynamicStatics ? "true" : "false"))
-        o.line("ContainsPointers " + (t.containsPointers ? "true" : "false"))
-        o.line("Slots in VTable: \(r.numMethods(t))")
-        o.line("Number of IFaces in IFaceMap: \(t.numInterfaces)")
-        if flags.contains("-all") {
-            SosClass.attributesAndFields(t, r, o)
+        var methods: [MethodTableValue.Slot]?
+        if flags.contains("-md") || flags.contains("-all") {
+            methods = []
+            for slot in r.methodSlots(t) {
+                try s.checkInterrupt()
+                methods?.append(.init(entry: slot.entry.map(HexValue.init), methodDesc: HexValue(slot.methodDesc?.address ?? 0), jit: slot.jit.rawValue,
+                                      name: slot.methodDesc.map { r.methodName($0.address, withModule: false) } ?? "<no MethodDesc for slot \(slot.slot)>"))
+            }
         }
-        guard flags.contains("-md") || flags.contains("-all") else { return }
-        o.line("--------------------------------------")
-        o.line("MethodDesc Table")
-        o.line("           Entry       MethodDesc    JIT Name")
-        var unknown = 0
-        for slot in r.methodSlots(t) {
-            try s.checkInterrupt()
-            let entry = slot.entry.map { Sos.p($0) } ?? "<invalid>".leftPad(16)
-            let md = slot.methodDesc.map { Sos.p($0.address) } ?? Sos.p(0)
-            let name = slot.methodDesc.map { r.methodName($0.address, withModule: false) } ?? "<no MethodDesc for slot \(slot.slot)>"
-            if slot.jit == .unknown { unknown += 1 }
-            o.line("\(entry) \(md) \(slot.jit.rawValue.leftPad(6)) \(name)")
+        return MethodTableValue(isFree: false, eeClass: HexValue(t.eeClass), module: HexValue(t.module?.address ?? 0), name: t.name,
+                                token: HexValue(UInt64(t.token)), file: t.module?.recordedPath, baseSize: UInt64(t.displayedBaseSize),
+                                componentSize: UInt64(t.componentSize), dynamicStatics: t.hasDynamicStatics, containsPointers: t.containsPointers,
+                                vtableSlots: r.numMethods(t), interfaces: Int(t.numInterfaces),
+                                classInfo: flags.contains("-all") ? SosClass.info(t, r) : nil, methods: methods)
+    }
+}
+
+/// `!DumpMT`'s value: the MethodTable's header lines, with -all the class's attributes and fields, with -MD its slots.
+struct MethodTableValue: CommandValue {
+    struct Slot: Encodable {
+        /// The slot's code or precode (nil when unreadable).
+        let entry: HexValue?
+        let methodDesc: HexValue
+        /// PreJIT, JIT, NONE or ?.
+        let jit: String
+        let name: String
+    }
+    let isFree: Bool
+    let eeClass: HexValue
+    let module: HexValue
+    let name: String
+    let token: HexValue
+    let file: String?
+    let baseSize: UInt64
+    let componentSize: UInt64
+    let dynamicStatics: Bool
+    let containsPointers: Bool
+    let vtableSlots: Int
+    let interfaces: Int
+    let classInfo: ClassInfoValue?
+    let methods: [Slot]?
+
+    func textLines() -> [String] {
+        if isFree { return ["Free MethodTable", "BaseSize:        0x" + String(baseSize, radix: 16), "ComponentSize:   0x" + String(componentSize, radix: 16)] }
+        var out = ["EEClass:         " + Sos.p(eeClass.value), "Module:          " + Sos.p(module.value), "Name:            " + name,
+                   "mdToken:         " + Hex.pad(token.value, 16), "File:            " + (file ?? "<Unknown Module>"),
+                   "BaseSize:        0x" + String(baseSize, radix: 16), "ComponentSize:   0x" + String(componentSize, radix: 16),
+                   "DynamicStatics:  " + (dynamicStatics ? "true" : "false"), "ContainsPointers " + (containsPointers ? "true" : "false"),
+                   "Slots in VTable: \(vtableSlots)", "Number of IFaces in IFaceMap: \(interfaces)"]
+        if let classInfo { out += classInfo.textLines() }
+        guard let methods else { return out }
+        out += ["--------------------------------------", "MethodDesc Table", "           Entry       MethodDesc    JIT Name"]
+        for m in methods {
+            out.append("\(m.entry.map { Sos.p($0.value) } ?? "<invalid>".leftPad(16)) \(Sos.p(m.methodDesc.value)) \(m.jit.leftPad(6)) \(m.name)")
         }
+        let unknown = methods.filter { $0.jit == "?" }.count
         if unknown > 0 {
-            o.line("(JIT ?: \(unknown) entr\(unknown == 1 ? "y" : "ies") whose code bytes are not in the dump or not recognised)")
+            out.append("(JIT ?: \(unknown) entr\(unknown == 1 ? "y" : "ies") whose code bytes are not in the dump or not recognised)")
         }
+        return out
+    }
+}
+
+/// The class part `!DumpClass` and `!DumpMT -all` print: attributes, field counts, the field table.
+struct ClassInfoValue: Encodable {
+    /// The TypeDef attributes (nil when the EEClass is not readable).
+    let attributes: UInt32?
+    let instanceFields: Int
+    let staticFields: Int
+    let fields: [SosObject.FieldRow]
+
+    func textLines() -> [String] {
+        var out = ["Class Attributes:    " + (attributes.map { SosClass.attributesText($0) } ?? "<invalid>"),
+                   "NumInstanceFields:   " + String(instanceFields, radix: 16), "NumStaticFields:     " + String(staticFields, radix: 16)]
+        if instanceFields + staticFields > 0 { out += SosObject.fieldLines(fields, header: false) }
+        return out
     }
 }
 
@@ -73,18 +117,15 @@ enum SosClass {
         return s
     }
 
-    static func attributesAndFields(_ t: ClrType, _ r: ClrRuntime, _ o: Output) {
-        o.line("Class Attributes:    " + (t.classAttributes.map { attributesText($0) } ?? "<invalid>"))
-        o.line("NumInstanceFields:   " + String(t.numInstanceFields, radix: 16))
-        o.line("NumStaticFields:     " + String(t.numStaticFields, radix: 16))
-        if t.numInstanceFields + t.numStaticFields > 0 {
-            SosObject.fields(0, t, r, o, mode: .classOnly)
-        }
+    static func info(_ t: ClrType, _ r: ClrRuntime) -> ClassInfoValue {
+        let counted = t.numInstanceFields + t.numStaticFields > 0
+        return ClassInfoValue(attributes: t.classAttributes, instanceFields: t.numInstanceFields, staticFields: t.numStaticFields,
+                              fields: counted ? SosObject.fieldRows(0, t, r, mode: .classOnly) : [])
     }
 }
 
 /// `!DumpClass <EEClass>`.
-struct DumpClassCommand: DebuggerCommand {
+struct DumpClassCommand: ValueCommand {
     let names = ["!DumpClass"]
     let summary = "show an EEClass: attributes, counts and fields (static values included)"
     let help = """
@@ -93,23 +134,37 @@ struct DumpClassCommand: DebuggerCommand {
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, positionals: 1...1, usage: "!DumpClass <EEClass address>")
         let ee = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard let t = r.type(forEEClass: ee) else {
             throw CommandError("Invalid EEClass address \(Sos.p(ee))")
         }
-        let o = s.output
-        o.line("Class Name:      " + t.name)
-        o.line("mdToken:         " + Hex.pad(UInt64(t.token), 16))
-        o.line("File:            " + (t.module?.recordedPath ?? "<Unknown Module>"))
-        o.line("Parent Class:    " + Sos.p(t.parent?.eeClass ?? 0))
-        o.line("Module:          " + Sos.p(t.module?.address ?? 0))
-        o.line("Method Table:    " + Sos.p(t.methodTable))
-        o.line("Vtable Slots:    " + String(t.numVirtuals, radix: 16))
-        o.line("Total Method Slots:  " + String(r.numVtableSlots(t), radix: 16))
-        SosClass.attributesAndFields(t, r, o)
+        return EEClassValue(name: t.name, token: HexValue(UInt64(t.token)), file: t.module?.recordedPath,
+                            parentClass: HexValue(t.parent?.eeClass ?? 0), module: HexValue(t.module?.address ?? 0),
+                            methodTable: HexValue(t.methodTable), vtableSlots: Int(t.numVirtuals), totalMethodSlots: r.numVtableSlots(t),
+                            classInfo: SosClass.info(t, r))
+    }
+}
+
+/// `!DumpClass`'s value.
+struct EEClassValue: CommandValue {
+    let name: String
+    let token: HexValue
+    let file: String?
+    let parentClass: HexValue
+    let module: HexValue
+    let methodTable: HexValue
+    let vtableSlots: Int
+    let totalMethodSlots: Int
+    let classInfo: ClassInfoValue
+
+    func textLines() -> [String] {
+        ["Class Name:      " + name, "mdToken:         " + Hex.pad(token.value, 16), "File:            " + (file ?? "<Unknown Module>"),
+         "Parent Class:    " + Sos.p(parentClass.value), "Module:          " + Sos.p(module.value), "Method Table:    " + Sos.p(methodTable.value),
+         "Vtable Slots:    " + String(vtableSlots, radix: 16), "Total Method Slots:  " + String(totalMethodSlots, radix: 16)]
+            + classInfo.textLines()
     }
 }
 

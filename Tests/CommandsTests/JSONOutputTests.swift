@@ -94,7 +94,18 @@ struct JSONOutputTests {
                                           "!syncblk -all", "!fq -detail", "!clrstack -a -all", "!gchandles", "!gcroot @$csp", "!dumpdomain", "!threadpool", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
                                           "!analyze -v -hang", "!runaway 7"] { s.executeTopLevel(line: l) }
             // !do on the objects the stack holds, strings and exceptions among them.
-            for doc in buffer.text.split(separator: "\n").suffix(4) where doc.contains("\"objects\"") {
+            // !DumpMT -all -MD and !DumpClass on the type of the first object the stack holds.
+            if let doc = buffer.text.split(separator: "\n").last(where: { $0.contains("\"objects\"") }),
+               let first = (((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any])?["result"] as? [String: Any])?["objects"] as? [[String: Any]],
+               let a = first.first?["object"] as? String {
+                s.executeTopLevel(line: "!do " + a)
+                if let od = buffer.text.split(separator: "\n").last, let o = (((try? JSONSerialization.jsonObject(with: Data(od.utf8))) as? [String: Any])?["result"] as? [String: Any]),
+                   let mt = o["methodTable"] as? String, let ee = o["eeClass"] as? String {
+                    s.executeTopLevel(line: "!DumpMT -all -MD " + mt)
+                    s.executeTopLevel(line: "!DumpClass " + ee)
+                }
+            }
+            for doc in buffer.text.split(separator: "\n").suffix(8) where doc.contains("\"objects\"") {
                 let objects = ((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any]).flatMap { $0["result"] as? [String: Any] }?["objects"] as? [[String: Any]] ?? []
                 for o in objects.prefix(8) { if let a = o["object"] as? String { s.executeTopLevel(line: "!do " + a) } }
             }
