@@ -161,7 +161,7 @@ struct StackCommand: ValueCommand {
     let names = StackOptions.names
     let summary = "native call stack of the current thread (k, kb, kn, kc, kf, k N)"
     let help = """
-    k[b|v|p|P|c][n][f][L] [FrameCount]
+    k[b|v|p|P|c][n][f][L] [= BasePtr [StackPtr [InstructionPtr]]] [FrameCount]
                   walks the current thread's stack (the exception context after .ecxr) and prints one frame per
                   line: Child-SP (x86: ChildEBP), RetAddr, and the call site as module!function+0xoff where a
                   symbol is known (ELF .symtab/.dynsym of the module's file), else module+0xoff.
@@ -178,14 +178,48 @@ struct StackCommand: ValueCommand {
                   Architectures: x64, x86 and ARM64; others show the context frame only.
                   The walk stops at 0x400 frames, when the stack pointer does not grow, or at a null return.
                   `--json` gives each frame's trust (context, cfi, frame_pointer, scan).
+    k = BasePtr StackPtr InstructionPtr   walks from these registers instead of the context's (a frame
+                  found by hand, or a stack the unwinder lost).
     ~* k          every thread's stack; ~N k one thread's.
     Example: kn
     """
     var acceptsGluedOptions: Bool { false }
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
-        let count = try Self.frameCount(inv.arguments, s)
-        return try Self.stack(of: s.currentThread, context: s.context, options: StackOptions(name: inv.name), limit: count, in: s)
+        var arguments = inv.arguments.trimmed(" \t")
+        var context = s.context
+        // `k = BasePtr [StackPtr [InstructionPtr]] [FrameCount]`: walk from these registers instead of the context's.
+        if arguments.hasPrefix("=") {
+            let words = arguments.dropFirst().split(whereSeparator: { $0 == " " || $0 == "\t" }).map(String.init)
+            guard !words.isEmpty, words.count <= 4, let base = context else {
+                throw CommandError("Usage: k = BasePtr [StackPtr [InstructionPtr]] [FrameCount]", kind: .usage)
+            }
+            let values = try words.prefix(3).map { try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment) }
+            context = Self.context(base, framePointer: values[0], stackPointer: values.count > 1 ? values[1] : nil,
+                                   instructionPointer: values.count > 2 ? values[2] : nil)
+            arguments = words.count == 4 ? words[3] : ""
+        }
+        let count = try Self.frameCount(arguments, s)
+        return try Self.stack(of: s.currentThread, context: context, options: StackOptions(name: inv.name), limit: count, in: s)
+    }
+
+    /// The context with its frame, stack and instruction pointers replaced (`k = ...`).
+    static func context(_ c: RegisterContext, framePointer: UInt64, stackPointer: UInt64?, instructionPointer: UInt64?) -> RegisterContext {
+        let names: (fp: String, sp: String, ip: String)
+        switch c.architecture {
+        case .x86: names = ("ebp", "esp", "eip")
+        case .arm64: names = ("fp", "sp", "pc")
+        default: names = ("rbp", "rsp", "rip")
+        }
+        let replaced = c.registers.map { r -> RegisterContext.Register in
+            switch r.name {
+            case names.fp: return .init(name: r.name, value: framePointer, bits: r.bits)
+            case names.sp: return stackPointer.map { .init(name: r.name, value: $0, bits: r.bits) } ?? r
+            case names.ip: return instructionPointer.map { .init(name: r.name, value: $0, bits: r.bits) } ?? r
+            default: return r
+            }
+        }
+        return RegisterContext(architecture: c.architecture, registers: replaced)
     }
 
     static func frameCount(_ arguments: String, _ s: Session) throws -> Int {

@@ -90,6 +90,24 @@ struct StackWalkTests {
         #expect(ours.count >= 12, "agreement fell: \(ours.count) of \(expected.count) frames")
     }
 
+    /// `k = BasePtr StackPtr InstructionPtr`: a walk started from frame 1's registers is the full walk without
+    /// its first frame; a frame count after the registers still limits it.
+    @Test func walkFromGivenRegisters() throws {
+        guard Fixtures.available else { Issue.record(Fixtures.absent); return }
+        // Frame rows: "NN ChildEBP RetAddr Call Site".
+        func rows(_ text: String) -> [Substring] {
+            text.split(separator: "\n").filter { $0.count > 12 && $0.dropFirst(2).first == " " && $0.prefix(2).allSatisfy(\.isHexDigit) }
+        }
+        let full = rows(try Fixtures.run("breakpad/minidump2.dmp", ".ecxr", "kn"))
+        let tail = rows(try Fixtures.run("breakpad/minidump2.dmp", ".ecxr", "kn = 0012ff70 0012fe90 404200"))
+        #expect(full.count == 4 && tail.count == 3, "\(full)\n\(tail)")
+        // Same ChildEBP, return address and call site, renumbered.
+        #expect(zip(full.dropFirst(), tail).allSatisfy { $0.dropFirst(3) == $1.dropFirst(3) }, "\(full)\n\(tail)")
+        let two = rows(try Fixtures.run("breakpad/minidump2.dmp", ".ecxr", "kn = 0012ff70 0012fe90 404200 2"))
+        #expect(two.count == 2)
+        #expect(try Fixtures.run("breakpad/minidump2.dmp", "k = 1 2 3 4 5").contains("Usage: k = BasePtr"))
+    }
+
     /// ARM64 macOS without frame pointers or images (symbolicator's macos-no-fp.dmp, "broken CFI"): the frame
     /// record chain ends at once, so scanning finds the callers. Every frame symbolicator found (with symbols
     /// from a symbol server we do not have) is one of ours, in order; without symbols we also keep two words
