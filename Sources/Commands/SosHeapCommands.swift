@@ -3,7 +3,7 @@ import DumpModel
 import Foundation
 
 /// `!eeheap -gc`: the GC heap's generations and segments.
-struct EEHeapCommand: DebuggerCommand {
+struct EEHeapCommand: ValueCommand {
     let names = ["!eeheap"]
     let summary = "GC heap segments and generations (!eeheap -gc)"
     let help = """
@@ -12,75 +12,100 @@ struct EEHeapCommand: DebuggerCommand {
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let words = inv.words.map { $0.lowercased() }
         if let bad = words.first(where: { $0 != "-gc" && $0 != "-loader" }) { throw CommandError("Invalid argument \(bad)") }
         let (_, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
-        let o = s.output
-        if !words.contains("-gc") { o.line("Loader Heap: (not listed yet; use !eeheap -gc)") }
-        o.line("Number of GC Heaps: 1")
-        if heap.kind == .regions {
-            Self.regions(heap, o)
-            return
-        }
-        for g in 0...heap.maxGeneration {
-            o.line("generation \(g) starts at 0x\(Sos.P(heap.generationStarts[g]))")
-        }
-        o.line("ephemeral segment allocation context: none")
-        func table(_ segs: [ClrSegment]) -> UInt64 {
-            o.line("         segment             begin         allocated              size")
-            var total: UInt64 = 0
-            for seg in segs {
-                let size = seg.end - seg.start
-                total += size
-                o.line("\(Sos.p(seg.address))  \(Sos.p(seg.start))  \(Sos.p(seg.end))  0x\(String(size, radix: 16))(\(size))")
-            }
-            return total
-        }
-        var total = table(heap.segments.filter { !$0.isLarge })
-        let loh = heap.segments.filter { $0.isLarge }
-        o.line("Large object heap starts at 0x\(Sos.P(loh.first?.start ?? 0))")
-        total += table(loh)
-        o.line("Total Size:              Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
-        o.line("------------------------------")
-        o.line("GC Heap Size:            Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
+        return GCHeapValue(loaderHeapsAsked: !words.contains("-gc"), kind: heap.kind == .regions ? "regions" : "segments",
+                           generationStarts: heap.kind == .regions ? nil : (0...heap.maxGeneration).map { HexValue(heap.generationStarts[$0]) },
+                           maxGeneration: heap.maxGeneration,
+                           segments: heap.segments.map { seg in
+                               .init(address: HexValue(seg.address), begin: HexValue(seg.start), allocated: HexValue(seg.end),
+                                     committed: HexValue(seg.committed), kind: seg.kind.rawValue, generation: seg.generation)
+                           })
     }
 }
 
-extension EEHeapCommand {
+/// `!eeheap -gc`'s value: the heap's layout (segments, or 8.0's regions) and each segment or region.
+struct GCHeapValue: CommandValue {
+    struct Segment: Encodable {
+        let address: HexValue
+        let begin: HexValue
+        let allocated: HexValue
+        let committed: HexValue
+        /// ClrSegment.Kind's name (smallObject, largeObject, pinnedObject, frozen).
+        let kind: String
+        let generation: Int
+    }
+    let loaderHeapsAsked: Bool
+    /// "segments" or "regions".
+    let kind: String
+    let generationStarts: [HexValue]?
+    let maxGeneration: Int
+    let segments: [Segment]
+
+    func textLines() -> [String] {
+        var out: [String] = []
+        if loaderHeapsAsked { out.append("Loader Heap: (not listed yet; use !eeheap -gc)") }
+        out.append("Number of GC Heaps: 1")
+        if kind == "regions" { return out + regionLines() }
+        for (g, start) in (generationStarts ?? []).enumerated() { out.append("generation \(g) starts at 0x\(Sos.P(start.value))") }
+        out.append("ephemeral segment allocation context: none")
+        func table(_ segs: [Segment]) -> UInt64 {
+            out.append("         segment             begin         allocated              size")
+            var total: UInt64 = 0
+            for seg in segs {
+                let size = seg.allocated.value &- seg.begin.value
+                total &+= size
+                out.append("\(Sos.p(seg.address.value))  \(Sos.p(seg.begin.value))  \(Sos.p(seg.allocated.value))  0x\(String(size, radix: 16))(\(size))")
+            }
+            return total
+        }
+        var total = table(segments.filter { $0.kind != "largeObject" })
+        let loh = segments.filter { $0.kind == "largeObject" }
+        out.append("Large object heap starts at 0x\(Sos.P(loh.first?.begin.value ?? 0))")
+        total &+= table(loh)
+        out.append("Total Size:              Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
+        out.append("------------------------------")
+        out.append("GC Heap Size:            Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
+        return out
+    }
+
     /// SOS's layout for a regions heap (eeheap.cpp, has_regions): each generation's regions, the frozen
     /// segments, the LOH's and the POH's; committed sizes count the region header as SOS does (+0x20).
-    static func regions(_ heap: ClrHeap, _ o: Output) {
+    func regionLines() -> [String] {
+        var out: [String] = []
         let header = ["segment", "begin", "allocated", "committed", "allocated size", "committed size"]
             .map { $0.leftPad(16) }.joined(separator: "  ")
         var allocatedTotal: UInt64 = 0, committedTotal: UInt64 = 0
-        func row(_ seg: ClrSegment) {
-            let allocated = seg.end &- seg.start
-            let committed = seg.committed &- seg.start &+ 0x20
+        func row(_ seg: Segment) {
+            let allocated = seg.allocated.value &- seg.begin.value
+            let committed = seg.committed.value &- seg.begin.value &+ 0x20
             allocatedTotal &+= allocated
             committedTotal &+= committed
-            o.line("\(Sos.p(seg.address))  \(Sos.p(seg.start))  \(Sos.p(seg.end))  \(Sos.p(seg.committed))  "
+            out.append("\(Sos.p(seg.address.value))  \(Sos.p(seg.begin.value))  \(Sos.p(seg.allocated.value))  \(Sos.p(seg.committed.value))  "
                 + "0x\(String(allocated, radix: 16))(\(allocated))  0x\(String(committed, radix: 16))(\(committed))")
         }
-        o.line("Small object heap")
-        o.line(header)
-        for g in 0...heap.maxGeneration {
-            o.line("generation \(g):")
-            for seg in heap.segments where seg.generation == g && seg.kind == .smallObject { row(seg) }
+        out.append("Small object heap")
+        out.append(header)
+        for g in 0...maxGeneration {
+            out.append("generation \(g):")
+            for seg in segments where seg.generation == g && seg.kind == "smallObject" { row(seg) }
         }
-        o.line("Frozen object heap")
-        o.line(header)
-        for seg in heap.segments where seg.kind == .frozen { row(seg) }
-        for (title, kind) in [("Large object heap", ClrSegment.Kind.largeObject), ("Pinned object heap", .pinnedObject)] {
-            o.line(title)
-            o.line(header)
-            for seg in heap.segments where seg.kind == kind { row(seg) }
+        out.append("Frozen object heap")
+        out.append(header)
+        for seg in segments where seg.kind == "frozen" { row(seg) }
+        for (title, kind) in [("Large object heap", "largeObject"), ("Pinned object heap", "pinnedObject")] {
+            out.append(title)
+            out.append(header)
+            for seg in segments where seg.kind == kind { row(seg) }
         }
-        o.line("Allocated Heap Size:       Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
-        o.line("Committed Heap Size:       Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")
-        o.line("------------------------------")
-        o.line("GC Allocated Heap Size:    Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
-        o.line("GC Committed Heap Size:    Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")
+        out.append("Allocated Heap Size:       Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
+        out.append("Committed Heap Size:       Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")
+        out.append("------------------------------")
+        out.append("GC Allocated Heap Size:    Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
+        out.append("GC Committed Heap Size:    Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")
+        return out
     }
 }
 
