@@ -75,8 +75,7 @@ struct HandlesValue: CommandValue {
             }
             out.append("")
         }
-        out += ["Statistics:", "              MT    Count    TotalSize Class Name"]
-        for t in types { out.append("\(Sos.p(t.methodTable.value)) \(String(t.count).leftPad(8)) \(String(t.totalSize).leftPad(12)) \(t.name)") }
+        out += ["Statistics:"] + HeapStatisticsValue.table(types)
         out.append("Total \(types.reduce(0) { $0 + $1.count }) objects")
         out += ["", "Handles:"]
         for c in counts where c.count > 0 { out.append("    " + "\(c.type) Handles:".rightPad(22) + String(c.count)) }

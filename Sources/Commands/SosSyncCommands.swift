@@ -166,8 +166,7 @@ struct FinalizeQueueValue: CommandValue {
         }
         out.append("Ready for finalization \(ready.count) objects (\(Sos.p(ready.start.value))->\(Sos.p(ready.end.value)))")
         out.append("Statistics for all finalizable objects (including all objects ready for finalization):")
-        out.append("              MT    Count    TotalSize Class Name")
-        for r in types { out.append("\(Sos.p(r.methodTable.value)) \(String(r.count).leftPad(8)) \(String(r.totalSize).leftPad(12)) \(r.name)") }
+        out += HeapStatisticsValue.table(types)
         out.append("Total \(total) objects")
         if unreadable > 0 { out.append("(\(unreadable) entries point to objects the dump does not hold)") }
         return out

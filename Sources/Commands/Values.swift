@@ -101,12 +101,15 @@ struct HeapStatisticsValue: CommandValue {
     /// Problems the walk met (damaged MethodTables), one line each.
     let walkProblems: [String]
 
+    /// SOS's per-type table (HeapStat::Print): the header, then "MT Count TotalSize Class Name" rows.
+    static func table(_ rows: [Row]) -> [String] {
+        ["              MT    Count    TotalSize Class Name"]
+            + rows.map { "\(Sos.p($0.methodTable.value)) \(String($0.count).leftPad(8)) \(String($0.totalSize).leftPad(12)) \($0.name)" }
+    }
+
     func textLines() -> [String] {
         var out = walkProblems.map { "Error: " + $0 }
-        out += ["Statistics:", "              MT    Count    TotalSize Class Name"]
-        for r in types {
-            out.append("\(Sos.p(r.methodTable.value)) \(String(r.count).leftPad(8)) \(String(r.totalSize).leftPad(12)) \(r.name)")
-        }
+        out += ["Statistics:"] + Self.table(types)
         out.append("Total \(totalObjects) objects")
         return out
     }
