@@ -2,11 +2,11 @@ import DumpModel
 import Native
 
 /// `!teb`: the current thread's TEB (Windows dumps whose TEB memory was captured).
-struct TebCommand: DebuggerCommand {
+struct TebCommand: ValueCommand {
     let names = ["!teb"]
     let summary = "show the thread environment block"
     let help = "!teb [ADDRESS]   shows the current thread's TEB (or the one at ADDRESS).\nExample: !teb"
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         guard s.dump.system.os == .windows else { throw CommandError("!teb: this is a \(s.dump.system.os.rawValue) dump; only Windows threads have a TEB") }
         let addr: UInt64
         if inv.arguments.isEmpty {
@@ -15,41 +15,67 @@ struct TebCommand: DebuggerCommand {
         } else {
             addr = try ExpressionEvaluator.evaluate(inv.arguments, environment: s.expressionEnvironment)
         }
-        let w = s.pointerSize * 2
-        func p(_ v: UInt64) -> String { Hex.pad(v, w) }
         guard let teb = ThreadEnvironmentBlock(memory: s.memory, address: addr) else {
-            s.output.line("TEB at \(p(addr))")
-            throw CommandError("error InitTypeRead( TEB ): the TEB's memory at \(p(addr)) is not in this dump")
+            let w = s.pointerSize * 2
+            s.output.line("TEB at \(Hex.pad(addr, w))")
+            throw CommandError("error InitTypeRead( TEB ): the TEB's memory at \(Hex.pad(addr, w)) is not in this dump")
         }
-        let lines = [
-            "TEB at \(p(teb.address))",
-            "    ExceptionList:        \(p(teb.exceptionList))",
-            "    StackBase:            \(p(teb.stackBase))",
-            "    StackLimit:           \(p(teb.stackLimit))",
-            "    SubSystemTib:         \(p(teb.subSystemTib))",
-            "    FiberData:            \(p(teb.fiberData))",
-            "    ArbitraryUserPointer: \(p(teb.arbitraryUserPointer))",
-            "    Self:                 \(p(teb.selfPointer))",
-            "    EnvironmentPointer:   \(p(teb.environmentPointer))",
-            "    ClientId:             \(p(teb.processId)) . \(p(teb.threadId))",
-            "    RpcHandle:            \(p(teb.rpcHandle))",
-            "    Tls Storage:          \(p(teb.tlsStorage))",
-            "    PEB Address:          \(p(teb.peb))",
-            "    LastErrorValue:       \(teb.lastErrorValue)",
-            "    LastStatusValue:      " + (teb.lastStatusValue.map { String($0, radix: 16) } ?? "????????"),
-            "    Count Owned Locks:    \(teb.countOwnedLocks)",
-            "    HardErrorMode:        " + (teb.hardErrorMode.map { String($0) } ?? "????????"),
+        return TebValue(pointerSize: s.pointerSize, address: HexValue(teb.address), exceptionList: HexValue(teb.exceptionList),
+                        stackBase: HexValue(teb.stackBase), stackLimit: HexValue(teb.stackLimit), subSystemTib: HexValue(teb.subSystemTib),
+                        fiberData: HexValue(teb.fiberData), arbitraryUserPointer: HexValue(teb.arbitraryUserPointer), selfPointer: HexValue(teb.selfPointer),
+                        environmentPointer: HexValue(teb.environmentPointer), processId: HexValue(teb.processId), threadId: HexValue(teb.threadId),
+                        rpcHandle: HexValue(teb.rpcHandle), tlsStorage: HexValue(teb.tlsStorage), peb: HexValue(teb.peb),
+                        lastErrorValue: UInt64(teb.lastErrorValue), lastStatusValue: teb.lastStatusValue.map { UInt64($0) },
+                        countOwnedLocks: UInt64(teb.countOwnedLocks), hardErrorMode: teb.hardErrorMode.map { UInt64($0) })
+    }
+}
+
+/// `!teb`'s value: the TEB's fields (pointer-sized ones as hex strings).
+struct TebValue: CommandValue {
+    let pointerSize: Int
+    let address, exceptionList, stackBase, stackLimit, subSystemTib, fiberData, arbitraryUserPointer, selfPointer: HexValue
+    let environmentPointer, processId, threadId, rpcHandle, tlsStorage, peb: HexValue
+    let lastErrorValue: UInt64
+    /// Nil where the dump lacks the field's bytes.
+    let lastStatusValue: UInt64?
+    let countOwnedLocks: UInt64
+    let hardErrorMode: UInt64?
+
+    enum CodingKeys: String, CodingKey {
+        case address, exceptionList, stackBase, stackLimit, subSystemTib, fiberData, arbitraryUserPointer, selfPointer, environmentPointer
+        case processId, threadId, rpcHandle, tlsStorage, peb, lastErrorValue, lastStatusValue, countOwnedLocks, hardErrorMode
+    }
+
+    func textLines() -> [String] {
+        func p(_ v: HexValue) -> String { Hex.pad(v.value, pointerSize * 2) }
+        return [
+            "TEB at \(p(address))",
+            "    ExceptionList:        \(p(exceptionList))",
+            "    StackBase:            \(p(stackBase))",
+            "    StackLimit:           \(p(stackLimit))",
+            "    SubSystemTib:         \(p(subSystemTib))",
+            "    FiberData:            \(p(fiberData))",
+            "    ArbitraryUserPointer: \(p(arbitraryUserPointer))",
+            "    Self:                 \(p(selfPointer))",
+            "    EnvironmentPointer:   \(p(environmentPointer))",
+            "    ClientId:             \(p(processId)) . \(p(threadId))",
+            "    RpcHandle:            \(p(rpcHandle))",
+            "    Tls Storage:          \(p(tlsStorage))",
+            "    PEB Address:          \(p(peb))",
+            "    LastErrorValue:       \(lastErrorValue)",
+            "    LastStatusValue:      " + (lastStatusValue.map { String($0, radix: 16) } ?? "????????"),
+            "    Count Owned Locks:    \(countOwnedLocks)",
+            "    HardErrorMode:        " + (hardErrorMode.map { String($0) } ?? "????????"),
         ]
-        for l in lines { s.output.line(l) }
     }
 }
 
 /// `!peb`: the process environment block.
-struct PebCommand: DebuggerCommand {
+struct PebCommand: ValueCommand {
     let names = ["!peb"]
     let summary = "show the process environment block"
     let help = "!peb [ADDRESS]   shows the PEB found through the current thread's TEB (or the one at ADDRESS).\nExample: !peb"
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         guard s.dump.system.os == .windows else { throw CommandError("!peb: this is a \(s.dump.system.os.rawValue) dump; only Windows processes have a PEB") }
         let addr: UInt64
         if inv.arguments.isEmpty {
@@ -60,30 +86,55 @@ struct PebCommand: DebuggerCommand {
         } else {
             addr = try ExpressionEvaluator.evaluate(inv.arguments, environment: s.expressionEnvironment)
         }
-        let w = s.pointerSize * 2
-        func p(_ v: UInt64) -> String { Hex.pad(v, w) }
         guard let peb = ProcessEnvironmentBlock(memory: s.memory, address: addr) else {
-            s.output.line("PEB at \(p(addr))")
-            throw CommandError("error 1 InitTypeRead( nt!_PEB at \(p(addr))): the PEB's memory is not in this dump")
+            let w = s.pointerSize * 2
+            s.output.line("PEB at \(Hex.pad(addr, w))")
+            throw CommandError("error 1 InitTypeRead( nt!_PEB at \(Hex.pad(addr, w))): the PEB's memory is not in this dump")
         }
+        return PebValue(pointerSize: s.pointerSize, address: HexValue(peb.address), inheritedAddressSpace: peb.inheritedAddressSpace,
+                        readImageFileExecOptions: peb.readImageFileExecOptions, beingDebugged: peb.beingDebugged,
+                        imageBaseAddress: HexValue(peb.imageBaseAddress), ntGlobalFlag: peb.ntGlobalFlag.map { UInt64($0) }, ldr: HexValue(peb.ldr),
+                        processParameters: HexValue(peb.processParameters), currentDirectory: peb.currentDirectory, windowTitle: peb.windowTitle,
+                        imageFile: peb.imagePathName, commandLine: peb.commandLine, dllPath: peb.dllPath, environment: peb.environment.map(HexValue.init))
+    }
+}
+
+/// `!peb`'s value: the PEB's fields and its process parameters' strings (nil where not readable).
+struct PebValue: CommandValue {
+    let pointerSize: Int
+    let address: HexValue
+    let inheritedAddressSpace, readImageFileExecOptions, beingDebugged: Bool
+    let imageBaseAddress: HexValue
+    let ntGlobalFlag: UInt64?
+    let ldr, processParameters: HexValue
+    let currentDirectory, windowTitle, imageFile, commandLine, dllPath: String?
+    let environment: HexValue?
+
+    enum CodingKeys: String, CodingKey {
+        case address, inheritedAddressSpace, readImageFileExecOptions, beingDebugged, imageBaseAddress, ntGlobalFlag, ldr, processParameters
+        case currentDirectory, windowTitle, imageFile, commandLine, dllPath, environment
+    }
+
+    func textLines() -> [String] {
+        func p(_ v: HexValue) -> String { Hex.pad(v.value, pointerSize * 2) }
         func yn(_ b: Bool) -> String { b ? "Yes" : "No" }
         var lines = [
-            "PEB at \(p(peb.address))",
-            "    InheritedAddressSpace:    \(yn(peb.inheritedAddressSpace))",
-            "    ReadImageFileExecOptions: \(yn(peb.readImageFileExecOptions))",
-            "    BeingDebugged:            \(yn(peb.beingDebugged))",
-            "    ImageBaseAddress:         \(p(peb.imageBaseAddress))",
-            "    NtGlobalFlag:             " + (peb.ntGlobalFlag.map { String($0, radix: 16) } ?? "????????"),
-            "    Ldr                       \(p(peb.ldr))",
-            "    ProcessParameters: \(p(peb.processParameters))",
+            "PEB at \(p(address))",
+            "    InheritedAddressSpace:    \(yn(inheritedAddressSpace))",
+            "    ReadImageFileExecOptions: \(yn(readImageFileExecOptions))",
+            "    BeingDebugged:            \(yn(beingDebugged))",
+            "    ImageBaseAddress:         \(p(imageBaseAddress))",
+            "    NtGlobalFlag:             " + (ntGlobalFlag.map { String($0, radix: 16) } ?? "????????"),
+            "    Ldr                       \(p(ldr))",
+            "    ProcessParameters: \(p(processParameters))",
         ]
         func str(_ label: String, _ v: String?) { lines.append("    \(label)'\(v ?? "< Name not readable >")'") }
-        str("CurrentDirectory:  ", peb.currentDirectory)
-        str("WindowTitle:  ", peb.windowTitle)
-        str("ImageFile:    ", peb.imagePathName)
-        str("CommandLine:  ", peb.commandLine)
-        str("DllPath:      ", peb.dllPath)
-        if let env = peb.environment { lines.append("    Environment:  \(p(env))") }
-        for l in lines { s.output.line(l) }
+        str("CurrentDirectory:  ", currentDirectory)
+        str("WindowTitle:  ", windowTitle)
+        str("ImageFile:    ", imageFile)
+        str("CommandLine:  ", commandLine)
+        str("DllPath:      ", dllPath)
+        if let environment { lines.append("    Environment:  \(p(environment))") }
+        return lines
     }
 }
