@@ -3,7 +3,7 @@ import Foundation
 
 /// `!address`: the target's memory regions (from MemoryInfoList on Windows, program headers in ELF cores),
 /// a summary by usage, or the region holding one address.
-struct AddressCommand: DebuggerCommand {
+struct AddressCommand: ValueCommand {
     let names = ["!address"]
     let summary = "show memory regions: list, -summary, or the region of one address"
     let help = """
@@ -22,30 +22,38 @@ struct AddressCommand: DebuggerCommand {
     static let memCommit: UInt32 = 0x1000, memReserve: UInt32 = 0x2000, memFree: UInt32 = 0x10000
     static let memPrivate: UInt32 = 0x20000, memMapped: UInt32 = 0x40000, memImage: UInt32 = 0x100_0000
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let arg = inv.arguments.trimmed(" ")
         let rows = Self.rows(s)
         if rows.isEmpty { throw CommandError("This dump records no memory regions") }
-        if arg.isEmpty {
-            try list(rows, s)
-        } else if arg.lowercased() == "-summary" {
-            summary(rows, s)
-        } else if arg.hasPrefix("-") {
-            throw CommandError("Unsupported option '\(arg)' (supported: -summary, or an address)")
-        } else {
-            let a = try ExpressionEvaluator.evaluate(arg, environment: s.expressionEnvironment)
-            if let r = rows.first(where: { a >= $0.base && a < $0.end }) {
-                one(r, a, s)
-            } else if s.dump.regions != nil {
-                // The dump lists every region the process had, so an address between them is free, as
-                // WinDbg shows it: the gap from the previous region's end to the next one's base.
-                let below = rows.last(where: { $0.end <= a })?.end ?? 0
-                let above = rows.first(where: { $0.base > a })?.base ?? UInt64.max
-                one(Row(base: below, size: above - below, type: 0, state: Self.memFree, protect: 1, usage: "Free", detail: ""), a, s)
-            } else {
-                throw CommandError("Address \(s.address(a)) is not in any range this dump holds (it records no region list)")
-            }
+        func value(_ mode: String, _ rows: [Row], address: UInt64? = nil, module: String? = nil) -> RegionsValue {
+            RegionsValue(mode: mode, pointerSize: s.pointerSize, regionList: s.dump.regions != nil,
+                         regions: rows.map { .init(base: HexValue($0.base), size: HexValue($0.size), type: $0.type, state: $0.state, protect: $0.protect,
+                                                   usage: $0.usage, detail: $0.detail) },
+                         address: address.map(HexValue.init), module: module)
         }
+        if arg.isEmpty {
+            try s.checkInterrupt()
+            return value("list", rows)
+        } else if arg.lowercased() == "-summary" {
+            return value("summary", rows)
+        } else if arg.hasPrefix("-") {
+            throw CommandError("Unsupported option '\(arg)' (supported: -summary, or an address)", kind: .usage)
+        }
+        let a = try ExpressionEvaluator.evaluate(arg, environment: s.expressionEnvironment)
+        let r: Row
+        if let hit = rows.first(where: { a >= $0.base && a < $0.end }) {
+            r = hit
+        } else if s.dump.regions != nil {
+            // The dump lists every region the process had, so an address between them is free, as
+            // WinDbg shows it: the gap from the previous region's end to the next one's base.
+            let below = rows.last(where: { $0.end <= a })?.end ?? 0
+            let above = rows.first(where: { $0.base > a })?.base ?? UInt64.max
+            r = Row(base: below, size: above - below, type: 0, state: Self.memFree, protect: 1, usage: "Free", detail: "")
+        } else {
+            throw CommandError("Address \(s.address(a)) is not in any range this dump holds (it records no region list)")
+        }
+        return value("one", [r], address: a, module: r.usage == "Image" ? s.namer.module(containing: a)?.moduleName : nil)
     }
 
     /// Builds the region table the dump offers, labelling usage from modules, thread stacks and TEBs.
@@ -137,74 +145,107 @@ struct AddressCommand: DebuggerCommand {
         while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
         return "(" + String(format: "%8.3f", v) + " \(units[i]))"
     }
+}
 
-    private func list(_ rows: [Row], _ s: Session) throws {
-        let wide = s.pointerSize == 8
-        func a(_ v: UInt64) -> String { wide ? Hex.compactTick(v).leftPad(17) : Hex.pad(v, 8).leftPad(9) }
-        s.output.line()
-        s.output.line("  BaseAddress      EndAddress+1        RegionSize     Type       State                 Protect             Usage")
-        s.output.line(String(repeating: "-", count: 122))
-        for r in rows {
-            try s.checkInterrupt()
-            let line = "+" + a(r.base) + " " + a(r.end) + " " + a(r.size) + " " + Self.typeName(r.type).rightPad(12)
-                + Self.stateName(r.state).rightPad(12) + Self.protectName(r.protect).rightPad(35) + r.usage.rightPad(11) + r.detail
-            s.output.line(line)
+/// `!address`'s value: the regions (all of them, for the list and the summary; the one holding the address).
+struct RegionsValue: CommandValue {
+    struct Region: Encodable {
+        let base: HexValue
+        let size: HexValue
+        /// MEMORY_BASIC_INFORMATION's Type, State and Protect (ELF segments mapped onto them).
+        let type: UInt32
+        let state: UInt32
+        let protect: UInt32
+        /// "Image", "Stack", "TEB", "MappedFile", "Free", "<unknown>".
+        let usage: String
+        let detail: String
+        var end: UInt64 { base.value &+ size.value }
+    }
+    /// "list", "summary" or "one".
+    let mode: String
+    let pointerSize: Int
+    /// The dump records every region of the process (a MemoryInfoList, or ELF program headers).
+    let regionList: Bool
+    let regions: [Region]
+    /// The address asked about ("one").
+    let address: HexValue?
+    /// The module an Image region belongs to ("one").
+    let module: String?
+
+    enum CodingKeys: String, CodingKey { case mode, regionList, regions, address, module }
+
+    typealias A = AddressCommand
+
+    func textLines() -> [String] {
+        switch mode {
+        case "summary": return summaryLines()
+        case "one": return oneLines()
+        default: return listLines()
         }
     }
 
-    private func summary(_ rows: [Row], _ s: Session) {
-        let busy = rows.filter { $0.state != Self.memFree }
-        let busyTotal = busy.reduce(0) { $0 &+ $1.size }
-        let total = rows.reduce(0) { $0 &+ $1.size }
-        func pct(_ v: UInt64, _ of: UInt64) -> String { of == 0 ? "" : String(format: "%6.2f%%", Double(v) * 100 / Double(of)) }
-        func section(_ title: String, _ groups: [(String, [Row])], ofBusy: Bool) {
-            s.output.line(title)
-            for (name, rs) in groups where !rs.isEmpty {
-                let size = rs.reduce(0) { $0 &+ $1.size }
-                let line = name.rightPad(33) + String(rs.count).leftPad(8) + Hex.compactTick(size).leftPad(18) + " " + Self.human(size)
-                    + " " + (ofBusy ? pct(size, busyTotal).leftPad(8) : "".leftPad(8)) + " " + pct(size, total).leftPad(8)
-                s.output.line(line)
-            }
-            s.output.line()
+    func listLines() -> [String] {
+        let wide = pointerSize == 8
+        func a(_ v: UInt64) -> String { wide ? Hex.compactTick(v).leftPad(17) : Hex.pad(v, 8).leftPad(9) }
+        var out = ["", "  BaseAddress      EndAddress+1        RegionSize     Type       State                 Protect             Usage",
+                   String(repeating: "-", count: 122)]
+        for r in regions {
+            out.append("+" + a(r.base.value) + " " + a(r.end) + " " + a(r.size.value) + " " + A.typeName(r.type).rightPad(12)
+                + A.stateName(r.state).rightPad(12) + A.protectName(r.protect).rightPad(35) + r.usage.rightPad(11) + r.detail)
         }
-        s.output.line()
-        let usages = Array(Set(rows.map(\.usage))).sorted()
+        return out
+    }
+
+    func summaryLines() -> [String] {
+        var out: [String] = []
+        let busy = regions.filter { $0.state != A.memFree }
+        let busyTotal = busy.reduce(0) { $0 &+ $1.size.value }
+        let total = regions.reduce(0) { $0 &+ $1.size.value }
+        func pct(_ v: UInt64, _ of: UInt64) -> String { of == 0 ? "" : String(format: "%6.2f%%", Double(v) * 100 / Double(of)) }
+        func section(_ title: String, _ groups: [(String, [Region])], ofBusy: Bool) {
+            out.append(title)
+            for (name, rs) in groups where !rs.isEmpty {
+                let size = rs.reduce(0) { $0 &+ $1.size.value }
+                out.append(name.rightPad(33) + String(rs.count).leftPad(8) + Hex.compactTick(size).leftPad(18) + " " + A.human(size)
+                    + " " + (ofBusy ? pct(size, busyTotal).leftPad(8) : "".leftPad(8)) + " " + pct(size, total).leftPad(8))
+            }
+            out.append("")
+        }
+        out.append("")
+        let usages = Array(Set(regions.map(\.usage))).sorted()
         section("--- Usage Summary ---------------- RgnCount ----------- TotalSize -------- %ofBusy %ofTotal",
-                usages.map { u in (u, rows.filter { $0.usage == u }) }, ofBusy: true)
-        if s.dump.regions != nil {
-            let types = Array(Set(busy.map(\.type))).sorted().map { t in (Self.typeName(t).isEmpty ? "<none>" : Self.typeName(t), busy.filter { $0.type == t }) }
+                usages.map { u in (u, regions.filter { $0.usage == u }) }, ofBusy: true)
+        if regionList {
+            let types = Array(Set(busy.map(\.type))).sorted().map { t in (A.typeName(t).isEmpty ? "<none>" : A.typeName(t), busy.filter { $0.type == t }) }
             section("--- Type Summary (for busy) ------ RgnCount ----------- TotalSize -------- %ofBusy %ofTotal", types, ofBusy: true)
-            let states = Array(Set(rows.map(\.state))).sorted().map { st in (Self.stateName(st), rows.filter { $0.state == st }) }
+            let states = Array(Set(regions.map(\.state))).sorted().map { st in (A.stateName(st), regions.filter { $0.state == st }) }
             section("--- State Summary ---------------- RgnCount ----------- TotalSize -------- %ofBusy %ofTotal", states, ofBusy: true)
-            let committed = rows.filter { $0.state == Self.memCommit }
-            let prots = Array(Set(committed.map(\.protect))).sorted().map { p in (Self.protectName(p), committed.filter { $0.protect == p }) }
+            let committed = regions.filter { $0.state == A.memCommit }
+            let prots = Array(Set(committed.map(\.protect))).sorted().map { p in (A.protectName(p), committed.filter { $0.protect == p }) }
             section("--- Protect Summary (for commit) - RgnCount ----------- TotalSize -------- %ofBusy %ofTotal", prots, ofBusy: true)
         }
-        s.output.line("--- Largest Region by Usage ----------- Base Address -------- Region Size ----------")
+        out.append("--- Largest Region by Usage ----------- Base Address -------- Region Size ----------")
         for u in usages {
-            guard let big = rows.filter({ $0.usage == u }).max(by: { $0.size < $1.size }) else { continue }
-            s.output.line(u.rightPad(33) + Hex.compactTick(big.base).leftPad(17) + Hex.compactTick(big.size).leftPad(18) + " " + Self.human(big.size))
+            guard let big = regions.filter({ $0.usage == u }).max(by: { $0.size.value < $1.size.value }) else { continue }
+            out.append(u.rightPad(33) + Hex.compactTick(big.base.value).leftPad(17) + Hex.compactTick(big.size.value).leftPad(18) + " " + A.human(big.size.value))
         }
+        return out
     }
 
-    private func one(_ r: Row, _ a: UInt64, _ s: Session) {
+    func oneLines() -> [String] {
+        guard let r = regions.first, let a = address?.value else { return [] }
+        func addr(_ v: UInt64) -> String { Hex.address(v, pointerSize: pointerSize) }
         func typed(_ v: UInt32, _ name: String) -> String { name.isEmpty ? "" : Hex.pad(UInt64(v), 8) + name }
-        s.output.line("Usage:                  \(r.usage)")
-        s.output.line("Base Address:           \(s.address(r.base))")
-        s.output.line("End Address:            \(s.address(r.end))")
-        s.output.line("Region Size:            \(s.address(r.size)) \(Self.human(r.size))")
-        s.output.line("State:                  \(typed(r.state, Self.stateName(r.state)))")
-        s.output.line("Protect:                \(typed(r.protect, Self.protectName(r.protect)))")
-        s.output.line("Type:                   " + (r.state == Self.memFree ? "<info not present at the target>" : typed(r.type, Self.typeName(r.type))))
-        if r.usage == "Image", let m = s.namer.module(containing: a) {
-            s.output.line("More info:              lmv m \(m.moduleName)")
-            s.output.line("More info:              ln \(s.address(a))")
+        var out = ["Usage:                  \(r.usage)", "Base Address:           \(addr(r.base.value))", "End Address:            \(addr(r.end))",
+                   "Region Size:            \(addr(r.size.value)) \(A.human(r.size.value))",
+                   "State:                  \(typed(r.state, A.stateName(r.state)))", "Protect:                \(typed(r.protect, A.protectName(r.protect)))",
+                   "Type:                   " + (r.state == A.memFree ? "<info not present at the target>" : typed(r.type, A.typeName(r.type)))]
+        if r.usage == "Image", let module {
+            out += ["More info:              lmv m \(module)", "More info:              ln \(addr(a))"]
         } else if !r.detail.isEmpty {
-            s.output.line("More info:              \(r.detail)")
+            out.append("More info:              \(r.detail)")
         }
-        s.output.line()
-        s.output.line()
-        let source = r.state == Self.memFree ? "0 (invalid)" : "1 (target)"
-        s.output.line("Content source: \(source), length: \(String(r.end &- a, radix: 16))")
+        out += ["", "", "Content source: \(r.state == A.memFree ? "0 (invalid)" : "1 (target)"), length: \(String(r.end &- a, radix: 16))"]
+        return out
     }
 }
