@@ -298,7 +298,7 @@ struct Name2EECommand: DebuggerCommand {
 }
 
 /// `!DumpVC <MethodTable> <address>`.
-struct DumpVCCommand: DebuggerCommand {
+struct DumpVCCommand: ValueCommand {
     let names = ["!DumpVC"]
     let summary = "show the fields of a value type at an address"
     let help = """
@@ -307,12 +307,30 @@ struct DumpVCCommand: DebuggerCommand {
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, positionals: 2...2, usage: "!DumpVC <MethodTable address> <address>").positionals
         let mt = try Sos.address(args[0], s), addr = try Sos.address(args[1], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard let t = r.type(mt), !t.isFree else { throw CommandError("\(Sos.p(mt)) is not a MethodTable") }
         guard t.isValueType else { throw CommandError("\(Sos.p(mt)) (\(t.name)) is not a value class MethodTable") }
-        SosObject.valueClass(addr, t, r, s.output, indent: "")
+        return ValueClassValue(address: HexValue(addr), name: t.name, methodTable: HexValue(t.methodTable), eeClass: HexValue(t.eeClass),
+                               size: UInt64(t.baseSize), file: t.module?.recordedPath, fields: SosObject.fieldRows(addr, t, r, mode: .valueClass))
+    }
+}
+
+/// `!DumpVC`'s value: the struct's type and its fields read at the address.
+struct ValueClassValue: CommandValue {
+    let address: HexValue
+    let name: String
+    let methodTable: HexValue
+    let eeClass: HexValue
+    let size: UInt64
+    let file: String?
+    let fields: [SosObject.FieldRow]
+
+    func textLines() -> [String] {
+        ["Name:        " + name, "MethodTable: " + Sos.p(methodTable.value), "EEClass:     " + Sos.p(eeClass.value),
+         "Size:        " + Sos.sizeText(size), "File:        " + (file ?? "<Unknown Module>")]
+            + SosObject.fieldLines(fields, header: true)
     }
 }
