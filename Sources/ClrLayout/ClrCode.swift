@@ -251,6 +251,8 @@ public struct ClrExplicitFrame: Sendable {
     public let name: String?
     /// An active InlinedCallFrame: the managed caller's SP and the return address the runtime shows for it.
     public var inlinedCaller: (sp: UInt64, returnAddress: UInt64)? = nil
+    /// The method the Frame stands for (a HelperMethodFrame's FCall), when the runtime can say.
+    public var methodDesc: UInt64? = nil
 }
 
 extension ClrRuntime {
@@ -268,10 +270,31 @@ extension ClrRuntime {
                let sp = target.u64(f &+ l.inlinedCallSiteSP) {
                 frame.inlinedCaller = (sp, ra)
             }
+            if frame.name?.hasPrefix("HelperMethodFrame") == true { frame.methodDesc = helperFrameMethod(f) }
             out.append(frame)
             f = target.u64(f &+ 8) ?? 0
         }
         return out
+    }
+
+    /// HelperMethodFrame::GetFunction: its MethodDesc once its machine state was computed, else the FCall its
+    /// entry point implements, from the runtime's FCall hash (127 buckets by address, entries {next, code, MD}).
+    func helperFrameMethod(_ frame: UInt64) -> UInt64? {
+        let l = layout.codeLookup, t = target
+        if let ra = t.u64(frame &+ l.helperFrameReturnAddress), ra != 0 {
+            return t.u64(frame &+ l.helperFrameMethodDesc).flatMap { $0 == 0 ? nil : $0 }
+        }
+        guard let entry = t.u64(frame &+ l.helperFrameFCallEntry), entry != 0,
+              let lowest = global(.fcallLowest).flatMap({ t.u64($0) }), let highest = global(.fcallHighest).flatMap({ t.u64($0) }),
+              entry >= lowest, entry <= highest, let buckets = global(.fcallMethods) else { return nil }
+        var e = t.u64(buckets &+ (entry % 127) * 8) ?? 0
+        var steps = 0
+        while e != 0, steps < 1000 {
+            if t.u64(e &+ 8) == entry { return t.u64(e &+ 0x10).flatMap { $0 == 0 ? nil : $0 } }
+            e = t.u64(e) ?? 0
+            steps += 1
+        }
+        return nil
     }
 
     /// vtable address point -> Frame class name, for the Frame classes this build's layout names.

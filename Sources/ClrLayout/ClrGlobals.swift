@@ -36,6 +36,9 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     case handleTableMap
     /// Pointer to the SystemDomain.
     case systemDomain
+    /// The FCall table (ECall::MapTargetBackToMethod): the lowest and highest FCall implementation addresses,
+    /// and the 127 bucket heads (Docs/clr/fcall-frames.md).
+    case fcallLowest, fcallHighest, fcallMethods
     /// The native thread pool's statics (3.1): ThreadCounters and LONGs, the work request list head, the
     /// timer queue (a LIST_ENTRY).
     case tpCpuUtilization, tpWorkerCounter, tpMinWorkers, tpMaxWorkers, tpWorkRequestHead, tpCPThreadCounter

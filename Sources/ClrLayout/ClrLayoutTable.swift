@@ -285,6 +285,11 @@ public struct ClrCodeLookupLayout: Sendable {
     /// frame is not active). The runtime's stack walk shows the caller at that address.
     public let inlinedCallSiteSP: UInt64
     public let inlinedCallerReturnAddress: UInt64
+    /// HelperMethodFrame: its MethodDesc (valid when the machine state's return address is set), the FCall entry
+    /// it was made for, and that return address (LazyMachState._pRetAddr).
+    public let helperFrameMethodDesc: UInt64
+    public let helperFrameFCallEntry: UInt64
+    public let helperFrameReturnAddress: UInt64
 }
 
 /// Where a build keeps its monitors and its finalization queue (Docs/clr/sync-finalize-handles.md §2–3).

@@ -157,9 +157,10 @@ struct ClrStackCommand: ValueCommand {
         func flush(below sp: UInt64?) {
             while let e = explicit.first, sp.map({ e.address < $0 }) ?? true {
                 explicit.removeFirst()
+                // SOS: "[Class: address] " and, when the Frame stands for a method (a HelperMethodFrame's FCall), its name.
                 out.append(.init(childSP: HexValue(e.address), ip: HexValue(0),
-                                 callSite: "[\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))] ", managed: false,
-                                 codeKind: nil, methodDesc: nil))
+                                 callSite: "[\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))] " + (e.methodDesc.map { r.methodName($0, withModule: false) } ?? ""),
+                                 managed: false, codeKind: nil, methodDesc: e.methodDesc.map(HexValue.init)))
             }
         }
         // Registers as the runtime's own stack walk carries them: the thread's context, with each frame's

@@ -16,7 +16,7 @@ struct ClrStackTests {
         let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
         _ = ClrFixtures.run(s, b, ".loadby sos clr")
         #expect(Self.frames(s, b, thread: 0) == [
-            "00007FFF382B4C98 0000000000000000 [HelperMethodFrame: 00007fff382b4c98] ",
+            "00007FFF382B4C98 0000000000000000 [HelperMethodFrame: 00007fff382b4c98] System.Threading.Thread.SleepInternal(Int32)",
             "00007FFF382B4DE0 00007FB0971760DB System.Threading.Thread.Sleep(Int32)",
             "00007FFF382B4DF0 00007FB09766183D CrashLab.Program.Main(System.String[])",
             "00007FFF382B5178 0000000000000000 [GCFrame: 00007fff382b5178] ",
@@ -30,7 +30,7 @@ struct ClrStackTests {
             "00007FB095FFE8D0 00007FB0971775FB System.Threading._ThreadPoolWaitCallback.PerformWaitCallback()",
             "00007FB095FFEC80 0000000000000000 [DebuggerU2MCatchHandlerFrame: 00007fb095ffec80] "])
         let worker = Self.frames(s, b, thread: 7)
-        #expect(worker.count == 11 && worker[0] == "00007FB0964915C0 0000000000000000 [HelperMethodFrame: 00007fb0964915c0] " && worker[3] == "00007FB096491760 00007FB09766A60F CrashLab.Program.ExecuteStep(CrashLab.AccountController, System.Web.Hosting.IIS7WorkerRequest)"
+        #expect(worker.count == 11 && worker[0] == "00007FB0964915C0 0000000000000000 [HelperMethodFrame: 00007fb0964915c0] System.Threading.WaitHandle.WaitOneCore(IntPtr, Int32)" && worker[3] == "00007FB096491760 00007FB09766A60F CrashLab.Program.ExecuteStep(CrashLab.AccountController, System.Web.Hosting.IIS7WorkerRequest)"
                 && worker[8] == "00007FB096491850 00007FB097175E2E System.Threading.ThreadHelper.ThreadStart()"
                 && worker[9] == "00007FB096491BB0 0000000000000000 [GCFrame: 00007fb096491bb0] "
                 && worker[10] == "00007FB096491C80 0000000000000000 [DebuggerU2MCatchHandlerFrame: 00007fb096491c80] ", "\(worker)")
@@ -49,7 +49,7 @@ struct ClrStackTests {
             "00007F6C8E5FCAC0 00007FAD39481E6B System.Threading.PortableThreadPool+WorkerThread.WorkerThreadStart()",
             "00007F6C8E5FCCD0 0000000000000000 [DebuggerU2MCatchHandlerFrame: 00007f6c8e5fccd0] "])
         #expect(Self.frames(s, b, thread: 8) == [
-            "00007FAD381889A0 0000000000000000 [HelperMethodFrame: 00007fad381889a0] ",
+            "00007FAD381889A0 0000000000000000 [HelperMethodFrame: 00007fad381889a0] System.Threading.WaitHandle.WaitOneCore(IntPtr, Int32)",
             "00007FAD38188AD0 00007FAD3946A405 System.Threading.WaitHandle.WaitOneNoCheck(Int32)",
             "00007FAD38188B10 00007FAD3A0236F0 CrashLab.Program.ExecuteStep(CrashLab.AccountController, System.Web.Hosting.IIS7WorkerRequest)",
             "00007FAD38188B40 00007FAD3A02361F CrashLab.Program.ProcessRequest(System.Web.Hosting.IIS7WorkerRequest)",
@@ -74,7 +74,7 @@ struct ClrStackTests {
             "000000001BC2F670 000006448A3E78BB System.Threading._ThreadPoolWaitCallback.PerformWaitCallback()",
             "000000001BC2FA80 0000000000000000 [DebuggerU2MCatchHandlerFrame: 000000001bc2fa80] "])
         #expect(Self.frames(s, b, thread: 0) == [
-            "000000000019E8B8 0000000000000000 [HelperMethodFrame: 000000000019e8b8] ",
+            "000000000019E8B8 0000000000000000 [HelperMethodFrame: 000000000019e8b8] System.Threading.Thread.SleepInternal(Int32)",
             "000000000019E9B0 000006448A4CC46B System.Threading.Thread.Sleep(Int32)",
             "000000000019E9E0 000000001AE12916 CrashLab.Program.Main(System.String[])",
             "000000000019EC78 0000000000000000 [GCFrame: 000000000019ec78] ",

@@ -67,6 +67,10 @@ struct HangSampleTests {
             // The program printed its stack just before the blocking call; the dump may show that call on top.
             #expect(got.count >= expected.count && got.count <= expected.count + 1, "\(name) on \(t): \(got) vs \(expected)")
             #expect(Array(got.suffix(expected.count)) == expected, "\(name) on \(t): \(out)")
+            // The runtime's Frame for the blocking call names its FCall (the DAC's HelperMethodFrame::GetFunction).
+            let blocking = name == "Sleeper" ? "] System.Threading.Thread.SleepInternal(Int32)\n"
+                                             : "] System.Threading.Monitor.ReliableEnter(System.Object, Boolean ByRef)\n"
+            #expect(out.contains(blocking), "\(name) on \(t): \(out)")
         }
     }
 

@@ -17,6 +17,7 @@ extension ClrLayoutTable {
                 .objectMethodTable: 55, .stringMethodTable: 58, .exceptionMethodTable: 63, .freeObjectMethodTable: 70,
                 // Docs/clr/sync-finalize-handles.md §1 (shape-checked on the Windows dump; no Windows DAC run).
                 .syncTable: 98, .syncBlockCache: 103, .thinLockIdDispenser: 53, .systemDomain: 36,
+                .fcallLowest: 95, .fcallHighest: 96, .fcallMethods: 97,
                 .tpCpuUtilization: 17, .tpWorkerCounter: 18, .tpMinWorkers: 19, .tpMaxWorkers: 20, .tpWorkRequestHead: 21,
                 .tpCPThreadCounter: 23, .tpMaxFreeCPThreads: 24, .tpMaxLimitCPThreads: 25, .tpMinLimitCPThreads: 26, .tpTimerQueue: 27,
             ],
@@ -211,7 +212,9 @@ extension ClrLayoutTable {
             moduleReadyToRunInfo: 0x2b8, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0xe8, threadFrame: 0x10,
             rchDebugInfo: 0x00, jitDebugInfoFlagByte: false,
             // from frames.h (no active InlinedCallFrame in the 3.1 dumps: unverified)
-            inlinedCallSiteSP: 0x18, inlinedCallerReturnAddress: 0x20),
+            inlinedCallSiteSP: 0x18, inlinedCallerReturnAddress: 0x20,
+            // Docs/clr/fcall-frames.md
+            helperFrameMethodDesc: 0x10, helperFrameFCallEntry: 0x28, helperFrameReturnAddress: 0xc0),
         // Docs/clr/sync-finalize-handles.md: Crst is 0x30 bytes on Windows; SyncBlock has the EnC pointer.
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0x54, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x40, thinLockThreadIdMask: 0x3FF, thinLockRecursionMask: 0xFC00,

@@ -30,6 +30,7 @@ extension ClrLayoutTable {
             .syncTable: "g_pSyncTable", .syncBlockCache: "_ZN14SyncBlockCache17s_pSyncBlockCacheE",
             .thinLockIdDispenser: "g_pThinLockThreadIdDispenser", .finalizeQueue: "_ZN3WKS7gc_heap14finalize_queueE", .handleTableMap: "g_HandleTableMap",
             .systemDomain: "_ZN12SystemDomain15m_pSystemDomainE",
+            .fcallLowest: "gLowestFCall", .fcallHighest: "gHighestFCall", .fcallMethods: "gFCallMethods",
             .tpCpuUtilization: "_ZN13ThreadpoolMgr14cpuUtilizationE", .tpWorkerCounter: "_ZN13ThreadpoolMgr13WorkerCounterE",
             .tpMinWorkers: "_ZN13ThreadpoolMgr26MinLimitTotalWorkerThreadsE", .tpMaxWorkers: "_ZN13ThreadpoolMgr26MaxLimitTotalWorkerThreadsE",
             .tpWorkRequestHead: "_ZN13ThreadpoolMgr15WorkRequestHeadE", .tpCPThreadCounter: "_ZN13ThreadpoolMgr15CPThreadCounterE",
@@ -215,7 +216,9 @@ extension ClrLayoutTable {
             moduleReadyToRunInfo: 0x4c0, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0x150, threadFrame: 0x10,
             rchDebugInfo: 0x00, jitDebugInfoFlagByte: false,
             // from frames.h (no active InlinedCallFrame in the 3.1 dumps: unverified)
-            inlinedCallSiteSP: 0x18, inlinedCallerReturnAddress: 0x20),
+            inlinedCallSiteSP: 0x18, inlinedCallerReturnAddress: 0x20,
+            // Docs/clr/fcall-frames.md
+            helperFrameMethodDesc: 0x10, helperFrameFCallEntry: 0x28, helperFrameReturnAddress: 0xa0),
         // Docs/clr/sync-finalize-handles.md: Crst is 0x98 bytes in the PAL build; 10-bit thin-lock thread ids.
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0xbc, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x38, thinLockThreadIdMask: 0x3FF, thinLockRecursionMask: 0xFC00,

@@ -16,6 +16,7 @@ extension ClrLayoutTable {
                 .codeRangeList: 0, .threadStore: 16, .finalizerThread: 17, .gcHeapType: 19, .appDomain: 21,
                 .objectMethodTable: 40, .stringMethodTable: 43, .exceptionMethodTable: 47, .freeObjectMethodTable: 54,
                 .syncTable: 79, .syncBlockCache: 80, .thinLockIdDispenser: 38, .systemDomain: 22,
+                .fcallLowest: 76, .fcallHighest: 77, .fcallMethods: 78,
             ],
             addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92,
                         // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §4.5). GCFrame's entry is not verified.
@@ -211,7 +212,9 @@ extension ClrLayoutTable {
             moduleReadyToRunInfo: 0x480, r2rRuntimeFunctions: 0x50, r2rRuntimeFunctionCount: 0x58, r2rEntryPointMap: 0x1b0, threadFrame: 0x10,
             rchDebugInfo: 0x00, jitDebugInfoFlagByte: true,
             // 8.0 adds m_StubSecretArg at +0x18 (Docs/clr/code-lookup.md §4.5)
-            inlinedCallSiteSP: 0x20, inlinedCallerReturnAddress: 0x28),
+            inlinedCallSiteSP: 0x20, inlinedCallerReturnAddress: 0x28,
+            // Docs/clr/fcall-frames.md
+            helperFrameMethodDesc: 0x10, helperFrameFCallEntry: 0x28, helperFrameReturnAddress: 0xa0),
         // Docs/clr/sync-finalize-handles.md: Crst is 0x90 bytes; thin-lock thread ids are 16 bits in 8.0.4.
         sync: ClrSyncLayout(cacheCleanupList: 0x00, cacheFreeSyncTableIndex: 0xb4, lockState: 0x00, lockRecursion: 0x04,
                             lockHoldingThread: 0x08, syncBlockLink: 0x48, thinLockThreadIdMask: 0xFFFF, thinLockRecursionMask: 0x3F0000,
