@@ -223,7 +223,7 @@ struct DumpModuleCommand: DebuggerCommand {
 }
 
 /// `!Name2EE <module|*> <type or method name>`.
-struct Name2EECommand: DebuggerCommand {
+struct Name2EECommand: ValueCommand {
     let names = ["!Name2EE"]
     let summary = "find a type or method by name: its MethodTable, EEClass or MethodDesc"
     let help = """
@@ -234,12 +234,12 @@ struct Name2EECommand: DebuggerCommand {
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         var words = inv.words
         if words.count == 1, let bang = words[0].firstIndex(of: "!") {
             words = [String(words[0][..<bang]), String(words[0][words[0].index(after: bang)...])]
         }
-        guard words.count == 2 else { throw CommandError("Usage: !Name2EE <module name|*> <type or method name>") }
+        guard words.count == 2 else { throw CommandError("Usage: !Name2EE <module name|*> <type or method name>", kind: .usage) }
         let (modName, name) = (words[0], words[1])
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         let all = r.allModules()
@@ -249,51 +249,102 @@ struct Name2EECommand: DebuggerCommand {
             mods = all.filter { $0.fileName.lowercased() == want || $0.simpleName.lowercased() == want }
             if mods.isEmpty { throw CommandError("Failed to find module \(modName)") }
         }
-        let o = s.output
-        for (i, m) in mods.enumerated() {
+        var out: [NamesValue.Module] = []
+        for m in mods {
             try s.checkInterrupt()
-            if i > 0 { o.line("--------------------------------------") }
-            o.line("Module:      " + Sos.p(m.address))
-            o.line("Assembly:    " + m.fileName)
-            guard let md = m.metadata else { o.line("(no metadata: \(m.problem ?? "unknown"))"); continue }
+            var module = NamesValue.Module(address: HexValue(m.address), assembly: m.fileName, problem: nil, matches: [])
+            guard let md = m.metadata else { module.problem = m.problem ?? "unknown"; out.append(module); continue }
             if let tok = try? md.typeDef(named: name) {
-                o.line("Token:       " + Hex.pad(UInt64(tok.rawValue), 16))
-                if let t = r.type(module: m, typeDefRow: tok.row) {
-                    o.line("MethodTable: " + Sos.p(t.methodTable))
-                    o.line("EEClass:     " + Sos.p(t.eeClass))
-                } else {
-                    o.line("MethodTable: " + Sos.p(0) + " (the type is not loaded)")
-                    o.line("EEClass:     " + Sos.p(0))
-                }
-                o.line("Name:        " + name)
+                let t = r.type(module: m, typeDefRow: tok.row)
+                module.matches.append(.init(token: HexValue(UInt64(tok.rawValue)), kind: "type", methodTable: t.map { HexValue($0.methodTable) },
+                                            eeClass: t.map { HexValue($0.eeClass) }, methodDesc: nil, name: name, code: nil, codeState: nil))
+                out.append(module)
                 continue
             }
             // Type.Method: the longest type prefix that is a TypeDef, then its methods of that name.
-            guard var dot = name.lastIndex(of: ".") else { continue }
+            guard var dot = name.lastIndex(of: ".") else { out.append(module); continue }
             // `Type..ctor` / `Type..cctor`: the method name starts with the dot.
             if dot > name.startIndex, name[name.index(before: dot)] == "." { dot = name.index(before: dot) }
-            guard let tok = try? md.typeDef(named: String(name[..<dot])) else { continue }
+            guard let tok = try? md.typeDef(named: String(name[..<dot])) else { out.append(module); continue }
             let method = String(name[name.index(after: dot)...])
             let t = r.type(module: m, typeDefRow: tok.row)
             let loaded = t.map { r.introducedMethods(of: $0) } ?? []
             for row in (try? md.methods(ofTypeDef: tok.row)) ?? [] where row.name == method {
                 let info = try? md.methodInfo(row.token)
-                o.line("Token:       " + Hex.pad(UInt64(row.token.rawValue), 16))
                 if let d = loaded.first(where: { $0.token == row.token.rawValue }) {
-                    o.line("MethodDesc:  " + Sos.p(d.address))
-                    o.line("Name:        " + r.methodName(d.address, withModule: false))
                     let (entry, code, jit) = r.codeState(of: d, in: t)
+                    let state: String
                     switch jit {
-                    case .jit, .preJit: o.line("JITTED Code Address: " + Sos.p(code != 0 ? code : entry ?? 0))
-                    case .none, .fcall: o.line("Not JITTED yet. Use !bpmd -md \(Sos.p(d.address)) to break on run.")
-                    case .unknown: o.line("JITTED Code Address: <not known: the entry's bytes are not in the dump>")
+                    case .jit, .preJit: state = "jitted"
+                    case .none, .fcall: state = "notJitted"
+                    case .unknown: state = "unknown"
+                    }
+                    module.matches.append(.init(token: HexValue(UInt64(row.token.rawValue)), kind: "method", methodTable: nil, eeClass: nil,
+                                                methodDesc: HexValue(d.address), name: r.methodName(d.address, withModule: false),
+                                                code: state == "jitted" ? HexValue(code != 0 ? code : entry ?? 0) : nil, codeState: state))
+                } else {
+                    module.matches.append(.init(token: HexValue(UInt64(row.token.rawValue)), kind: "method", methodTable: nil, eeClass: nil,
+                                                methodDesc: nil, name: info?.displayName ?? name, code: nil, codeState: nil))
+                }
+            }
+            out.append(module)
+        }
+        return NamesValue(modules: out)
+    }
+}
+
+/// `!Name2EE`'s value: per module searched, the type (MethodTable, EEClass) or the methods (MethodDesc, code) found.
+struct NamesValue: CommandValue {
+    struct Match: Encodable {
+        let token: HexValue
+        /// "type" or "method".
+        let kind: String
+        /// Nil when the runtime has not loaded the type.
+        let methodTable: HexValue?
+        let eeClass: HexValue?
+        /// Nil when the runtime has not loaded the method.
+        let methodDesc: HexValue?
+        let name: String
+        let code: HexValue?
+        /// "jitted", "notJitted", or "unknown" (the entry's bytes are not in the dump).
+        let codeState: String?
+    }
+    struct Module: Encodable {
+        let address: HexValue
+        let assembly: String
+        var problem: String?
+        var matches: [Match]
+    }
+    let modules: [Module]
+
+    func textLines() -> [String] {
+        var out: [String] = []
+        for (i, m) in modules.enumerated() {
+            if i > 0 { out.append("--------------------------------------") }
+            out += ["Module:      " + Sos.p(m.address.value), "Assembly:    " + m.assembly]
+            if let p = m.problem { out.append("(no metadata: \(p))"); continue }
+            for x in m.matches {
+                out.append("Token:       " + Hex.pad(x.token.value, 16))
+                if x.kind == "type" {
+                    if let mt = x.methodTable, let ee = x.eeClass {
+                        out += ["MethodTable: " + Sos.p(mt.value), "EEClass:     " + Sos.p(ee.value)]
+                    } else {
+                        out += ["MethodTable: " + Sos.p(0) + " (the type is not loaded)", "EEClass:     " + Sos.p(0)]
+                    }
+                    out.append("Name:        " + x.name)
+                } else if let md = x.methodDesc {
+                    out += ["MethodDesc:  " + Sos.p(md.value), "Name:        " + x.name]
+                    switch x.codeState {
+                    case "jitted": out.append("JITTED Code Address: " + Sos.p(x.code?.value ?? 0))
+                    case "notJitted": out.append("Not JITTED yet. Use !bpmd -md \(Sos.p(md.value)) to break on run.")
+                    default: out.append("JITTED Code Address: <not known: the entry's bytes are not in the dump>")
                     }
                 } else {
-                    o.line("MethodDesc:  " + Sos.p(0) + " (no MethodDesc: the type or method is not loaded)")
-                    o.line("Name:        " + (info?.displayName ?? name))
+                    out += ["MethodDesc:  " + Sos.p(0) + " (no MethodDesc: the type or method is not loaded)", "Name:        " + x.name]
                 }
             }
         }
+        return out
     }
 }
 
