@@ -207,8 +207,11 @@ struct DumpArrayCommand: DebuggerCommand {
         let o = s.output
         guard let t = r.objectType(addr) else { throw CommandError("<Note: this object has an invalid CLASS field>\nInvalid object") }
         guard t.isArray else { throw CommandError("Not an array, please use !DumpObj instead") }
-        SosObject.header(addr, t, r, o)
         let n = r.arrayLength(addr) ?? 0
+        // SOS answers these before the header (strike.cpp PrintArray); -start is an expression, hex by default.
+        if start > n { o.line("Start index out of range"); return }
+        if !details && noFields { o.line("-nofields has no effect unless -details is specified") }
+        SosObject.header(addr, t, r, o)
         let kind = t.arrayElementKind
         o.line("Array:       Rank \(t.rank), Number of elements \(n), Type \(kind.sosName)")
         o.line("Element Methodtable: " + Sos.p(t.elementType?.methodTable ?? 0))

@@ -44,19 +44,21 @@ enum DacOracle {
     }
 }
 
-@Suite("dumpdbg agrees with the runtime's own DAC on the project's sample dump",
-       .enabled(if: ClrFixtures.runtimeFolder != nil, Comment(rawValue: ClrFixtures.skipRuntime)))
+/// The oracle reads Linux cores only (it loads libmscordaccore.so of 3.1.23 or 8.0.4).
+@Suite("dumpdbg agrees with the runtime's own DAC on the project's sample dumps")
 struct OracleOnSampleTests {
-    @Test func dumpheapStatMatchesTheDACTypeByType() throws {
-        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
-        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+    static let targets = AsyncCrashSample.available.filter { $0 != .windows31 }
+
+    @Test(arguments: targets)
+    func dumpheapStatMatchesTheDACTypeByType(_ t: AsyncCrashSample.Target) throws {
+        let dumpPath = t.dump
+        let (s, b) = try AsyncCrashSample.session(t)
         let ours = StatRow.parse(ClrFixtures.run(s, b, "!dumpheap -stat"))
         // The oracle reads the plain core the loader decompressed.
         let plain = try #require(try DumpLoader.open(path: dumpPath).decompressedPath)
         let oracleText: String
         do {
-            oracleText = try DacOracle.stat(core: plain, runtime: ClrFixtures.runtimeFolder!, search: ClrFixtures.samplesFolder)
+            oracleText = try DacOracle.stat(core: plain, runtime: try #require(t.runtimeFolder), search: t.folder)
         } catch let e as DacOracle.OracleUnavailable {
             Issue.record("dac-oracle is needed for this check and could not be built: \(e.reason)")
             return
@@ -94,10 +96,10 @@ extension OracleOnSampleTests {
     /// `!do`'s MT and Offset columns against the DAC, one object of every type on the sample's heap. An MT
     /// dumpdbg cannot find (a constructed type no heap object leads to) prints 0 and is counted; a wrong MT,
     /// or any wrong offset, fails.
-    @Test func dumpObjFieldColumnsMatchTheDAC() throws {
-        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
-        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+    @Test(arguments: targets)
+    func dumpObjFieldColumnsMatchTheDAC(_ t: AsyncCrashSample.Target) throws {
+        let dumpPath = t.dump
+        let (s, b) = try AsyncCrashSample.session(t)
         let mts = StatRow.parse(ClrFixtures.run(s, b, "!dumpheap -stat")).map(\.mt).filter { $0 != "0000000000000000" }
         var objects: [String] = []
         for mt in mts {
@@ -108,7 +110,7 @@ extension OracleOnSampleTests {
         let plain = try #require(try DumpLoader.open(path: dumpPath).decompressedPath)
         let oracle: [String: [String: (mt: String, offset: String)]]
         do {
-            oracle = try DacOracle.fields(core: plain, runtime: ClrFixtures.runtimeFolder!, search: ClrFixtures.samplesFolder, objects: objects)
+            oracle = try DacOracle.fields(core: plain, runtime: try #require(t.runtimeFolder), search: t.folder, objects: objects)
         } catch let e as DacOracle.OracleUnavailable {
             Issue.record("dac-oracle is needed for this check and could not be built: \(e.reason)")
             return
@@ -130,7 +132,7 @@ extension OracleOnSampleTests {
                 #expect(String(p[0]) == t.mt, "\(obj) field \(p[1]): MT \(p[0]), the DAC says \(t.mt)")
             }
         }
-        #expect(compared >= 200, "fields compared: \(compared)")
-        print("!do field columns vs the DAC: \(compared) fields, \(unresolved) MTs not found by dumpdbg (0 printed)")
+        #expect(compared >= 150, "fields compared: \(compared)")
+        print("!do field columns vs the DAC on \(t): \(compared) fields, \(unresolved) MTs not found by dumpdbg (0 printed)")
     }
 }

@@ -1,0 +1,254 @@
+import ClrLayout
+@testable import Commands
+import DumpModel
+import Foundation
+import TestSupport
+import Testing
+
+/// The project's own AsyncCrash sample (Samples/clr/AsyncCrash.cs), one app.exe dumped on three runtimes:
+/// .NET Core 3.1.23 and .NET 8.0.4 on Linux (bundled in Samples/dumps/async-crash), and .NET Core 3.1.23 for
+/// Windows under Wine (108 MB raw, too big for git: `Samples/install-deps.sh --tests` makes it into the cache,
+/// as CI does). Every check is against what the program wrote about itself (FACT lines) before it crashed.
+enum AsyncCrashSample {
+    enum Target: String, CaseIterable, CustomTestStringConvertible, Sendable {
+        case linux31 = "linux-3.1", linux80 = "linux-8.0", windows31 = "windows-3.1"
+        var testDescription: String { rawValue }
+
+        /// The folder with the dump, its facts and app.exe.
+        var folder: String { self == .windows31 ? AsyncCrashSample.windowsFolder : ClrFixtures.samplesFolder }
+        var dump: String { folder + (self == .windows31 ? "/windows-3.1.mdmp.xz" : "/\(rawValue).core.xz") }
+        /// Linux dumps need the runtime's own files; the Windows one needs none (CoreLib's metadata is in the dump).
+        var runtimeNeeded: String? {
+            switch self {
+            case .linux31: installedRuntime31().map { _ in "" } ?? ClrFixtures.skipRuntime
+            case .linux80: installedRuntime80().map { _ in "" } ?? "no .NET 8.0.4 runtime: run Samples/install-deps.sh (or set DUMPDBG_RUNTIME_8_0)"
+            case .windows31: ""
+            }
+        }
+        var runtimeFolder: String? { self == .linux31 ? installedRuntime31() : self == .linux80 ? installedRuntime80() : nil }
+        var clrVersion: String { self == .linux80 ? "8.0.4" : "3.1.23" }
+    }
+
+    /// Where Samples/install-deps.sh --tests puts the Windows dump (DUMPDBG_SAMPLES_WINDOWS overrides it).
+    static var windowsFolder: String {
+        let env = ProcessInfo.processInfo.environment
+        if let dir = env["DUMPDBG_SAMPLES_WINDOWS"], !dir.isEmpty { return dir }
+        return (env["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")) + "/dumpdbg-samples/async-crash"
+    }
+
+    /// The targets whose dump and runtime are here; each missing one is named once, with how to get it.
+    static let available: [Target] = Target.allCases.filter { t in
+        guard FileManager.default.fileExists(atPath: t.dump) else {
+            print("skip AsyncCrash \(t.rawValue): no dump at \(t.dump)"
+                  + (t == .windows31 ? " (Samples/install-deps.sh --tests makes it under Wine)" : ""))
+            return false
+        }
+        if let why = t.runtimeNeeded, !why.isEmpty { print("skip AsyncCrash \(t.rawValue): \(why)"); return false }
+        return true
+    }
+
+    static func facts(_ t: Target) throws -> [String: String] {
+        // The Windows console wrote CRLF; make-clr-dumps.sh strips it, but a hand-made folder may not.
+        let text = try String(contentsOfFile: t.folder + "/\(t.rawValue).facts.txt", encoding: .utf8).replacingOccurrences(of: "\r", with: "")
+        var out: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("FACT ") {
+            let kv = line.dropFirst(5)
+            guard let eq = kv.firstIndex(of: "=") else { continue }
+            out[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
+        }
+        return out
+    }
+
+    static func session(_ t: Target) throws -> (Session, Output.Buffer) {
+        setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
+        let buffer = Output.Buffer()
+        let s = Session(dump: try DumpLoader.open(path: t.dump).dump, output: Output(sink: { buffer.append($0) }))
+        var path: [String] = []
+        if let r = t.runtimeFolder { path.append(try ClrFixtures.linkFolder([r])) }
+        path.append(try ClrFixtures.linkFolder([t.folder], files: ["app.exe"]))
+        s.imagePath = path
+        _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
+        return (s, buffer)
+    }
+
+    /// What dumpdbg reads of the program's own data, addresses left out: equal on every runtime.
+    struct Reader {
+        let s: Session, b: Output.Buffer
+        func run(_ line: String) -> String { ClrFixtures.run(s, b, line) }
+
+        /// The Value column of an instance field's `!do` row (the header row also ends in "Name").
+        func field(_ obj: String, _ name: String) throws -> String {
+            let out = run("!do \(obj)")
+            let row = out.split(separator: "\n").map { $0.split(separator: " ") }.first { $0.last.map(String.init) == name && $0.contains("instance") }
+            return try #require(row.map { String($0[$0.count - 2]) }, "\(name) of \(obj): \(out)")
+        }
+        func string(_ obj: String) throws -> String {
+            if obj == "0000000000000000" { return "<null>" }
+            let out = run("!do \(obj)")
+            let line = try #require(out.split(separator: "\n", omittingEmptySubsequences: false).first { $0.hasPrefix("String:      ") }, "\(out)")
+            return String(line.dropFirst("String:      ".count))
+        }
+        func stringField(_ obj: String, _ name: String) throws -> String { try string(try field(obj, name)) }
+        /// The static's value, through !Name2EE and !DumpClass.
+        func staticField(_ type: String, _ name: String) throws -> String {
+            let n2ee = run("!Name2EE app.exe \(type)")
+            let eeClass = try #require(values(n2ee, "EEClass:     ").first, "\(n2ee)")
+            let cls = run("!DumpClass \(eeClass)")
+            let row = try #require(cls.split(separator: "\n").first { $0.hasSuffix(" \(name)") && $0.contains(" static ") }, "\(cls)")
+            return String(row.split(separator: " ").dropLast().last!)
+        }
+        /// Element `i` of a reference array, through !da (its -start is an expression, hex by default, as in SOS).
+        func element(_ array: String, _ i: Int) throws -> String {
+            let out = run("!da -start 0n\(i) -length 1 \(array)")
+            let row = try #require(out.split(separator: "\n").first { $0.hasPrefix("[\(i)] ") }, "\(out)")
+            return String(row.split(separator: " ")[1])
+        }
+        /// A value-type field's named fields, through !DumpVC.
+        func structField(_ obj: String, _ name: String, _ inner: [String]) throws -> [String] {
+            let out = run("!do \(obj)")
+            let row = try #require(out.split(separator: "\n").first { $0.hasSuffix(" \(name)") }, "\(out)").split(separator: " ")
+            let vc = run("!DumpVC \(row[0]) \(row[row.count - 2])")
+            return try inner.map { try #require(ObjectCommandTests.fieldValue(vc, $0), "\(vc)") }
+        }
+
+        func order(_ arr: String, _ i: Int) throws -> String {
+            let o = try element(arr, i)
+            let customer = try field(o, "Customer")
+            return "Id=\(try field(o, "Id")) Sku=\(try stringField(o, "Sku")) Amount=\(try field(o, "Amount")) "
+                + "Quantity=\(try field(o, "Quantity")) Flags=\(try field(o, "Flags")) IsPaid=\(try field(o, "IsPaid") == "1" ? "True" : "False") "
+                + "Customer.Name=\(try stringField(customer, "Name"))"
+        }
+        func customer(_ arr: String, _ i: Int) throws -> String {
+            let c = try element(arr, i)
+            let loc = try structField(c, "Location", ["X", "Y"])
+            return "Name=\(try stringField(c, "Name")) Email=\(try stringField(c, "Email")) Id=\(try field(c, "Id")) Location.X=\(loc[0]) Location.Y=\(loc[1])"
+        }
+        /// The request (by its _path) as facts.txt spells it.
+        func request(_ obj: String) throws -> [String: String] {
+            var out: [String: String] = [:]
+            for f in ["_path", "_httpVerb", "_queryString"] { out[f] = try stringField(obj, f) }
+            for f in ["_statusCode", "_contentLength", "_startTicks"] { out[f] = try field(obj, f) }
+            out["_isSecure"] = try field(obj, "_isSecure") == "1" ? "True" : "False"
+            let headers = try field(obj, "_headers")
+            out["_headers.count"] = String((Int(try field(headers, "_count")) ?? -1) - (Int(try field(headers, "_freeCount")) ?? -1))
+            return out
+        }
+    }
+}
+
+@Suite("The AsyncCrash sample on each runtime: part-1 SOS commands against the program's facts")
+struct AsyncCrashSampleTests {
+    static let targets = AsyncCrashSample.available
+
+    @Test(arguments: targets)
+    func eeversionNamesTheRuntimeTheProgramRanOn(_ t: AsyncCrashSample.Target) throws {
+        let facts = try AsyncCrashSample.facts(t)
+        #expect(facts["clr_version"] == t.clrVersion)
+        let (s, b) = try AsyncCrashSample.session(t)
+        let v = ClrFixtures.run(s, b, "!eeversion")
+        #expect(v.contains("(.NET \(t.clrVersion), \(t == .windows31 ? "coreclr.dll" : "libcoreclr.so"))\nWorkstation mode\n"), "\(v)")
+        #expect(v.contains(t == .linux80 ? "GC heap: regions\n" : "GC heap: segments\n"), "\(v)")
+    }
+
+    @Test(arguments: targets)
+    func dumpheapStatCountsEveryTypeTheProgramCounted(_ t: AsyncCrashSample.Target) throws {
+        let facts = try AsyncCrashSample.facts(t)
+        let (s, b) = try AsyncCrashSample.session(t)
+        let rows = StatRow.parse(ClrFixtures.run(s, b, "!dumpheap -stat"))
+        let counted = facts.filter { $0.key.hasPrefix("type.") && $0.key.hasSuffix(".count") }
+        #expect(counted.count >= 9)
+        for (key, want) in counted {
+            let name = String(key.dropFirst("type.".count).dropLast(".count".count))
+            #expect(rows.first { $0.name == name }?.count ?? 0 == Int(want), "\(name) on \(t)")
+        }
+    }
+
+    @Test(arguments: targets)
+    func staticsArraysAndFieldValuesAreWhatTheProgramStored(_ t: AsyncCrashSample.Target) throws {
+        let facts = try AsyncCrashSample.facts(t)
+        let (s, b) = try AsyncCrashSample.session(t)
+        let r = AsyncCrashSample.Reader(s: s, b: b)
+        let orders = try r.staticField("Samples.Store", "Orders")
+        let customers = try r.staticField("Samples.Store", "Customers")
+        let points = try r.staticField("Samples.Store", "Points")
+        for (arr, key) in [(orders, "Orders"), (customers, "Customers"), (points, "Points")] {
+            // FACT static.Samples.Store.Orders=Samples.Order[1234]
+            let want = try #require(facts["static.Samples.Store.\(key)"])
+            let elementType = String(want.prefix { $0 != "[" }), length = want.dropFirst(elementType.count + 1).dropLast()
+            let da = r.run("!do \(arr)")
+            #expect(da.contains("Name:        \(elementType)[]\n"), "\(da)")
+            #expect(da.contains("Number of elements \(length), Type "), "\(da)")
+        }
+        for i in [0, 1, 617, 1233] { #expect(try r.order(orders, i) == facts["order[\(i)]"], "order \(i) on \(t)") }
+        for i in [0, 76] { #expect(try r.customer(customers, i) == facts["customer[\(i)]"], "customer \(i) on \(t)") }
+        // Value-type elements: !da -details shows each Point's X and Y.
+        let details = r.run("!da -details -start 3 -length 1 \(points)")
+        #expect(ObjectCommandTests.fieldValue(details, "X") == "30" && ObjectCommandTests.fieldValue(details, "Y") == "4", "\(details)")
+        #expect(facts["point[3]"] == "X=30 Y=4")
+        // -start is hex unless marked, as SOS's GetExpression reads it: 10 is the end of Point[16], 0n17 is past it.
+        let atEnd = r.run("!da -start 10 \(points)")
+        #expect(atEnd.contains("Number of elements 16") && !atEnd.contains("\n["), "\(atEnd)")
+        #expect(r.run("!da -start 0n17 \(points)") == "Start index out of range\n")
+        #expect(r.run("!da -nofields -start f \(points)").hasPrefix("-nofields has no effect unless -details is specified\nName:        Samples.Point[]\n"))
+    }
+
+    @Test(arguments: targets)
+    func threadsExceptionAndTheCrashingRequest(_ t: AsyncCrashSample.Target) throws {
+        let facts = try AsyncCrashSample.facts(t)
+        let (s, b) = try AsyncCrashSample.session(t)
+        let r = AsyncCrashSample.Reader(s: s, b: b)
+        // !threads: each named thread with its managed id; the crash thread holds the exception.
+        let threads = r.run("!threads").split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        for name in ["KeepAliveWorker", "RequestWorker"] {
+            let osid = try #require(facts["thread.\(name).os_tid_hex"]).lowercased()
+            let row = try #require(threads.first { $0.count > 3 && $0[2].lowercased() == osid }, "\(name) on \(t)")
+            #expect(row[1] == facts["thread.\(name).managed_id"], "\(name) on \(t): \(row)")
+            #expect(row.contains("System.NullReferenceException") == (name == facts["crash.thread"]), "\(row)")
+        }
+        // The event thread is the crashing one, on every runtime (createdump's SIGABRT; Wine's missing exception stream).
+        #expect(s.thread.map { String($0.id, radix: 16) } == facts["crash.os_tid_hex"]?.lowercased(), "\(t)")
+        let pe = r.run("!pe")
+        #expect(pe.contains("Exception type:   \(facts["exception.type"] ?? "?")\n"), "\(pe)")
+        #expect(pe.contains("Message:          \(facts["exception.message"] ?? "?")\n"))
+        let thrownIn = try #require(facts["exception.thrown_in"]).prefix { $0 != "(" }   // Samples.AccountController.LoginAsync
+        #expect(pe.contains("app.exe!Samples.AccountController+<LoginAsync>") && thrownIn.hasSuffix(".LoginAsync"), "\(pe)")
+        #expect(pe.contains("!\(facts["exception.rethrown_via"] ?? "?")("), "\(pe)")
+        // The walkthrough: !dso on the crash thread holds the request; its fields are the program's.
+        let dso = r.run("!dso")
+        let requests = ObjectCommandTests.dsoObjects(dso, type: "System.Web.Hosting.IIS7WorkerRequest")
+        let request = try #require(requests.first, "\(dso)")
+        let seen = try r.request(request)
+        for (f, v) in seen { #expect(facts["request.\(f)"] == v, "request.\(f) on \(t)") }
+        #expect(seen.count == 8)
+        // The other request (the keep-alive thread's) from the heap.
+        let all = r.run("!dumpheap -short -type System.Web.Hosting.IIS7WorkerRequest").split(separator: "\n").map(String.init)
+        #expect(all.count == 2 && all.contains(request))
+        let other = try r.request(try #require(all.first { $0 != request }))
+        for (f, v) in other { #expect(facts["keepalive_request.\(f)"] == v, "keepalive_request.\(f) on \(t)") }
+    }
+
+    /// The issue's cross-runtime check: one program, three runtimes, the same answers.
+    @Test func theThreeRuntimesGiveTheSameCountsAndValues() throws {
+        guard Self.targets.count >= 2 else { print("skip: fewer than two AsyncCrash targets here"); return }
+        var seen: [AsyncCrashSample.Target: String] = [:]
+        for t in Self.targets {
+            let (s, b) = try AsyncCrashSample.session(t)
+            let r = AsyncCrashSample.Reader(s: s, b: b)
+            // The program's own types (the async state machine's box is the runtime's, and differs by version).
+            let counts = StatRow.parse(r.run("!dumpheap -stat -type Samples."))
+                .filter { !$0.name.contains("c__async") && !$0.name.contains("AsyncStateMachineBox") }
+                .map { "\($0.name) \($0.count) \($0.size)" }.sorted()
+            let orders = try r.staticField("Samples.Store", "Orders"), customers = try r.staticField("Samples.Store", "Customers")
+            var lines = counts
+            for i in stride(from: 0, to: 1234, by: 97) { lines.append(try r.order(orders, i)) }
+            for i in stride(from: 0, to: 77, by: 11) { lines.append(try r.customer(customers, i)) }
+            for req in r.run("!dumpheap -short -type System.Web.Hosting.IIS7WorkerRequest").split(separator: "\n") {
+                lines.append(try r.request(String(req)).sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " "))
+            }
+            seen[t] = lines.sorted().joined(separator: "\n")
+        }
+        let first = try #require(Self.targets.first)
+        #expect(seen[first]!.split(separator: "\n").count > 20)
+        for t in Self.targets.dropFirst() { #expect(seen[t] == seen[first], "\(t) differs from \(first)") }
+    }
+}
