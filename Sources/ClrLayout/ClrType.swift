@@ -403,6 +403,71 @@ extension ClrRuntime {
 }
 
 extension ClrRuntime {
+    /// The Type column SOS prints for a field (util.cpp DisplayFields over the DAC's GetFieldDescData): the
+    /// loaded type's own name when the FieldDesc holds a class or struct whose MethodTable is known; else the
+    /// name of the class token the signature names; else the element type's name. That last case is the
+    /// FieldDesc's type, or the signature's when the signature names no token and no MethodTable is known,
+    /// so an unloaded array prints "SZARRAY" and an unloaded generic instance prints nothing (SOS's table has
+    /// no name for GENERICINST). Enum fields print their underlying primitive, which is what the FieldDesc holds.
+    public func fieldTypeColumnName(_ f: ClrField, typeMT mt: UInt64) -> String {
+        let fdType = f.rawElementType
+        let isClassOrStruct = fdType == CorElementType.class.rawValue || fdType == CorElementType.valueType.rawValue
+        if mt != 0, isClassOrStruct, let t = type(mt) { return t.name }
+        var sig = f.signature
+        while case .modified(let inner, _, _)? = sig { sig = inner }
+        if fdType == CorElementType.class.rawValue, case .named(let token, _)? = sig, let md = type(f.enclosingMT)?.module?.metadata {
+            // SOS reads the token's row as a TypeDef even when it is a TypeRef; the name the token really has is printed here.
+            switch token.table {
+            case .typeDef?: if let n = try? md.fullName(ofTypeDef: token.row) { return n }
+            case .typeRef?: if let n = try? md.fullName(ofTypeRef: token.row) { return n }
+            default: break
+            }
+        }
+        var shown = fdType
+        if mt == 0, let sig, let sigType = Self.elementType(of: sig), sigType != CorElementType.class.rawValue,
+           sigType != CorElementType.valueType.rawValue { shown = sigType }
+        return Self.composedName(shown)
+    }
+
+    /// The first element type of a signature, as the runtime's SigParser reads it.
+    static func elementType(of sig: TypeSignature) -> UInt8? {
+        switch sig {
+        case .primitive(let p): return p.rawValue
+        case .named(_, let isValueType): return isValueType ? CorElementType.valueType.rawValue : CorElementType.class.rawValue
+        case .szArray: return CorElementType.szArray.rawValue
+        case .array: return CorElementType.array.rawValue
+        case .genericInstance: return CorElementType.genericInst.rawValue
+        case .typeParameter: return CorElementType.var.rawValue
+        case .methodParameter: return 0x1e
+        case .pointer: return CorElementType.ptr.rawValue
+        case .byRef: return CorElementType.byref.rawValue
+        case .functionPointer: return CorElementType.fnptr.rawValue
+        case .modified(let inner, _, _), .pinned(let inner): return elementType(of: inner)
+        }
+    }
+
+    /// SOS's ComposeName: "System.Int32" for primitives (cortypeinfo.h), its own words for the others, "" where
+    /// neither names the element type.
+    static func composedName(_ et: UInt8) -> String {
+        if let e = CorElementType(rawValue: et), let n = e.systemTypeName { return n }
+        switch et {
+        case 0x01: return "System.Void"
+        case 0x0e: return "System.String"
+        case 0x16: return "System.TypedReference"
+        case 0x1c: return "System.Object"
+        case 0x0f: return "PTR"
+        case 0x10: return "BYREF"
+        case 0x11: return "VALUETYPE"
+        case 0x12: return "CLASS"
+        case 0x13: return "VAR"
+        case 0x14: return "ARRAY"
+        case 0x1b: return "FNPTR"
+        case 0x1d: return "SZARRAY"
+        case 0x1e: return "MVAR"
+        default: return ""
+        }
+    }
+
     /// The TypeHandle of the type `sig` names, read in `module` with `context` as the enclosing type's generic
     /// arguments; nil when the runtime has not built that type (arrays and instantiations are only found among
     /// the types the runtime has built, never made up).

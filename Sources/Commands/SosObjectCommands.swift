@@ -86,9 +86,9 @@ enum SosObject {
                 case .classOnly: value = ""
                 }
             }
-            let typeName = f.typeName.isEmpty ? (f.elementType?.systemTypeName ?? "") : f.typeName
-            return FieldRow(methodTable: HexValue(r.fieldTypeMT(f)), token: HexValue(UInt64(f.token)),
-                            offset: UInt64(r.displayedOffset(f, inValueClass: mode == .valueClass)), type: typeName,
+            let mt = r.fieldTypeMT(f)
+            return FieldRow(methodTable: HexValue(mt), token: HexValue(UInt64(f.token)),
+                            offset: UInt64(r.displayedOffset(f, inValueClass: mode == .valueClass)), type: r.fieldTypeColumnName(f, typeMT: mt),
                             isValueType: f.isValueType, attribute: attr, value: value, name: f.name)
         }
     }

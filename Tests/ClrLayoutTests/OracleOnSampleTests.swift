@@ -74,19 +74,25 @@ struct OracleOnSampleTests {
 }
 
 extension DacOracle {
-    /// The oracle's `--obj` field rows for each object: token -> (MTOfType, Offset), as hex text.
-    static func fields(core: String, runtime: String, search: String, objects: [String]) throws -> [String: [String: (mt: String, offset: String)]] {
+    /// One `--obj` field row: MTOfType and Offset as hex text, the FieldDesc's element type word, the type's name.
+    struct FieldRow { let mt: String, offset: String, elementType: String, typeName: String }
+
+    /// The oracle's `--obj` field rows for each object, by field token.
+    static func fields(core: String, runtime: String, search: String, objects: [String]) throws -> [String: [String: FieldRow]] {
         let text = try run([core, runtime, "--search", search] + objects.flatMap { ["--obj", $0] })
-        var out: [String: [String: (mt: String, offset: String)]] = [:]
+        var out: [String: [String: FieldRow]] = [:]
+        // EnclosingMT MTOfType Field Offset dwOff ElementType Type VT Attr Value Name (a type name may hold ", ").
+        let row = try Regex(#"^\S+ (\S+) +(\S+) +(\S+) +\S+ (\S+) +(.*?) +[01] +(?:instance|static|TLstatic|CLstatic) "#)
         var current: String?
         var inFields = false
         for line in text.split(separator: "\n") {
             if line.hasPrefix("Object:") { current = line.split(separator: " ").last.map(String.init); inFields = false; continue }
             if line.hasPrefix("Fields:") { inFields = true; continue }
             guard inFields, let obj = current else { continue }
-            let p = line.split(separator: " ")
-            guard p.count > 5, p[0].count == 16, p[0].allSatisfy(\.isHexDigit) else { continue }
-            out[obj, default: [:]][String(p[2])] = (String(p[1]), String(p[3]))
+            guard line.prefix(16).allSatisfy(\.isHexDigit), let m = try row.prefixMatch(in: String(line)), m.count == 6,
+                  let mt = m[1].substring, let tok = m[2].substring, let off = m[3].substring, let et = m[4].substring,
+                  let name = m[5].substring else { continue }
+            out[obj, default: [:]][String(tok)] = FieldRow(mt: String(mt), offset: String(off), elementType: String(et), typeName: String(name))
         }
         return out
     }
@@ -108,7 +114,7 @@ extension OracleOnSampleTests {
             }
         }
         let plain = try #require(try DumpLoader.open(path: dumpPath).decompressedPath)
-        let oracle: [String: [String: (mt: String, offset: String)]]
+        let oracle: [String: [String: DacOracle.FieldRow]]
         do {
             oracle = try DacOracle.fields(core: plain, runtime: try #require(t.runtimeFolder), search: t.folder, objects: objects)
         } catch let e as DacOracle.OracleUnavailable {
@@ -117,7 +123,7 @@ extension OracleOnSampleTests {
         }
         // Objects without fields (strings, arrays of primitives) have no rows.
         #expect(oracle.count >= 50, "the oracle dumped the objects with fields")
-        var compared = 0, unresolved = 0
+        var compared = 0, unresolved = 0, named = 0
         for obj in objects {
             guard let theirs = oracle[obj] else { continue }
             var inFields = false
@@ -130,9 +136,16 @@ extension OracleOnSampleTests {
                 #expect(String(p[2]) == t.offset, "\(obj) field \(p[1]): offset \(p[2]), the DAC says \(t.offset)")
                 if p[0] == "0000000000000000" && t.mt != "0000000000000000" { unresolved += 1; continue }
                 #expect(String(p[0]) == t.mt, "\(obj) field \(p[1]): MT \(p[0]), the DAC says \(t.mt)")
+                // The Type column: for a class or struct with a known MT, SOS prints that MT's name (20 columns).
+                if t.mt != "0000000000000000", t.elementType == "CLASS" || t.elementType == "VALUETYPE" {
+                    let column = String(line.dropFirst(16 + 2 + 7 + 1 + 8 + 1).prefix(20))
+                    #expect(column == Sos.typeColumn(t.typeName), "\(obj) field \(p[1]): type '\(column)', the DAC names \(t.typeName)")
+                    named += 1
+                }
             }
         }
         #expect(compared >= 150, "fields compared: \(compared)")
-        print("!do field columns vs the DAC on \(t): \(compared) fields, \(unresolved) MTs not found by dumpdbg (0 printed)")
+        #expect(named >= 90, "type names compared: \(named)")
+        print("!do field columns vs the DAC on \(t): \(compared) fields (\(named) type names), \(unresolved) MTs not found by dumpdbg (0 printed)")
     }
 }
