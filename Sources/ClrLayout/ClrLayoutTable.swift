@@ -85,6 +85,9 @@ public struct ClrLayoutTable: Sendable {
     public let fieldDescSize: UInt64
     // TypeDesc
     public let typeDescTemplateMT: UInt64
+    /// TypeVarTypeDesc: its Module* and its GenericParam token (the name is that row's).
+    public let typeVarModule: UInt64
+    public let typeVarToken: UInt64
     // Module, PEFile, PEImage, PEImageLayout, DomainLocalModule
     public let moduleFile: UInt64
     public let moduleTypeDefMap: UInt64
@@ -211,6 +214,8 @@ public struct ClrLayoutTable: Sendable {
     public let handles: ClrHandleLayout
     /// Domains, assemblies and the native thread pool (Docs/clr/domains-threadpool.md).
     public let domains: ClrDomainLayout
+    /// The modules' tables of loaded constructed types (Docs/clr/param-types.md).
+    public let paramTypes: ClrParamTypesLayout
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4, .coreclr3_1_23Windows]
 
@@ -359,4 +364,26 @@ public struct ClrDomainLayout: Sendable {
     public let moduleFileReferences: UInt64?
     /// The native thread pool's ThreadCounter: its Counts (four i16: MaxWorking, NumActive, NumWorking, NumRetired).
     public let threadCounterCounts: UInt64?
+}
+
+/// Module::m_pAvailableParamTypes, the hash table of the constructed types (generic instantiations, arrays,
+/// pointers) whose loader module is that module (Docs/clr/param-types.md).
+public struct ClrParamTypesLayout: Sendable {
+    public enum Shape: Sendable {
+        /// 3.1's NgenHashTable without its persisted parts: a bucket array and its u32 count; chains end at 0.
+        case countedBuckets(count: UInt64)
+        /// 8.0's DacEnumerableHashTable: slot 0 holds the bucket count, slot 1 a newer array during a resize,
+        /// slot 2 the base end sentinel; bucket i is slot 3 + i; a chain ends at any odd value.
+        case sentinelBuckets
+    }
+    public let moduleAvailableParamTypes: UInt64
+    /// The table's bucket array pointer.
+    public let tableBuckets: UInt64
+    public let shape: Shape
+    /// An entry: its TypeHandle and the next entry.
+    public let entryTypeHandle: UInt64
+    public let entryNext: UInt64
+    /// TypeDesc::m_typeAndFlags' IsNotFullyLoaded bit: the DAC's lookup (DontLoadTypes, CLASS_LOADED) skips
+    /// such types, so SOS prints no MT for a field of that type.
+    public let typeDescNotFullyLoaded: UInt32
 }

@@ -226,6 +226,7 @@ public final class ClrRuntime: @unchecked Sendable {
     var introducedMethodsCache: [UInt64: [ClrMethodDesc]] = [:]
     var builtTypesCache: [ClrType]?
     var heapMethodTablesCache: Set<UInt64>?
+    var constructedTypeHandlesCache: [UInt64]?
 
     public init(target: DataTarget) throws(ClrError) {
         self.target = target

@@ -306,7 +306,22 @@ extension ClrRuntime {
         return nil
     }
 
+    /// The declared name of a generic variable's TypeVarTypeDesc (`TResult`), from its module's GenericParam
+    /// table; nil for other handles. The runtime's TypeString prints such an argument bare, with no brackets
+    /// and no assembly: `System.Threading.Tasks.Task`1[TResult]`.
+    func genericVariableName(_ th: UInt64) -> String? {
+        guard th & 2 != 0, let flags = target.u32(th & ~3) else { return nil }
+        let et = flags & 0xFF
+        guard et == UInt32(CorElementType.var.rawValue) || et == 0x1e else { return nil }
+        let td = th & ~3, l = layout
+        guard let moduleAddress = target.u64(td &+ l.typeVarModule), let token = target.u32(td &+ l.typeVarToken),
+              token >> 24 == 0x2a, let md = module(at: moduleAddress)?.metadata,
+              let name = try? md.genericParameterName(row: Int(token & 0xFF_FFFF)) else { return nil }
+        return name
+    }
+
     func nameForHandle(_ th: UInt64, depth: Int) -> String {
+        if let name = genericVariableName(th) { return name }
         if th & 2 != 0, typeForHandle(th) == nil {
             let et = target.u32(th & ~3).map { String($0 & 0xFF, radix: 16) } ?? "?"
             return "<TypeDesc \(Hex16.s(th)) et 0x\(et)>"
@@ -329,8 +344,12 @@ extension ClrRuntime {
             return "<invalid token 0x\(String(t.token, radix: 16)) in \(m.fileName)>"
         }
         let args = t.genericArguments
-        if !args.isEmpty {
-            name += "[" + args.map { "[" + nameForHandle($0, depth: depth) + ", " + assemblyLabel($0, depth: depth) + "]" }.joined(separator: ",") + "]"
+        // The typical instantiation (`ImmutableArray<T>` over its own parameter) is the generic definition, which
+        // TypeString names without arguments (MethodTable GenericsMask 0x30, TypicalInst).
+        if !args.isEmpty, t.genericsKind != 0x30 {
+            name += "[" + args.map { a in
+                genericVariableName(a) ?? "[" + nameForHandle(a, depth: depth) + ", " + assemblyLabel(a, depth: depth) + "]"
+            }.joined(separator: ",") + "]"
         }
         return name
     }
@@ -485,33 +504,41 @@ extension ClrRuntime {
             }
         case .typeParameter(let i):
             return i < context.count ? context[i] : nil
+        // 3.1 names an array by a TypeDesc where 8.0 uses its MethodTable (an element type `Byte[]` of `Byte[][]`,
+        // a generic argument `Byte[][]`): handles are compared by the MethodTable they stand for.
         case .szArray(let element):
-            guard let e = resolveType(element, context: context, module: module, depth: depth + 1) else { return nil }
-            return builtTypes().first { $0.isSzArray && $0.elementTypeHandle == e }?.methodTable
+            guard let e = resolveType(element, context: context, module: module, depth: depth + 1).map(sameType) else { return nil }
+            return builtTypes().first { $0.isSzArray && $0.elementTypeHandle.map(sameType) == e }?.methodTable
         case .array(let element, let rank):
-            guard let e = resolveType(element, context: context, module: module, depth: depth + 1) else { return nil }
-            return builtTypes().first { $0.isArray && !$0.isSzArray && $0.rank == rank && $0.elementTypeHandle == e }?.methodTable
+            guard let e = resolveType(element, context: context, module: module, depth: depth + 1).map(sameType) else { return nil }
+            return builtTypes().first { $0.isArray && !$0.isSzArray && $0.rank == rank && $0.elementTypeHandle.map(sameType) == e }?.methodTable
         case .genericInstance(let definition, let arguments):
             guard let defMT = resolveType(definition, context: context, module: module, depth: depth + 1),
                   let def = type(defMT), let defModule = def.module else { return nil }
             var args: [UInt64] = []
             for a in arguments {
                 guard let h = resolveType(a, context: context, module: module, depth: depth + 1) else { return nil }
-                args.append(h)
+                args.append(sameType(h))
             }
             return builtTypes().first {
-                $0.typeDefRid == def.typeDefRid && $0.module === defModule && $0.genericArguments == args && !$0.isArray
+                $0.typeDefRid == def.typeDefRid && $0.module === defModule && !$0.isArray && $0.genericArguments.map(sameType) == args
             }?.methodTable
         default:
             return nil
         }
     }
 
-    /// The types the runtime has built that dumpdbg can reach: every type on the heap, with its parents,
-    /// interfaces, generic arguments and element types (found once, by a heap walk).
+    /// A TypeHandle reduced to the MethodTable it stands for (an array TypeDesc's template), else itself.
+    func sameType(_ th: UInt64) -> UInt64 {
+        th & 2 == 0 ? th : typeForHandle(th)?.methodTable ?? th
+    }
+
+    /// The types the runtime has built that dumpdbg can reach: every type on the heap and every constructed
+    /// type in the modules' tables, with their parents, interfaces, generic arguments and element types
+    /// (found once, by a heap walk and a walk of the tables).
     func builtTypes() -> [ClrType] {
         if let builtTypesCache { return builtTypesCache }
-        var pending = Array(heapMethodTables())
+        var pending = constructedTypeHandles().reversed() + Array(heapMethodTables())
         var seen: Set<UInt64> = []
         var out: [ClrType] = []
         while let th = pending.popLast(), out.count < 200_000 {

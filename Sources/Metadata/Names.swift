@@ -46,6 +46,14 @@ extension MetadataReader {
 
     /// `Namespace.Name`, or `Namespace.Outer+Inner` for nested types, as the CLR prints a
     /// type definition (generic arity stays in the name: ``List`1``).
+    /// A generic parameter's declared name (`TResult`): the GenericParam table's Name column (ECMA-335 II.22.20).
+    public func genericParameterName(row: Int) throws(MetadataError) -> String {
+        guard row >= 1, row <= rowCount(.genericParam) else {
+            throw MetadataError(.badFormat, "GenericParam row \(row) is outside the table (\(rowCount(.genericParam)) rows)")
+        }
+        return try string(at: try cell(.genericParam, row, 3))
+    }
+
     public func fullName(ofTypeDef row: Int) throws(MetadataError) -> String {
         var parts: [String] = []
         var current = row

@@ -227,6 +227,26 @@ struct AsyncCrashSampleTests {
         for (f, v) in other { #expect(facts["keepalive_request.\(f)"] == v, "keepalive_request.\(f) on \(t)") }
     }
 
+    /// SOS's MT column names the field's exact type where the runtime loaded it, even when no object leads there:
+    /// List<KeyValuePair<SendOrPostCallback, Object>>'s `_items` is typed `!0[]`, i.e. KeyValuePair<__Canon,__Canon>[]
+    /// in the shared code's context, an array found only in CoreLib's table of constructed types.
+    @Test(arguments: targets)
+    func fieldTypesOfSharedGenericCodeAreTheLoadedConstructedTypes(_ t: AsyncCrashSample.Target) throws {
+        let (s, b) = try AsyncCrashSample.session(t)
+        let r = AsyncCrashSample.Reader(s: s, b: b)
+        let context = try #require(r.run("!dumpheap -short -type System.Web.LegacyAspNetSynchronizationContext").split(separator: "\n").first)
+        let queue = try r.field(String(context), "_queue")
+        let list = r.run("!do \(queue)")
+        let items = try #require(list.split(separator: "\n").first { $0.hasSuffix(" _items") && $0.contains(" instance ") }, "\(list)")
+        let mt = String(items.prefix(16))
+        #expect(mt != "0000000000000000", "\(t): \(items)")
+        #expect(items.contains(" ...ivate.CoreLib]][] "), "\(t): \(items)")
+        let dumpmt = r.run("!DumpMT \(mt)")
+        #expect(dumpmt.contains("Name:            System.Collections.Generic.KeyValuePair`2[[System.__Canon, System.Private.CoreLib],[System.__Canon, System.Private.CoreLib]][]\n"), "\(t): \(dumpmt)")
+        // No object has that type: it comes from the runtime's own table.
+        #expect(!r.run("!dumpheap -stat").contains(" KeyValuePair`2[[System.__Canon"), "\(t)")
+    }
+
     /// The cross-runtime check: one program, three runtimes, the same answers.
     @Test func theThreeRuntimesGiveTheSameCountsAndValues() throws {
         guard Self.targets.count >= 2 else { print("skip: fewer than two AsyncCrash targets here"); return }

@@ -1,4 +1,4 @@
-import ClrLayout
+@testable import ClrLayout
 @testable import Commands
 import DumpModel
 import Foundation
@@ -99,9 +99,8 @@ extension DacOracle {
 }
 
 extension OracleOnSampleTests {
-    /// `!do`'s MT and Offset columns against the DAC, one object of every type on the sample's heap. An MT
-    /// dumpdbg cannot find (a constructed type no heap object leads to) prints 0 and is counted; a wrong MT,
-    /// or any wrong offset, fails.
+    /// `!do`'s MT, Offset and Type columns against the DAC, one object of every type on the sample's heap. Every
+    /// MT must be the DAC's, including constructed types no object leads to (found in the modules' tables).
     @Test(arguments: targets)
     func dumpObjFieldColumnsMatchTheDAC(_ t: AsyncCrashSample.Target) throws {
         let dumpPath = t.dump
@@ -134,7 +133,7 @@ extension OracleOnSampleTests {
                 guard p.count > 3, let t = theirs[String(p[1])] else { continue }
                 compared += 1
                 #expect(String(p[2]) == t.offset, "\(obj) field \(p[1]): offset \(p[2]), the DAC says \(t.offset)")
-                if p[0] == "0000000000000000" && t.mt != "0000000000000000" { unresolved += 1; continue }
+                if p[0] == "0000000000000000" && t.mt != "0000000000000000" { unresolved += 1; Issue.record("\(obj) field \(p[1]): MT 0, the DAC says \(t.mt)"); continue }
                 #expect(String(p[0]) == t.mt, "\(obj) field \(p[1]): MT \(p[0]), the DAC says \(t.mt)")
                 // The Type column: for a class or struct with a known MT, SOS prints that MT's name (20 columns).
                 if t.mt != "0000000000000000", t.elementType == "CLASS" || t.elementType == "VALUETYPE" {
@@ -147,5 +146,50 @@ extension OracleOnSampleTests {
         #expect(compared >= 150, "fields compared: \(compared)")
         #expect(named >= 90, "type names compared: \(named)")
         print("!do field columns vs the DAC on \(t): \(compared) fields (\(named) type names), \(unresolved) MTs not found by dumpdbg (0 printed)")
+    }
+}
+
+extension OracleOnSampleTests {
+    /// The DAC's names (`--mt`) for MethodTables, asked in batches (one DAC load per batch).
+    static func dacNames(core: String, runtime: String, search: String, mts: [UInt64]) throws -> [UInt64: String] {
+        var out: [UInt64: String] = [:]
+        for start in stride(from: 0, to: mts.count, by: 40) {
+            let batch = mts[start..<min(start + 40, mts.count)]
+            let text = try DacOracle.run([core, runtime, "--search", search] + batch.flatMap { ["--mt", Hex.pad($0, 16)] })
+            var current: UInt64?
+            for line in text.split(separator: "\n") {
+                if line.hasPrefix("MethodTable:") { current = line.split(separator: " ").last.flatMap { UInt64($0, radix: 16) } }
+                if line.hasPrefix("Name:"), let mt = current {
+                    out[mt] = String(line.dropFirst("Name:".count).drop { $0 == " " })
+                }
+            }
+        }
+        return out
+    }
+
+    /// Every constructed type in the modules' tables (generic instantiations, arrays; over __Canon or over generic
+    /// parameters, `Task`1[TResult]`, and typical instantiations printed bare) is named as the DAC names it.
+    @Test(arguments: targets)
+    func constructedTypesInTheModulesTablesAreNamedAsTheDACNamesThem(_ t: AsyncCrashSample.Target) throws {
+        let (s, _) = try AsyncCrashSample.session(t)
+        let r = try SosRuntimes.runtime(for: s)
+        let handles = r.constructedTypeHandles()
+        #expect(handles.count >= 400, "\(t): \(handles.count) entries")
+        let mts = Array(Set(handles.compactMap { r.typeForHandle($0)?.methodTable })).sorted()
+        let plain = try #require(try DumpLoader.open(path: t.dump).decompressedPath)
+        let dac: [UInt64: String]
+        do { dac = try Self.dacNames(core: plain, runtime: try #require(t.runtimeFolder), search: t.folder, mts: mts) } catch let e as DacOracle.OracleUnavailable {
+            Issue.record("dac-oracle is needed for this check and could not be built: \(e.reason)")
+            return
+        }
+        #expect(dac.count >= mts.count - 2, "\(t): the DAC named \(dac.count) of \(mts.count)")
+        var overGenericParameters = 0
+        for (mt, name) in dac {
+            let ours = r.type(mt)?.name
+            #expect(ours == name, "\(t) \(Hex.pad(mt, 16)): dumpdbg \(ours ?? "nil"), the DAC \(name)")
+            if name.contains("`1[T") { overGenericParameters += 1 }
+        }
+        #expect(overGenericParameters > 0, "\(t): instantiations over generic parameters were compared")
+        print("constructed types vs the DAC on \(t): \(handles.count) entries, \(dac.count) names compared")
     }
 }

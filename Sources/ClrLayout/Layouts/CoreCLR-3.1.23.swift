@@ -103,6 +103,10 @@ extension ClrLayoutTable {
         fieldDescSize: 16,
         // TypeDesc
         typeDescTemplateMT: 0x08,
+        // typedesc.h TypeVarTypeDesc: m_pModule, m_typeOrMethodDef, m_numConstraints, m_constraints,
+        // m_hExposedClassObject, m_token (a 0x2a GenericParam token on every one read in the dumps), m_index.
+        typeVarModule: 0x08,
+        typeVarToken: 0x28,
         // Module, PEFile, PEImage, PEImageLayout, DomainLocalModule
         moduleFile: 0x10,
         moduleTypeDefMap: 0x2b8,
@@ -231,6 +235,10 @@ extension ClrLayoutTable {
         domains: ClrDomainLayout(systemDomainGlobalAllocator: 0xae8, allocatorHeaps: 0x278, appDomainAssemblies: 0xad8,
                                  appDomainName: 0xc70, appDomainStage: 0xcd4, domainAssemblyAssembly: 0x68, domainAssemblyLevel: 0x28,
                                  domainAssemblyError: 0x38, assemblyClassLoader: 0x08, assemblyModule: 0x18, assemblyFile: 0x20,
-                                 moduleFileReferences: 0x380, threadCounterCounts: 0x40)
+                                 moduleFileReferences: 0x380, threadCounterCounts: 0x40),
+        // Docs/clr/param-types.md (every module's table points back at its module; all 14 MTs the DAC gave that
+        // no object leads to are entries of CoreLib's table).
+        paramTypes: ClrParamTypesLayout(moduleAvailableParamTypes: 0x400, tableBuckets: 0x10, shape: .countedBuckets(count: 0x18),
+                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000)
     )
 }

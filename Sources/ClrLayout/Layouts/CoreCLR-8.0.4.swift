@@ -94,6 +94,10 @@ extension ClrLayoutTable {
         // TypeDesc
         // Not seen in the 8.0 dump (arrays and generic arguments are MethodTables there); 3.1's value, unverified.
         typeDescTemplateMT: 0x08,
+        // typedesc.h TypeVarTypeDesc: m_pModule, m_typeOrMethodDef, m_numConstraints, m_constraints,
+        // m_hExposedClassObject, m_token (a 0x2a GenericParam token on every one read in the dumps), m_index.
+        typeVarModule: 0x08,
+        typeVarToken: 0x28,
         // Module, PEFile, PEImage, PEImageLayout, DomainLocalModule
         moduleFile: 0x110,
         moduleTypeDefMap: 0x2f0,
@@ -228,6 +232,10 @@ extension ClrLayoutTable {
         domains: ClrDomainLayout(systemDomainGlobalAllocator: 0xa00, allocatorHeaps: 0x390, appDomainAssemblies: 0x9f0,
                                  appDomainName: 0xb60, appDomainStage: 0xc38, domainAssemblyAssembly: 0x00, domainAssemblyLevel: 0x38,
                                  domainAssemblyError: 0x50, assemblyClassLoader: 0x08, assemblyModule: 0x18, assemblyFile: 0x20,
-                                 moduleFileReferences: nil, threadCounterCounts: nil)
+                                 moduleFileReferences: nil, threadCounterCounts: nil),
+        // Docs/clr/param-types.md (every module's table points back at its module; all 14 MTs the DAC gave that
+        // no object leads to are entries of CoreLib's table).
+        paramTypes: ClrParamTypesLayout(moduleAvailableParamTypes: 0x3c8, tableBuckets: 0x10, shape: .sentinelBuckets,
+                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000)
     )
 }
