@@ -37,17 +37,26 @@ fi
 [ -n "$(find_runtime8)" ] || echo "install-deps: the .NET 8.0.4 runtime did not install; 8.0 dumps will need -i RUNTIME_FOLDER" >&2
 lib=$(find_runtime)
 [ -n "$lib" ] || { echo "install-deps: the .NET Core 3.1.23 runtime did not install" >&2; exit 1; }
-# The Windows dump of the AsyncCrash sample (.NET Core 3.1.23 for Windows under Wine, full memory: 108 MB raw,
-# 20 MB xz, too big for git) is made here, once: about 70 s with Wine installed, cached by app.exe's hash.
-# The lab script beside the project installs Wine and mono-mcs itself. NO_WINE=1 skips it (the tests then say so).
-if [ "${1:-}" = "--tests" ] && [ -z "${NO_WINE:-}" ]; then
+# Sample dumps the tests need that are not kept in git, made once into ~/.cache/dumpdbg-samples (cached by
+# app.exe's hash) with the lab script beside the project, which installs Wine and mono-mcs itself:
+# - the AsyncCrash sample on .NET Core 3.1.23 for Windows under Wine (full memory: 108 MB raw, 20 MB xz; about
+#   70 s); NO_WINE=1 skips it (its tests then say so);
+# - the same sample under server GC on both Linux runtimes (about 10 s).
+if [ "${1:-}" = "--tests" ]; then
   here=$(cd "$(dirname "$0")" && pwd)
-  samples=${XDG_CACHE_HOME:-$HOME/.cache}/dumpdbg-samples/async-crash
+  cache=${XDG_CACHE_HOME:-$HOME/.cache}/dumpdbg-samples
+  stale() { [ ! -s "$1/$2" ] || ! cmp -s "$1/app.exe" "$here/dumps/async-crash/app.exe"; }
   if [ ! -f "$here/../../shared/labs/make-clr-dumps.sh" ]; then
-    echo "install-deps: ../shared/labs is absent: the Windows sample dump is not made (its tests will say so)" >&2
-  elif [ ! -s "$samples/windows-3.1.mdmp.xz" ] || ! cmp -s "$samples/app.exe" "$here/dumps/async-crash/app.exe"; then
-    echo "install-deps: making the AsyncCrash sample's Windows dump under Wine into $samples" >&2
-    SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$(dirname "$samples")" windows-3.1 >&2
+    echo "install-deps: ../shared/labs is absent: the Windows and server-GC sample dumps are not made (their tests will say so)" >&2
+  else
+    if [ -z "${NO_WINE:-}" ] && stale "$cache/async-crash" windows-3.1.mdmp.xz; then
+      echo "install-deps: making the AsyncCrash sample's Windows dump under Wine into $cache/async-crash" >&2
+      SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
+    fi
+    if stale "$cache/server/async-crash" linux-8.0.core.xz; then
+      echo "install-deps: making the AsyncCrash sample's server-GC dumps into $cache/server/async-crash" >&2
+      GC_SERVER=1 SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache/server" linux-3.1 linux-8.0 >&2
+    fi
   fi
 fi
 dirname "$lib"

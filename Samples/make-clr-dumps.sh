@@ -10,6 +10,8 @@
 # Environment:
 #   SAMPLES="AsyncCrash HangSample HeapMillion"   which samples (default: all three)
 #   LAB_SCRIPT   the lab generator (default: ../shared/labs/make-clr-dumps.sh beside the repo)
+#   GC_SERVER=1    run the samples with server GC (COMPlus_gcServer / DOTNET_gcServer; one heap per core, so a
+#                  machine with one core still gets workstation GC); writes gc-server.txt beside the dumps
 #   LAB_CACHE, FORCE, KEEP_RAW, DUMP_TYPE, SMALL, ICU, WIN_DUMP_FLAGS: passed through to it
 #     (LAB_CACHE defaults to ~/.cache/clr-lab; the runtimes, the Wine prefix and run dirs live there)
 #
@@ -20,7 +22,7 @@
 # lines, and that the target-independent facts agree across targets.
 # Idempotent: the lab script skips targets whose dump was made from the same app.exe.
 set -euo pipefail
-usage() { sed -n '2,21p' "$0" >&2; exit 2; }
+usage() { sed -n '2,23p' "$0" >&2; exit 2; }
 [ $# -ge 1 ] || usage
 HERE=$(cd "$(dirname "$0")" && pwd)
 LAB_SCRIPT=${LAB_SCRIPT:-$HERE/../../shared/labs/make-clr-dumps.sh}
@@ -29,6 +31,7 @@ mkdir -p "$1"; OUT=$(cd "$1" && pwd); shift
 USER_TARGETS="$*"
 for t in $USER_TARGETS; do case $t in linux-3.1|linux-8.0|windows-3.1) ;; *) echo "unknown target $t" >&2; usage;; esac; done
 SAMPLES=${SAMPLES:-AsyncCrash HangSample HeapMillion}
+if [ "${GC_SERVER:-}" = 1 ]; then export COMPlus_gcServer=1 DOTNET_gcServer=1; fi
 
 # sample -> directory, default targets, expected exception line in the log
 dir_of()     { case $1 in AsyncCrash) echo async-crash;; HangSample) echo hang;; HeapMillion) echo heap-million;; *) return 1;; esac; }
@@ -51,6 +54,7 @@ for s in $SAMPLES; do
   # shellcheck disable=SC2086
   bash "$LAB_SCRIPT" "$src" "$OUT/$sd" $tg
   echo "== $s: lab script took $(( $(date +%s) - start )) s"
+  [ "${GC_SERVER:-}" = 1 ] && echo "gc=server cores=$(nproc) env=COMPlus_gcServer=1 DOTNET_gcServer=1" > "$OUT/$sd/gc-server.txt"
   ref=""
   for t in $tg; do
     log=$OUT/$sd/$t.log

@@ -34,6 +34,9 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     case syncTable, syncBlockCache, thinLockIdDispenser, finalizeQueue
     /// The handle table map itself (HandleTableMap, held by value).
     case handleTableMap
+    /// Server GC: the heap count (an int), the array of gc_heap pointers (a pointer to it), and (8.0) the GC's
+    /// own table of gc_heap field offsets (an int array; Docs/clr/server-gc.md).
+    case gcHeapCount, gcHeapList, gcHeapFieldOffsets
     /// Pointer to the SystemDomain.
     case systemDomain
     /// The FCall table (ECall::MapTargetBackToMethod): the lowest and highest FCall implementation addresses,

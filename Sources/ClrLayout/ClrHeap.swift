@@ -21,6 +21,8 @@ public struct ClrSegment: Sendable {
     /// region (0, 1, 2, 3 = LOH, 4 = POH).
     public let generation: Int
     public let isEphemeral: Bool
+    /// The GC heap the segment belongs to (0 with workstation GC).
+    public let heap: Int
     public var isLarge: Bool { kind == .largeObject }
     public func contains(_ a: UInt64) -> Bool { a >= start && a < end }
 }
@@ -32,7 +34,66 @@ public struct ClrHeapObject: Sendable {
     public let size: UInt64
 }
 
-/// The GC heap of a workstation-GC CoreCLR, walked through the dump's mapping without copying it.
+/// One GC heap's own bookkeeping: workstation GC has one, kept in globals; server GC has one per gc_heap object.
+public struct ClrGCHeapInfo: Sendable {
+    public let index: Int
+    /// The gc_heap object (0 for workstation GC).
+    public let address: UInt64
+    /// Its generation_table (max_generation + 1 small-object generations, then LOH, then POH).
+    public let generationTable: UInt64
+    public let ephemeralSegment: UInt64
+    public let allocAllocated: UInt64
+    /// Its CFinalize (0 when not known).
+    public let finalizeQueue: UInt64
+}
+
+extension ClrRuntime {
+    /// The GC heaps: the workstation heap from the GC's globals, or every server heap from n_heaps and g_heaps
+    /// with the per-heap field offsets the build fixes or publishes (Docs/clr/server-gc.md).
+    public func gcHeapInfos() throws(ClrError) -> [ClrGCHeapInfo] {
+        let t = target
+        guard isServerGC == true else {
+            guard let table = global(.generationTable), let ephA = global(.ephemeralHeapSegment), let allocA = global(.allocAllocated) else {
+                throw ClrError("the GC heap globals are not known (\(globals.provenance))")
+            }
+            guard let eph = t.u64(ephA), let alloc = t.u64(allocA) else { throw ClrError("the GC heap is not in this dump") }
+            return [ClrGCHeapInfo(index: 0, address: 0, generationTable: table, ephemeralSegment: eph, allocAllocated: alloc,
+                                  finalizeQueue: globalPointer(.finalizeQueue) ?? 0)]
+        }
+        guard let countA = global(.gcHeapCount), let listA = global(.gcHeapList) else {
+            throw ClrError("this dump uses server GC, and the server GC's globals are not known (\(globals.provenance))")
+        }
+        guard let count = t.u32(countA), let list = t.u64(listA), list != 0 else { throw ClrError("the GC heap is not in this dump") }
+        guard count >= 1, count <= 1024 else { throw ClrError("implausible server GC heap count \(count)") }
+        var offsets: [ClrServerHeapLayout.Field: UInt64] = [:]
+        switch layout.serverHeap.offsets {
+        case .fixed(let fixed): offsets = fixed
+        case .published(let indices):
+            guard let array = global(.gcHeapFieldOffsets) else { throw ClrError("the server GC's field offsets are not in this dump") }
+            for (field, i) in indices {
+                guard let raw = t.u32(array &+ UInt64(i) * 4), Int32(bitPattern: raw) >= 0, raw < 1 << 20 else {
+                    throw ClrError("the server GC publishes no offset for gc_heap's \(field)")
+                }
+                offsets[field] = UInt64(raw)
+            }
+        }
+        guard let allocO = offsets[.allocAllocated], let ephO = offsets[.ephemeralHeapSegment], let genO = offsets[.generationTable] else {
+            throw ClrError("the server GC's heap layout is not known")
+        }
+        var out: [ClrGCHeapInfo] = []
+        for i in 0..<Int(count) {
+            guard let h = t.u64(list &+ UInt64(i) &* 8), h != 0, let eph = t.u64(h &+ ephO), let alloc = t.u64(h &+ allocO) else {
+                throw ClrError("server GC heap \(i) is not in this dump")
+            }
+            let cf = offsets[.finalizeQueue].flatMap { t.u64(h &+ $0) } ?? 0
+            out.append(ClrGCHeapInfo(index: i, address: h, generationTable: h &+ genO, ephemeralSegment: eph, allocAllocated: alloc,
+                                     finalizeQueue: cf))
+        }
+        return out
+    }
+}
+
+/// The GC heap of a CoreCLR (workstation or server GC), walked through the dump's mapping without copying it.
 public final class ClrHeap: @unchecked Sendable {
     // @unchecked: immutable after init.
     unowned let runtime: ClrRuntime
@@ -40,10 +101,14 @@ public final class ClrHeap: @unchecked Sendable {
     public let maxGeneration: Int
     /// Segments or regions.
     public let kind: ClrHeapKind
-    /// Where generation n = 0...maxGeneration starts: generation_table[n].allocation_start with segments,
-    /// the first region's first object with regions.
-    public let generationStarts: [UInt64]
-    public let ephemeralSegment: UInt64
+    /// The GC heaps (one with workstation GC).
+    public let heaps: [ClrGCHeapInfo]
+    public var isServer: Bool { heaps.first?.address ?? 0 != 0 }
+    /// Per heap, where generation n = 0...maxGeneration starts: generation_table[n].allocation_start with
+    /// segments, the first region's first object with regions.
+    public let generationStartsByHeap: [[UInt64]]
+    /// Heap 0's generation starts.
+    public var generationStarts: [UInt64] { generationStartsByHeap.first ?? [] }
     /// [alloc_ptr, alloc_limit) of every live allocation context (threads' and the GC's own).
     public let allocationContexts: [UInt64: UInt64]
     /// Problems met while walking (bad MethodTables), one line each.
@@ -52,63 +117,58 @@ public final class ClrHeap: @unchecked Sendable {
     init(runtime: ClrRuntime) throws(ClrError) {
         self.runtime = runtime
         let l = runtime.layout, t = runtime.target
-        if let a = runtime.global(.gcHeapType), let heapType = t.u32(a), heapType == l.heapTypeServer {
-            throw ClrError("this dump uses server GC, which dumpdbg does not read yet")
-        }
-        guard let table = runtime.global(.generationTable),
-              let ephA = runtime.global(.ephemeralHeapSegment),
-              let allocA = runtime.global(.allocAllocated) else {
-            throw ClrError("the GC heap globals are not known (\(runtime.globals.provenance))")
-        }
+        heaps = try runtime.gcHeapInfos()
         let maxGen = runtime.global(.maxGeneration).flatMap { t.u32($0) }.map(Int.init) ?? 2
         guard maxGen >= 1, maxGen + 1 < l.generationCount else { throw ClrError("implausible max generation \(maxGen)") }
         maxGeneration = maxGen
         kind = l.heapKind
-        func generation(_ g: Int) -> UInt64 { table &+ UInt64(g) &* l.generationSize }
-        guard let eph = t.u64(ephA), let allocAllocated = t.u64(allocA),
-              let soh = t.u64(generation(maxGen) &+ l.genStartSegment), soh != 0 else {
-            throw ClrError("the GC heap is not in this dump")
-        }
-        ephemeralSegment = eph
-        // Segments: gen2's list runs through every small-object segment to the ephemeral one, then the LOH's.
-        // Regions: every generation (0, 1, 2, LOH, POH) owns its own list.
-        let lists: [Int] = l.heapKind == .segments ? [maxGen, maxGen + 1] : Array(0..<l.generationCount)
         var segs: [ClrSegment] = []
         var seen: Set<UInt64> = []
-        for gen in lists {
-            var s = t.u64(generation(gen) &+ l.genStartSegment) ?? 0
-            while s != 0, seen.insert(s).inserted, segs.count < 100_000 {
-                guard let mem = t.u64(s &+ l.segMem), let allocated = t.u64(s &+ l.segAllocated) else { break }
-                let flags = t.u64(s &+ l.segFlags) ?? 0
-                let end = s == eph ? allocAllocated : allocated
-                let kind: ClrSegment.Kind = flags & l.segFlagReadOnly != 0 ? .frozen
-                    : gen == maxGen + 1 ? .largeObject : gen == maxGen + 2 ? .pinnedObject : .smallObject
-                let listed = l.heapKind == .segments ? (gen == maxGen ? maxGen : maxGen + 1) : gen
-                segs.append(ClrSegment(address: s, start: mem, end: max(mem, end), committed: t.u64(s &+ l.segCommitted) ?? 0,
-                                       reserved: t.u64(s &+ l.segReserved) ?? 0, flags: flags, kind: kind,
-                                       generation: listed, isEphemeral: s == eph))
-                s = t.u64(s &+ l.segNext) ?? 0
+        var starts: [[UInt64]] = []
+        var ctx: [UInt64: UInt64] = [:]
+        for heap in heaps {
+            func generation(_ g: Int) -> UInt64 { heap.generationTable &+ UInt64(g) &* l.generationSize }
+            guard let soh = t.u64(generation(maxGen) &+ l.genStartSegment), soh != 0 else {
+                throw ClrError("the GC heap is not in this dump")
+            }
+            // Segments: gen2's list runs through every small-object segment to the ephemeral one, then the LOH's.
+            // Regions: every generation (0, 1, 2, LOH, POH) owns its own list.
+            let lists: [Int] = l.heapKind == .segments ? [maxGen, maxGen + 1] : Array(0..<l.generationCount)
+            for gen in lists {
+                var s = t.u64(generation(gen) &+ l.genStartSegment) ?? 0
+                while s != 0, seen.insert(s).inserted, segs.count < 100_000 {
+                    guard let mem = t.u64(s &+ l.segMem), let allocated = t.u64(s &+ l.segAllocated) else { break }
+                    let flags = t.u64(s &+ l.segFlags) ?? 0
+                    let end = s == heap.ephemeralSegment ? heap.allocAllocated : allocated
+                    let kind: ClrSegment.Kind = flags & l.segFlagReadOnly != 0 ? .frozen
+                        : gen == maxGen + 1 ? .largeObject : gen == maxGen + 2 ? .pinnedObject : .smallObject
+                    let listed = l.heapKind == .segments ? (gen == maxGen ? maxGen : maxGen + 1) : gen
+                    segs.append(ClrSegment(address: s, start: mem, end: max(mem, end), committed: t.u64(s &+ l.segCommitted) ?? 0,
+                                           reserved: t.u64(s &+ l.segReserved) ?? 0, flags: flags, kind: kind,
+                                           generation: listed, isEphemeral: s == heap.ephemeralSegment, heap: heap.index))
+                    s = t.u64(s &+ l.segNext) ?? 0
+                }
+            }
+            var heapStarts: [UInt64] = []
+            for g in 0...maxGen {
+                if let offset = l.genAllocationStart {
+                    heapStarts.append(t.u64(generation(g) &+ offset) ?? 0)
+                } else {
+                    heapStarts.append(segs.first { $0.heap == heap.index && $0.generation == g && $0.kind == .smallObject }?.start ?? 0)
+                }
+            }
+            starts.append(heapStarts)
+            // Every generation's own allocation context (with segments only gen0's is ever used).
+            for g in 0..<l.generationCount {
+                if let p = t.u64(generation(g) &+ l.allocContextPtr), p != 0, let lim = t.u64(generation(g) &+ l.allocContextLimit) { ctx[p] = lim }
             }
         }
         segments = segs
-        var starts: [UInt64] = []
-        for g in 0...maxGen {
-            if let offset = l.genAllocationStart {
-                starts.append(t.u64(generation(g) &+ offset) ?? 0)
-            } else {
-                starts.append(segs.first { $0.generation == g && $0.kind == .smallObject }?.start ?? 0)
-            }
-        }
-        generationStarts = starts
+        generationStartsByHeap = starts
         // The heap's bytes must be in the dump: a mini or triage dump holds the GC's bookkeeping but not the objects.
         guard let first = segs.first(where: { $0.end > $0.start }), runtime.memory.isReadable(first.start),
               runtime.memory.isReadable(first.end - 1) else {
             throw ClrError("the GC heap is not in this dump")
-        }
-        var ctx: [UInt64: UInt64] = [:]
-        // Every generation's own allocation context (with segments only gen0's is ever used).
-        for g in 0..<l.generationCount {
-            if let p = t.u64(generation(g) &+ l.allocContextPtr), p != 0, let lim = t.u64(generation(g) &+ l.allocContextLimit) { ctx[p] = lim }
         }
         for th in runtime.threads() where th.allocPtr != 0 { ctx[th.allocPtr] = th.allocLimit }
         allocationContexts = ctx
@@ -123,8 +183,9 @@ public final class ClrHeap: @unchecked Sendable {
         guard let s = segment(containing: a) else { return nil }
         if kind == .regions { return s.generation }
         if s.isLarge { return 3 }
-        guard s.isEphemeral else { return maxGeneration }
-        for g in 0..<maxGeneration where generationStarts[g] != 0 && a >= generationStarts[g] { return g }
+        guard s.isEphemeral, s.heap < generationStartsByHeap.count else { return maxGeneration }
+        let starts = generationStartsByHeap[s.heap]
+        for g in 0..<maxGeneration where starts[g] != 0 && a >= starts[g] { return g }
         return maxGeneration
     }
 

@@ -216,6 +216,8 @@ public struct ClrLayoutTable: Sendable {
     public let domains: ClrDomainLayout
     /// The modules' tables of loaded constructed types (Docs/clr/param-types.md).
     public let paramTypes: ClrParamTypesLayout
+    /// Where a server GC's per-heap fields are in its gc_heap objects (Docs/clr/server-gc.md).
+    public let serverHeap: ClrServerHeapLayout
 
     public static let supported: [ClrLayoutTable] = [.coreclr3_1_23, .coreclr8_0_4, .coreclr3_1_23Windows]
 
@@ -386,4 +388,16 @@ public struct ClrParamTypesLayout: Sendable {
     /// TypeDesc::m_typeAndFlags' IsNotFullyLoaded bit: the DAC's lookup (DontLoadTypes, CLASS_LOADED) skips
     /// such types, so SOS prints no MT for a field of that type.
     public let typeDescNotFullyLoaded: UInt32
+}
+
+/// A server GC heap's fields (workstation GC keeps them in globals). 3.1 fixes gc_heap's layout to match the
+/// DAC's; 8.0 publishes each field's offset in the dump (GcDacVars gc_heap_field_offsets, -1 when absent).
+public struct ClrServerHeapLayout: Sendable {
+    public enum Field: Sendable, CaseIterable { case allocAllocated, ephemeralHeapSegment, finalizeQueue, generationTable }
+    public enum Offsets: Sendable {
+        case fixed([Field: UInt64])
+        /// The index of each field in the published offsets array.
+        case published([Field: Int])
+    }
+    public let offsets: Offsets
 }

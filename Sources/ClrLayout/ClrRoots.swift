@@ -29,6 +29,8 @@ extension ClrRuntime {
     public func handles(limit: Int = 1 << 22) -> [ClrHandle] {
         let l = layout.handles, t = target
         guard let map = global(.handleTableMap) else { return [] }
+        // Each bucket holds one table per GC heap: n_heaps of them with server GC.
+        let tablesPerBucket = UInt64((try? gcHeapInfos().count) ?? 1)
         var out: [ClrHandle] = []
         var mapAddress = map
         var maps = Set<UInt64>()
@@ -37,7 +39,7 @@ extension ClrRuntime {
             for b in 0..<UInt64(min(maxIndex, 1024)) {
                 guard let bucket = t.u64(buckets &+ b * 8), bucket != 0, let tables = t.u64(bucket) else { continue }
                 // One table per GC heap; workstation GC has one.
-                for h in 0..<UInt64(64) {
+                for h in 0..<tablesPerBucket {
                     guard let table = t.u64(tables &+ h * 8), table != 0 else { break }
                     var segment = t.u64(table &+ l.tableSegmentList) ?? 0
                     var seen = Set<UInt64>()

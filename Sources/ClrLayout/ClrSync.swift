@@ -109,11 +109,23 @@ extension ClrRuntime {
         return thread
     }
 
-    /// The GC's finalization queue (workstation GC: gc_heap::finalize_queue, a CFinalize). Generation g's
-    /// entries are in segment `fillPointers - 2 - g - 1`; the last two segments are ready for finalization.
-    public func finalizeQueue() -> ClrFinalizeQueue? {
+    /// The GC's finalization queues, one per GC heap (each heap's gc_heap::finalize_queue, a CFinalize); nil
+    /// when a heap's queue is not readable.
+    public func finalizeQueues() -> [ClrFinalizeQueue]? {
+        guard let heaps = try? gcHeapInfos(), !heaps.isEmpty else { return nil }
+        var out: [ClrFinalizeQueue] = []
+        for h in heaps {
+            guard let q = finalizeQueue(cfinalize: h.finalizeQueue) else { return nil }
+            out.append(q)
+        }
+        return out
+    }
+
+    /// One CFinalize. Generation g's entries are in segment `fillPointers - 2 - g - 1`; the last two segments
+    /// are ready for finalization.
+    func finalizeQueue(cfinalize cf: UInt64) -> ClrFinalizeQueue? {
         let l = layout.sync, t = target
-        guard let cf = globalPointer(.finalizeQueue), cf != 0, let array = t.u64(cf &+ l.finalizeArray) else { return nil }
+        guard cf != 0, let array = t.u64(cf &+ l.finalizeArray) else { return nil }
         var fill: [UInt64] = []
         for i in 0..<l.finalizeFillPointers {
             guard let p = t.u64(cf &+ UInt64(i) * 8) else { return nil }

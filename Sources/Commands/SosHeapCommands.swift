@@ -17,16 +17,19 @@ struct EEHeapCommand: ValueCommand {
         if let bad = words.first(where: { $0 != "-gc" && $0 != "-loader" }) { throw CommandError("Invalid argument \(bad)") }
         let (_, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
         return GCHeapValue(loaderHeapsAsked: !words.contains("-gc"), kind: heap.kind == .regions ? "regions" : "segments",
-                           generationStarts: heap.kind == .regions ? nil : (0...heap.maxGeneration).map { HexValue(heap.generationStarts[$0]) },
-                           maxGeneration: heap.maxGeneration,
-                           segments: heap.segments.map { seg in
-                               .init(address: HexValue(seg.address), begin: HexValue(seg.start), allocated: HexValue(seg.end),
-                                     committed: HexValue(seg.committed), kind: seg.kind.rawValue, generation: seg.generation)
+                           isServer: heap.isServer, maxGeneration: heap.maxGeneration,
+                           heaps: heap.heaps.map { h in
+                               .init(index: h.index, address: HexValue(h.address),
+                                     generationStarts: heap.kind == .regions ? nil : heap.generationStartsByHeap[h.index].map(HexValue.init),
+                                     segments: heap.segments.filter { $0.heap == h.index }.map { seg in
+                                         .init(address: HexValue(seg.address), begin: HexValue(seg.start), allocated: HexValue(seg.end),
+                                               committed: HexValue(seg.committed), kind: seg.kind.rawValue, generation: seg.generation)
+                                     })
                            })
     }
 }
 
-/// `!eeheap -gc`'s value: the heap's layout (segments, or 8.0's regions) and each segment or region.
+/// `!eeheap -gc`'s value: the heap's layout (segments, or 8.0's regions), and each GC heap's segments or regions.
 struct GCHeapValue: CommandValue {
     struct Segment: Encodable {
         let address: HexValue
@@ -37,19 +40,43 @@ struct GCHeapValue: CommandValue {
         let kind: String
         let generation: Int
     }
+    struct Heap: Encodable {
+        let index: Int
+        /// The gc_heap object (0 with workstation GC).
+        let address: HexValue
+        let generationStarts: [HexValue]?
+        let segments: [Segment]
+    }
     let loaderHeapsAsked: Bool
     /// "segments" or "regions".
     let kind: String
-    let generationStarts: [HexValue]?
+    let isServer: Bool
     let maxGeneration: Int
-    let segments: [Segment]
+    let heaps: [Heap]
 
+    /// SOS's text: the workstation heap's body then "Total Size" / "GC Heap Size"; with server GC each heap's
+    /// body under "Heap N (address)" with its "Heap Size", then "GC Heap Size" (strike.cpp EEHeap).
     func textLines() -> [String] {
         var out: [String] = []
         if loaderHeapsAsked { out.append("Loader Heap: (not listed yet; use !eeheap -gc)") }
-        out.append("Number of GC Heaps: 1")
+        out.append("Number of GC Heaps: \(heaps.count)")
         if kind == "regions" { return out + regionLines() }
-        for (g, start) in (generationStarts ?? []).enumerated() { out.append("generation \(g) starts at 0x\(Sos.P(start.value))") }
+        var total: UInt64 = 0
+        for h in heaps {
+            if isServer { out += ["------------------------------", "Heap \(h.index) (\(Sos.p(h.address.value)))"] }
+            let size = segmentBody(h, into: &out)
+            total &+= size
+            if isServer { out.append("Heap Size:               Size: 0x\(String(size, radix: 16)) (\(size)) bytes.") }
+            else { out.append("Total Size:              Size: 0x\(String(size, radix: 16)) (\(size)) bytes.") }
+        }
+        out.append("------------------------------")
+        out.append("GC Heap Size:            Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
+        return out
+    }
+
+    /// One heap's generations and segment tables (GCHeapInfo); returns its size.
+    func segmentBody(_ h: Heap, into out: inout [String]) -> UInt64 {
+        for (g, start) in (h.generationStarts ?? []).enumerated() { out.append("generation \(g) starts at 0x\(Sos.P(start.value))") }
         out.append("ephemeral segment allocation context: none")
         func table(_ segs: [Segment]) -> UInt64 {
             out.append("         segment             begin         allocated              size")
@@ -61,47 +88,51 @@ struct GCHeapValue: CommandValue {
             }
             return total
         }
-        var total = table(segments.filter { $0.kind != "largeObject" })
-        let loh = segments.filter { $0.kind == "largeObject" }
+        var total = table(h.segments.filter { $0.kind != "largeObject" })
+        let loh = h.segments.filter { $0.kind == "largeObject" }
         out.append("Large object heap starts at 0x\(Sos.P(loh.first?.begin.value ?? 0))")
         total &+= table(loh)
-        out.append("Total Size:              Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
-        out.append("------------------------------")
-        out.append("GC Heap Size:            Size: 0x\(String(total, radix: 16)) (\(total)) bytes.")
-        return out
+        return total
     }
 
     /// SOS's layout for a regions heap (eeheap.cpp, has_regions): each generation's regions, the frozen
-    /// segments, the LOH's and the POH's; committed sizes count the region header as SOS does (+0x20).
+    /// segments, the LOH's and the POH's; committed sizes count the region header as SOS does (+0x20). With
+    /// server GC each heap's part comes under "Heap N (address)", as 8.0's SOS prints it.
     func regionLines() -> [String] {
         var out: [String] = []
         let header = ["segment", "begin", "allocated", "committed", "allocated size", "committed size"]
             .map { $0.leftPad(16) }.joined(separator: "  ")
         var allocatedTotal: UInt64 = 0, committedTotal: UInt64 = 0
-        func row(_ seg: Segment) {
-            let allocated = seg.allocated.value &- seg.begin.value
-            let committed = seg.committed.value &- seg.begin.value &+ 0x20
-            allocatedTotal &+= allocated
-            committedTotal &+= committed
-            out.append("\(Sos.p(seg.address.value))  \(Sos.p(seg.begin.value))  \(Sos.p(seg.allocated.value))  \(Sos.p(seg.committed.value))  "
-                + "0x\(String(allocated, radix: 16))(\(allocated))  0x\(String(committed, radix: 16))(\(committed))")
-        }
-        out.append("Small object heap")
-        out.append(header)
-        for g in 0...maxGeneration {
-            out.append("generation \(g):")
-            for seg in segments where seg.generation == g && seg.kind == "smallObject" { row(seg) }
-        }
-        out.append("Frozen object heap")
-        out.append(header)
-        for seg in segments where seg.kind == "frozen" { row(seg) }
-        for (title, kind) in [("Large object heap", "largeObject"), ("Pinned object heap", "pinnedObject")] {
-            out.append(title)
+        for h in heaps {
+            var allocatedHeap: UInt64 = 0, committedHeap: UInt64 = 0
+            func row(_ seg: Segment) {
+                let allocated = seg.allocated.value &- seg.begin.value
+                let committed = seg.committed.value &- seg.begin.value &+ 0x20
+                allocatedHeap &+= allocated
+                committedHeap &+= committed
+                out.append("\(Sos.p(seg.address.value))  \(Sos.p(seg.begin.value))  \(Sos.p(seg.allocated.value))  \(Sos.p(seg.committed.value))  "
+                    + "0x\(String(allocated, radix: 16))(\(allocated))  0x\(String(committed, radix: 16))(\(committed))")
+            }
+            if isServer { out += ["------------------------------", "Heap \(h.index) (\(Sos.p(h.address.value)))"] }
+            out.append("Small object heap")
             out.append(header)
-            for seg in segments where seg.kind == kind { row(seg) }
+            for g in 0...maxGeneration {
+                out.append("generation \(g):")
+                for seg in h.segments where seg.generation == g && seg.kind == "smallObject" { row(seg) }
+            }
+            out.append("Frozen object heap")
+            out.append(header)
+            for seg in h.segments where seg.kind == "frozen" { row(seg) }
+            for (title, kind) in [("Large object heap", "largeObject"), ("Pinned object heap", "pinnedObject")] {
+                out.append(title)
+                out.append(header)
+                for seg in h.segments where seg.kind == kind { row(seg) }
+            }
+            out.append("Allocated Heap Size:       Size: 0x\(String(allocatedHeap, radix: 16)) (\(allocatedHeap)) bytes.")
+            out.append("Committed Heap Size:       Size: 0x\(String(committedHeap, radix: 16)) (\(committedHeap)) bytes.")
+            allocatedTotal &+= allocatedHeap
+            committedTotal &+= committedHeap
         }
-        out.append("Allocated Heap Size:       Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
-        out.append("Committed Heap Size:       Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")
         out.append("------------------------------")
         out.append("GC Allocated Heap Size:    Size: 0x\(String(allocatedTotal, radix: 16)) (\(allocatedTotal)) bytes.")
         out.append("GC Committed Heap Size:    Size: 0x\(String(committedTotal, radix: 16)) (\(committedTotal)) bytes.")

@@ -150,7 +150,7 @@ struct GCRootCommand: ValueCommand {
             roots.append(.init(kind: "handle", thread: nil, frame: nil, location: nil, slot: HexValue(h.address), handleType: h.kind.rootName,
                                chain: chain(path)))
         }
-        if let q = r.finalizeQueue() {
+        for q in r.finalizeQueues() ?? [] {
             var slot = q.ready.start
             while slot < q.ready.end {
                 if let o = r.target.u64(slot), let path = try finder.path(from: o) {

@@ -107,33 +107,38 @@ struct FinalizeQueueCommand: ValueCommand {
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-detail", "-allready", "-short"], positionals: 0...0, usage: "!FinalizeQueue [-detail]")
         let (r, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
-        guard let q = r.finalizeQueue() else {
+        guard let queues = r.finalizeQueues() else {
             throw CommandError("The GC's finalization queue is not readable in this dump", kind: .unavailable)
         }
         let t = r.target
         func count(_ range: (start: UInt64, end: UInt64)) -> Int { Int((range.end &- range.start) / 8) }
         var stats: [UInt64: (count: Int, size: UInt64)] = [:]
         var unreadable = 0
-        var slot = q.all.start
-        while slot < q.all.end {
-            try s.checkInterrupt()
-            if let o = t.u64(slot), let type = r.objectType(o) {
-                stats[type.methodTable, default: (0, 0)].count += 1
-                stats[type.methodTable]!.size &+= type.objectSize(o) ?? 0
-            } else {
-                unreadable += 1
+        for q in queues {
+            var slot = q.all.start
+            while slot < q.all.end {
+                try s.checkInterrupt()
+                if let o = t.u64(slot), let type = r.objectType(o) {
+                    stats[type.methodTable, default: (0, 0)].count += 1
+                    stats[type.methodTable]!.size &+= type.objectSize(o) ?? 0
+                } else {
+                    unreadable += 1
+                }
+                slot &+= 8
             }
-            slot &+= 8
         }
-        _ = heap
         let rows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size,
                                                        name: r.type($0.key)?.name ?? "<unknown type>") }
             .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
         let cleanup = r.syncBlocksToCleanUp()
         return FinalizeQueueValue(
             syncBlocksToCleanUp: cleanup.count, cleanupDetail: args.has("-detail") ? cleanup.map(HexValue.init) : nil,
-            generations: q.generations.enumerated().map { .init(generation: $0.offset, count: count($0.element), start: HexValue($0.element.start), end: HexValue($0.element.end)) },
-            ready: .init(generation: -1, count: count(q.ready), start: HexValue(q.ready.start), end: HexValue(q.ready.end)),
+            isServer: heap.isServer,
+            heaps: queues.enumerated().map { (i, q) in
+                .init(heap: i,
+                      generations: q.generations.enumerated().map { .init(generation: $0.offset, count: count($0.element), start: HexValue($0.element.start), end: HexValue($0.element.end)) },
+                      ready: .init(generation: -1, count: count(q.ready), start: HexValue(q.ready.start), end: HexValue(q.ready.end)))
+            },
             types: rows, total: rows.reduce(0) { $0 + $1.count }, unreadable: unreadable)
     }
 }
@@ -145,10 +150,17 @@ struct FinalizeQueueValue: CommandValue {
         let start: HexValue
         let end: HexValue
     }
+    /// One GC heap's queue.
+    struct Heap: Encodable {
+        let heap: Int
+        let generations: [Range]
+        let ready: Range
+    }
     let syncBlocksToCleanUp: Int
     let cleanupDetail: [HexValue]?
-    let generations: [Range]
-    let ready: Range
+    /// Server GC: each heap's queue is listed under "Heap N", as SOS does.
+    let isServer: Bool
+    let heaps: [Heap]
     let types: [HeapStatisticsValue.Row]
     let total: Int
     /// Queue entries whose object was not readable in the dump.
@@ -161,10 +173,13 @@ struct FinalizeQueueValue: CommandValue {
             out += d.map { "    " + Sos.p($0.value) }
         }
         out.append("----------------------------------")
-        for g in generations {
-            out.append("generation \(g.generation) has \(g.count) finalizable objects (\(Sos.p(g.start.value))->\(Sos.p(g.end.value)))")
+        for h in heaps {
+            if isServer { out += ["------------------------------", "Heap \(h.heap)"] }
+            for g in h.generations {
+                out.append("generation \(g.generation) has \(g.count) finalizable objects (\(Sos.p(g.start.value))->\(Sos.p(g.end.value)))")
+            }
+            out.append("Ready for finalization \(h.ready.count) objects (\(Sos.p(h.ready.start.value))->\(Sos.p(h.ready.end.value)))")
         }
-        out.append("Ready for finalization \(ready.count) objects (\(Sos.p(ready.start.value))->\(Sos.p(ready.end.value)))")
         out.append("Statistics for all finalizable objects (including all objects ready for finalization):")
         out += HeapStatisticsValue.table(types)
         out.append("Total \(total) objects")

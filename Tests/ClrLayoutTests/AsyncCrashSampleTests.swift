@@ -12,35 +12,57 @@ import Testing
 enum AsyncCrashSample {
     enum Target: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case linux31 = "linux-3.1", linux80 = "linux-8.0", windows31 = "windows-3.1"
+        /// The same program run with server GC (one GC heap per core).
+        case linux31Server = "linux-3.1-server", linux80Server = "linux-8.0-server"
         var testDescription: String { rawValue }
 
+        var isServerGC: Bool { self == .linux31Server || self == .linux80Server }
+        /// The target the dump's file names use.
+        var fileStem: String { isServerGC ? String(rawValue.dropLast("-server".count)) : rawValue }
         /// The folder with the dump, its facts and app.exe.
-        var folder: String { self == .windows31 ? AsyncCrashSample.windowsFolder : ClrFixtures.samplesFolder }
-        var dump: String { folder + (self == .windows31 ? "/windows-3.1.mdmp.xz" : "/\(rawValue).core.xz") }
-        /// Linux dumps need the runtime's own files; the Windows one needs none (CoreLib's metadata is in the dump).
-        var runtimeNeeded: String? {
+        var folder: String {
             switch self {
-            case .linux31: installedRuntime31().map { _ in "" } ?? ClrFixtures.skipRuntime
-            case .linux80: installedRuntime80().map { _ in "" } ?? "no .NET 8.0.4 runtime: run Samples/install-deps.sh (or set DUMPDBG_RUNTIME_8_0)"
-            case .windows31: ""
+            case .windows31: AsyncCrashSample.windowsFolder
+            case .linux31Server, .linux80Server: AsyncCrashSample.serverFolder
+            case .linux31, .linux80: ClrFixtures.samplesFolder
             }
         }
-        var runtimeFolder: String? { self == .linux31 ? installedRuntime31() : self == .linux80 ? installedRuntime80() : nil }
-        var clrVersion: String { self == .linux80 ? "8.0.4" : "3.1.23" }
+        var dump: String { folder + (self == .windows31 ? "/windows-3.1.mdmp.xz" : "/\(fileStem).core.xz") }
+        /// Linux dumps need the runtime's own files; the Windows one needs none (CoreLib's metadata is in the dump).
+        var runtimeNeeded: String? {
+            if self == .windows31 { return "" }
+            if runtimeFolder != nil { return "" }
+            return clrVersion == "8.0.4" ? "no .NET 8.0.4 runtime: run Samples/install-deps.sh (or set DUMPDBG_RUNTIME_8_0)" : ClrFixtures.skipRuntime
+        }
+        var runtimeFolder: String? {
+            switch self {
+            case .linux31, .linux31Server: installedRuntime31()
+            case .linux80, .linux80Server: installedRuntime80()
+            case .windows31: nil
+            }
+        }
+        var clrVersion: String { self == .linux80 || self == .linux80Server ? "8.0.4" : "3.1.23" }
     }
 
+    static var sampleCache: String {
+        (ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")) + "/dumpdbg-samples"
+    }
     /// Where Samples/install-deps.sh --tests puts the Windows dump (DUMPDBG_SAMPLES_WINDOWS overrides it).
     static var windowsFolder: String {
-        let env = ProcessInfo.processInfo.environment
-        if let dir = env["DUMPDBG_SAMPLES_WINDOWS"], !dir.isEmpty { return dir }
-        return (env["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")) + "/dumpdbg-samples/async-crash"
+        if let dir = ProcessInfo.processInfo.environment["DUMPDBG_SAMPLES_WINDOWS"], !dir.isEmpty { return dir }
+        return sampleCache + "/async-crash"
+    }
+    /// Where Samples/install-deps.sh --tests puts the server-GC dumps (DUMPDBG_SAMPLES_SERVER overrides it).
+    static var serverFolder: String {
+        if let dir = ProcessInfo.processInfo.environment["DUMPDBG_SAMPLES_SERVER"], !dir.isEmpty { return dir }
+        return sampleCache + "/server/async-crash"
     }
 
     /// The targets whose dump and runtime are here; each missing one is named once, with how to get it.
     static let available: [Target] = Target.allCases.filter { t in
         guard FileManager.default.fileExists(atPath: t.dump) else {
             print("skip AsyncCrash \(t.rawValue): no dump at \(t.dump)"
-                  + (t == .windows31 ? " (Samples/install-deps.sh --tests makes it under Wine)" : ""))
+                  + (t == .windows31 ? " (Samples/install-deps.sh --tests makes it under Wine)" : t.isServerGC ? " (Samples/install-deps.sh --tests makes it)" : ""))
             return false
         }
         if let why = t.runtimeNeeded, !why.isEmpty { print("skip AsyncCrash \(t.rawValue): \(why)"); return false }
@@ -49,7 +71,7 @@ enum AsyncCrashSample {
 
     static func facts(_ t: Target) throws -> [String: String] {
         // The Windows console wrote CRLF; make-clr-dumps.sh strips it, but a hand-made folder may not.
-        let text = try String(contentsOfFile: t.folder + "/\(t.rawValue).facts.txt", encoding: .utf8).replacingOccurrences(of: "\r", with: "")
+        let text = try String(contentsOfFile: t.folder + "/\(t.fileStem).facts.txt", encoding: .utf8).replacingOccurrences(of: "\r", with: "")
         var out: [String: String] = [:]
         for line in text.split(separator: "\n") where line.hasPrefix("FACT ") {
             let kv = line.dropFirst(5)
@@ -146,8 +168,38 @@ struct AsyncCrashSampleTests {
         #expect(facts["clr_version"] == t.clrVersion)
         let (s, b) = try AsyncCrashSample.session(t)
         let v = ClrFixtures.run(s, b, "!eeversion")
-        #expect(v.contains("(.NET \(t.clrVersion), \(t == .windows31 ? "coreclr.dll" : "libcoreclr.so"))\nWorkstation mode\n"), "\(v)")
-        #expect(v.contains(t == .linux80 ? "GC heap: regions\n" : "GC heap: segments\n"), "\(v)")
+        // A server-GC run on a one-core machine gets workstation GC: the dumps here were made on more cores.
+        let mode = t.isServerGC ? "Server mode" : "Workstation mode"
+        #expect(v.contains("(.NET \(t.clrVersion), \(t == .windows31 ? "coreclr.dll" : "libcoreclr.so"))\n\(mode)\n"), "\(v)")
+        #expect(v.contains(t.clrVersion == "8.0.4" ? "GC heap: regions\n" : "GC heap: segments\n"), "\(v)")
+    }
+
+    /// Server GC: one heap per core, each with its own segments (or regions) and finalization queue, in SOS's
+    /// per-heap layout; the heap walk covers them all (the DAC's counts, in OracleOnSampleTests).
+    @Test(arguments: targets.filter(\.isServerGC))
+    func serverGCListsEachHeap(_ t: AsyncCrashSample.Target) throws {
+        let (s, b) = try AsyncCrashSample.session(t)
+        let r = try SosRuntimes.runtime(for: s)
+        let heaps = try r.gcHeapInfos()
+        #expect(heaps.count >= 2, "\(t): \(heaps.count) heaps")
+        #expect(Set(heaps.map(\.address)).count == heaps.count && heaps.allSatisfy { $0.address != 0 && $0.finalizeQueue != 0 })
+        let eeheap = ClrFixtures.run(s, b, "!eeheap -gc")
+        #expect(eeheap.hasPrefix("Number of GC Heaps: \(heaps.count)\n------------------------------\nHeap 0 (\(Sos.p(heaps[0].address)))\n"), "\(eeheap)")
+        for h in heaps { #expect(eeheap.contains("\nHeap \(h.index) (\(Sos.p(h.address)))\n"), "\(eeheap)") }
+        if t.clrVersion == "3.1.23" {
+            #expect(eeheap.components(separatedBy: "\nHeap Size:               Size: 0x").count == heaps.count + 1, "\(eeheap)")
+            #expect(eeheap.contains("------------------------------\nGC Heap Size:            Size: 0x"), "\(eeheap)")
+        }
+        // Every segment belongs to one heap, and objects on every heap are walked.
+        let heap = try SosRuntimes.heap(for: s).1
+        var perHeap = [Int: Int]()
+        heap.enumerateObjects { o in
+            if let seg = heap.segment(containing: o.address) { perHeap[seg.heap, default: 0] += 1 }
+            return true
+        }
+        #expect(perHeap.count == heaps.count, "\(t): objects per heap \(perHeap)")
+        let fq = ClrFixtures.run(s, b, "!FinalizeQueue")
+        for h in heaps { #expect(fq.contains("------------------------------\nHeap \(h.index)\ngeneration 0 has "), "\(fq)") }
     }
 
     @Test(arguments: targets)

@@ -15,9 +15,17 @@ enum DacOracle {
     static let binary: Result<String, OracleUnavailable> = {
         guard FileManager.default.fileExists(atPath: source) else { return .failure(.init(reason: "\(source) is absent")) }
         let out = scratchPath("dac-oracle")
+        // The shared oracle asks GetGCHeapList for 1024 heaps, which the DAC refuses (E_INVALIDARG unless the count
+        // is n_heaps): the copy compiled here asks for the heap count GetGCHeapData gave.
+        guard let text = try? String(contentsOfFile: source, encoding: .utf8) else { return .failure(.init(reason: "\(source) is not readable")) }
+        let fixed = scratchPath("dac-oracle.c")
+        do {
+            try text.replacingOccurrences(of: "GetGCHeapList(g_sos, 1024, heaps, &n)", with: "GetGCHeapList(g_sos, gd.HeapCount, heaps, &n)")
+                .write(toFile: fixed, atomically: true, encoding: .utf8)
+        } catch { return .failure(.init(reason: "cannot write \(fixed): \(error)")) }
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        p.arguments = ["gcc", "-O2", "-o", out, source, "-ldl"]
+        p.arguments = ["gcc", "-O2", "-o", out, fixed, "-ldl"]
         do { try p.run() } catch { return .failure(.init(reason: "gcc cannot run: \(error)")) }
         p.waitUntilExit()
         return p.terminationStatus == 0 ? .success(out) : .failure(.init(reason: "gcc could not build dac-oracle"))

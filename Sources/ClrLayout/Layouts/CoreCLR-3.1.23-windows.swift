@@ -27,7 +27,9 @@ extension ClrLayoutTable {
                         .helperMethodFrame1ObjVTable: 165, .helperMethodFrame2ObjVTable: 166, .helperMethodFrame3ObjVTable: 167,
                         .helperMethodFrameProtectObjVTable: 168],
             gcDacGlobals: 34,
-            gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70, .finalizeQueue: 0x88, .handleTableMap: 0xe0],
+            gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70, .finalizeQueue: 0x88, .handleTableMap: 0xe0,
+                       // Server GC: n_heaps and g_heaps (Docs/clr/server-gc.md; the Linux 3.1 GcDacVars has them at the same offsets).
+                       .gcHeapCount: 0xa8, .gcHeapList: 0xb0],
             gcDacVarsMajorVersion: 1)),
         heapKind: .segments,
         // GC
@@ -235,6 +237,9 @@ extension ClrLayoutTable {
         // Docs/clr/param-types.md (every module's table points back at its module; all 14 MTs the DAC gave that
         // no object leads to are entries of CoreLib's table).
         paramTypes: ClrParamTypesLayout(moduleAvailableParamTypes: 0x260, tableBuckets: 0x10, shape: .countedBuckets(count: 0x18),
-                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000)
+                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000),
+        // The same gc_heap layout as Linux 3.1 (raw reads of a Wine server-GC dump agree; no DAC comparison, C).
+        serverHeap: ClrServerHeapLayout(offsets: .fixed([.allocAllocated: 0x00, .ephemeralHeapSegment: 0x08, .finalizeQueue: 0x10,
+                                                          .generationTable: 0x158]))
     )
 }

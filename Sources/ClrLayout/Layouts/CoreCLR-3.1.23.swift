@@ -20,6 +20,8 @@ extension ClrLayoutTable {
             .allocAllocated: "_ZN3WKS7gc_heap15alloc_allocatedE",
             .maxGeneration: "g_max_generation",
             .gcHeapType: "g_heap_type",
+            // Server GC (Docs/clr/server-gc.md): the heap count and the gc_heap* array.
+            .gcHeapCount: "_ZN3SVR7gc_heap7n_heapsE", .gcHeapList: "_ZN3SVR7gc_heap7g_heapsE",
             .appDomain: "_ZN9AppDomain15m_pTheAppDomainE",
             .flatImageLayoutVTable: "_ZTV15FlatImageLayout",
             .codeRangeList: "_ZN16ExecutionManager15m_CodeRangeListE",
@@ -239,6 +241,10 @@ extension ClrLayoutTable {
         // Docs/clr/param-types.md (every module's table points back at its module; all 14 MTs the DAC gave that
         // no object leads to are entries of CoreLib's table).
         paramTypes: ClrParamTypesLayout(moduleAvailableParamTypes: 0x400, tableBuckets: 0x10, shape: .countedBuckets(count: 0x18),
-                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000)
+                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000),
+        // gcpriv.h forces gc_heap's DAC-visible fields to dac_gc_heap's layout (V: equal to the DAC's per-heap details
+        // on a 2-heap 3.1 dump; the Windows build reads the same, C).
+        serverHeap: ClrServerHeapLayout(offsets: .fixed([.allocAllocated: 0x00, .ephemeralHeapSegment: 0x08, .finalizeQueue: 0x10,
+                                                          .generationTable: 0x158]))
     )
 }

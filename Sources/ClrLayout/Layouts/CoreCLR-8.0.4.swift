@@ -25,7 +25,9 @@ extension ClrLayoutTable {
                         .helperMethodFrame1ObjVTable: 129, .helperMethodFrame2ObjVTable: 130, .helperMethodFrame3ObjVTable: 131,
                         .helperMethodFrameProtectObjVTable: 132],
             gcDacGlobals: 20,
-            gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78, .finalizeQueue: 0x90, .handleTableMap: 0xe8],
+            gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78, .finalizeQueue: 0x90, .handleTableMap: 0xe8,
+                       // Server GC: n_heaps, g_heaps and gc_heap_field_offsets (Docs/clr/server-gc.md).
+                       .gcHeapCount: 0xb0, .gcHeapList: 0xb8, .gcHeapFieldOffsets: 0xf0],
             gcDacVarsMajorVersion: 2)),
         heapKind: .regions,
         // GC
@@ -236,6 +238,9 @@ extension ClrLayoutTable {
         // Docs/clr/param-types.md (every module's table points back at its module; all 14 MTs the DAC gave that
         // no object leads to are entries of CoreLib's table).
         paramTypes: ClrParamTypesLayout(moduleAvailableParamTypes: 0x3c8, tableBuckets: 0x10, shape: .sentinelBuckets,
-                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000)
+                                        entryTypeHandle: 0x00, entryNext: 0x08, typeDescNotFullyLoaded: 0x1000),
+        // gc_heap_field_offsets indices (V: the offsets read this way equal the DAC's per-heap details on a 2-heap dump).
+        serverHeap: ClrServerHeapLayout(offsets: .published([.allocAllocated: 0, .ephemeralHeapSegment: 1, .finalizeQueue: 2,
+                                                              .generationTable: 18]))
     )
 }
