@@ -41,7 +41,7 @@ lib=$(find_runtime)
 # app.exe's hash) with the lab script beside the project, which installs Wine and mono-mcs itself:
 # - the AsyncCrash sample on .NET Core 3.1.23 for Windows under Wine (full memory: 108 MB raw, 20 MB xz; about
 #   70 s); NO_WINE=1 skips it (its tests then say so);
-# - the same sample under server GC on both Linux runtimes (about 10 s).
+# - the same sample under server GC on both Linux runtimes (about 10 s) and, unless NO_WINE=1, on Windows (70 s).
 if [ "${1:-}" = "--tests" ]; then
   here=$(cd "$(dirname "$0")" && pwd)
   cache=${XDG_CACHE_HOME:-$HOME/.cache}/dumpdbg-samples
@@ -53,9 +53,11 @@ if [ "${1:-}" = "--tests" ]; then
       echo "install-deps: making the AsyncCrash sample's Windows dump under Wine into $cache/async-crash" >&2
       SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
     fi
-    if stale "$cache/server/async-crash" linux-8.0.core.xz; then
-      echo "install-deps: making the AsyncCrash sample's server-GC dumps into $cache/server/async-crash" >&2
-      GC_SERVER=1 SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache/server" linux-3.1 linux-8.0 >&2
+    server_targets="linux-3.1 linux-8.0"; [ -z "${NO_WINE:-}" ] && server_targets="$server_targets windows-3.1"
+    if stale "$cache/server/async-crash" linux-8.0.core.xz || { [ -z "${NO_WINE:-}" ] && stale "$cache/server/async-crash" windows-3.1.mdmp.xz; }; then
+      echo "install-deps: making the AsyncCrash sample's server-GC dumps ($server_targets) into $cache/server/async-crash" >&2
+      # shellcheck disable=SC2086
+      GC_SERVER=1 SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache/server" $server_targets >&2
     fi
   fi
 fi

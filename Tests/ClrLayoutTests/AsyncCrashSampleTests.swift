@@ -13,24 +13,25 @@ enum AsyncCrashSample {
     enum Target: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case linux31 = "linux-3.1", linux80 = "linux-8.0", windows31 = "windows-3.1"
         /// The same program run with server GC (one GC heap per core).
-        case linux31Server = "linux-3.1-server", linux80Server = "linux-8.0-server"
+        case linux31Server = "linux-3.1-server", linux80Server = "linux-8.0-server", windows31Server = "windows-3.1-server"
         var testDescription: String { rawValue }
 
-        var isServerGC: Bool { self == .linux31Server || self == .linux80Server }
+        var isServerGC: Bool { rawValue.hasSuffix("-server") }
+        var isWindows: Bool { self == .windows31 || self == .windows31Server }
         /// The target the dump's file names use.
         var fileStem: String { isServerGC ? String(rawValue.dropLast("-server".count)) : rawValue }
         /// The folder with the dump, its facts and app.exe.
         var folder: String {
             switch self {
             case .windows31: AsyncCrashSample.windowsFolder
-            case .linux31Server, .linux80Server: AsyncCrashSample.serverFolder
+            case .linux31Server, .linux80Server, .windows31Server: AsyncCrashSample.serverFolder
             case .linux31, .linux80: ClrFixtures.samplesFolder
             }
         }
-        var dump: String { folder + (self == .windows31 ? "/windows-3.1.mdmp.xz" : "/\(fileStem).core.xz") }
+        var dump: String { folder + (isWindows ? "/windows-3.1.mdmp.xz" : "/\(fileStem).core.xz") }
         /// Linux dumps need the runtime's own files; the Windows one needs none (CoreLib's metadata is in the dump).
         var runtimeNeeded: String? {
-            if self == .windows31 { return "" }
+            if isWindows { return "" }
             if runtimeFolder != nil { return "" }
             return clrVersion == "8.0.4" ? "no .NET 8.0.4 runtime: run Samples/install-deps.sh (or set DUMPDBG_RUNTIME_8_0)" : ClrFixtures.skipRuntime
         }
@@ -38,7 +39,7 @@ enum AsyncCrashSample {
             switch self {
             case .linux31, .linux31Server: installedRuntime31()
             case .linux80, .linux80Server: installedRuntime80()
-            case .windows31: nil
+            case .windows31, .windows31Server: nil
             }
         }
         var clrVersion: String { self == .linux80 || self == .linux80Server ? "8.0.4" : "3.1.23" }
@@ -62,7 +63,7 @@ enum AsyncCrashSample {
     static let available: [Target] = Target.allCases.filter { t in
         guard FileManager.default.fileExists(atPath: t.dump) else {
             print("skip AsyncCrash \(t.rawValue): no dump at \(t.dump)"
-                  + (t == .windows31 ? " (Samples/install-deps.sh --tests makes it under Wine)" : t.isServerGC ? " (Samples/install-deps.sh --tests makes it)" : ""))
+                  + (t.isWindows ? " (Samples/install-deps.sh --tests makes it under Wine)" : t.isServerGC ? " (Samples/install-deps.sh --tests makes it)" : ""))
             return false
         }
         if let why = t.runtimeNeeded, !why.isEmpty { print("skip AsyncCrash \(t.rawValue): \(why)"); return false }
@@ -170,7 +171,7 @@ struct AsyncCrashSampleTests {
         let v = ClrFixtures.run(s, b, "!eeversion")
         // A server-GC run on a one-core machine gets workstation GC: the dumps here were made on more cores.
         let mode = t.isServerGC ? "Server mode" : "Workstation mode"
-        #expect(v.contains("(.NET \(t.clrVersion), \(t == .windows31 ? "coreclr.dll" : "libcoreclr.so"))\n\(mode)\n"), "\(v)")
+        #expect(v.contains("(.NET \(t.clrVersion), \(t.isWindows ? "coreclr.dll" : "libcoreclr.so"))\n\(mode)\n"), "\(v)")
         #expect(v.contains(t.clrVersion == "8.0.4" ? "GC heap: regions\n" : "GC heap: segments\n"), "\(v)")
     }
 
