@@ -280,6 +280,49 @@ struct AsyncCrashSampleTests {
         for (f, v) in other { #expect(facts["keepalive_request.\(f)"] == v, "keepalive_request.\(f) on \(t)") }
     }
 
+    /// The rest of part 1 on every runtime: !Name2EE → !DumpMT -md → !DumpClass → !DumpModule, !dumpheap's filters,
+    /// !pe -nested, each answering for the program's own types.
+    @Test(arguments: targets)
+    func typeModuleAndHeapFilterCommands(_ t: AsyncCrashSample.Target) throws {
+        let facts = try AsyncCrashSample.facts(t)
+        let (s, b) = try AsyncCrashSample.session(t)
+        let r = AsyncCrashSample.Reader(s: s, b: b)
+        let n2ee = r.run("!Name2EE app.exe Samples.Order")
+        let mt = try #require(values(n2ee, "MethodTable: ").first, "\(n2ee)")
+        let module = try #require(values(n2ee, "Module:      ").first)
+        #expect(n2ee.contains("Token:       0000000002000"), "\(n2ee)")
+        // !DumpMT -md: the type, its module, Object's four virtuals and its constructor, which ran (1234 orders).
+        let dumpmt = r.run("!DumpMT -md \(mt)")
+        #expect(dumpmt.contains("Name:            Samples.Order\n") && dumpmt.contains("Module:          \(module)\n"), "\(t): \(dumpmt)")
+        #expect(dumpmt.contains("BaseSize:        0x30\n"), "\(t): \(dumpmt)")
+        #expect(dumpmt.contains(" Samples.Order..ctor()\n"), "\(t): \(dumpmt)")
+        // Store.Fill ran once (its trivial constructors may have been inlined into it, so they can show NONE).
+        let store = try #require(values(r.run("!Name2EE app.exe Samples.Store"), "MethodTable: ").first)
+        let fill = try #require(r.run("!DumpMT -md \(store)").split(separator: "\n").first { $0.hasSuffix(" Samples.Store.Fill()") }, "\(t)")
+        #expect(fill.contains(" JIT "), "\(t): \(fill)")
+        // !DumpClass: seven instance fields, no statics.
+        let eeClass = try #require(values(dumpmt, "EEClass:         ").first)
+        let cls = r.run("!DumpClass \(eeClass)")
+        #expect(cls.contains("NumInstanceFields:   7\nNumStaticFields:     0\n"), "\(t): \(cls)")
+        #expect(cls.contains(" Sku\n") && cls.contains(" IsPaid\n"), "\(t): \(cls)")
+        // !DumpModule: app.exe, with its metadata and maps.
+        let dm = r.run("!DumpModule \(module)")
+        #expect(dm.contains("Name: ") && dm.contains("app.exe"), "\(t): \(dm)")
+        #expect(dm.contains("TypeDefToMethodTableMap:") && dm.contains("MetaData start address:"), "\(t): \(dm)")
+        // !dumpheap's filters: -mt -short, -type -stat, -min/-max around Order's 48 bytes, -strings.
+        let orders = r.run("!dumpheap -mt \(mt) -short").split(separator: "\n")
+        #expect(orders.count == Int(facts["type.Samples.Order.count"] ?? "") ?? -1, "\(t)")
+        let typed = StatRow.parse(r.run("!dumpheap -type Samples.Order -stat"))
+        #expect(typed.map(\.name).sorted() == ["Samples.Order", "Samples.Order[]"], "\(t): \(typed)")
+        let sized = StatRow.parse(r.run("!dumpheap -type Samples. -min 0n48 -max 0n48 -stat"))
+        #expect(sized.first { $0.name == "Samples.Order" }?.count == 1234 && !sized.contains { $0.name == "Samples.Order[]" }, "\(t): \(sized)")
+        let strings = r.run("!dumpheap -strings")
+        #expect(strings.contains(" SKU-00617\n") && strings.contains(" customer-76\n"), "\(t)")
+        // !pe -nested on the crash thread's exception: the program's NullReferenceException, no inner one.
+        let pe = r.run("!pe -nested")
+        #expect(pe.contains("Exception type:   System.NullReferenceException\n") && pe.contains("InnerException:   <none>\n"), "\(t): \(pe)")
+    }
+
     /// SOS's MT column names the field's exact type where the runtime loaded it, even when no object leads there:
     /// List<KeyValuePair<SendOrPostCallback, Object>>'s `_items` is typed `!0[]`, i.e. KeyValuePair<__Canon,__Canon>[]
     /// in the shared code's context, an array found only in CoreLib's table of constructed types.
