@@ -173,6 +173,12 @@ public struct ExpressionEvaluator {
             guard let v = env.register(name.lowercased()) else { throw CommandError("Bad register error at '@\(name)'") }
             return v
         }
+        // `.` alone is the current address, as in `u .` and `bp .` (MASM's $ip).
+        if c == ".", position + 1 >= text.count || !(text[position + 1].isLetter || text[position + 1].isNumber) {
+            position += 1
+            guard let v = env.register("$ip") else { throw CommandError("Bad register error at '.'") }
+            return v
+        }
         if c == "$" {
             let name = readIdentifier(allowDollar: true)
             guard let v = env.register(name.lowercased()) else { throw CommandError("Bad register error at '\(name)'") }
