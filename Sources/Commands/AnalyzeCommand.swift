@@ -308,7 +308,8 @@ struct AnalyzeCommand: ValueCommand {
     /// `(NTSTATUS) 0xc0000005 - text` on Windows; the signal and its si_code elsewhere.
     static func errorCode(_ e: ExceptionInfo, os: OperatingSystem) -> String {
         if os == .windows {
-            return "(NTSTATUS) 0x\(Hex.pad(UInt64(e.code), 8)) - " + (ntStatusText[e.code] ?? "<Unable to get error code text>")
+            // The message text where dumpdbg carries it, else the code's symbolic name (ntstatus.h).
+            return "(NTSTATUS) 0x\(Hex.pad(UInt64(e.code), 8)) - " + (ntStatusText[e.code] ?? StatusTables.ntStatus[e.code] ?? "<Unable to get error code text>")
         }
         let name = Describe.exceptionName(e, os: os)
         guard os == .linux || os == .android, let si = e.parameters.first.map({ Int32(truncatingIfNeeded: $0) }) else { return "(signal) \(name)" }

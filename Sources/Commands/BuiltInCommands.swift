@@ -7,5 +7,5 @@ let builtInCommands: [any DebuggerCommand] = [
     ListAliasesCommand(), PrintfCommand(),
     ListModulesCommand(), DisplayMemoryCommand(), UnassembleCommand(), SearchMemoryCommand(), AddressCommand(),
     AnalyzeCommand(), TebCommand(), PebCommand(), HandleCommand(), EvaluateCommand(), EchoCommand(), LogCommand(), ScriptCommand(),
-    HelpCommand(), QuitCommand(), OutputFormatCommand(), RunawayCommand(), HintsCommand(),
+    HelpCommand(), QuitCommand(), OutputFormatCommand(), RunawayCommand(), HintsCommand(), ErrorCommand(),
 ] + sosCommands

@@ -9,9 +9,8 @@ enum Suggestions {
     ]
     /// WinDbg and SOS commands dumpdbg does not implement yet (the open issues track them).
     static let notYet: Set<String> = [
-        "dt", "dv", "dx", ".reload", ".sympath", ".symfix", ".srcpath", "!heap", "!locks", "!cs", "!runaway",
-        "!for_each_frame", "!for_each_thread", "!gcroot", "!dumpasync", "!syncblk", "!finalizequeue",
-        "!threadpool", "!dumpdomain", "!gchandles", "!objsize",
+        "dt", "dv", "dx", ".reload", ".sympath", ".symfix", ".srcpath", "!heap", "!locks", "!cs",
+        "!for_each_frame", "!for_each_thread", "!objsize",
         "!dumpil", "!bpmd", "!analyzeoom", "!verifyheap", "!traverseheap", "!gcwhere", "!findappdomain", "!sym", "!dlls", "!chkimg", "kd",
     ]
 

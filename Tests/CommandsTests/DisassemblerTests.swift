@@ -48,3 +48,23 @@ struct CurrentAddressTests {
         #expect(try Fixtures.run("lldb/Shell-Minidump-Windows-Sigsegv/sigsegv.dmp", "? .x").contains("Couldn't resolve error"))
     }
 }
+
+@Suite("!error names status codes", .enabled(if: Fixtures.available, Fixtures.absent))
+struct ErrorCommandTests {
+    @Test func win32NtStatusAndHResult() throws {
+        let out = try Fixtures.run("breakpad/minidump2.dmp", "!error c0000135", "!error 2", "!error 80070005", "!error 80004003",
+                                   "!error 5 1", "!error e0434352", "!error c0000005", "!error 12345678", "!error")
+        #expect(out == """
+            Error code: (NTSTATUS) 0xc0000135 (3221225781) - STATUS_DLL_NOT_FOUND
+            Error code: (Win32) 0x2 (2) - ERROR_FILE_NOT_FOUND
+            Error code: (HRESULT) 0x80070005 (2147942405) - ERROR_ACCESS_DENIED
+            Error code: (HRESULT) 0x80004003 (2147500035) - E_POINTER
+            Error code: (NTSTATUS) 0x5 (5) - <Unable to get error code text>
+            Error code: (NTSTATUS) 0xe0434352 (3762504530) - CLR exception
+            Error code: (NTSTATUS) 0xc0000005 (3221225477) - The instruction at 0x%p referenced memory at 0x%p. The memory could not be %s.
+            Error code: (HRESULT) 0x12345678 (305419896) - <Unable to get error code text>
+            Usage: !error VALUE [FLAGS]
+
+            """, "\(out)")
+    }
+}

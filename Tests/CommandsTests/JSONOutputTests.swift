@@ -75,7 +75,7 @@ struct JSONOutputTests {
             let buffer = Output.Buffer()
             let s = Session(dump: dump, output: Output(sink: buffer.append))
             s.outputFormat = .json
-            for l in Self.commands + Self.sosCommands + ["||", "|", ".time", "!runaway 7", "!teb", "!peb", "!handle", "!handle 4", "!address", "!address @$csp", "dps @$csp L8", "u @$ip L4", "ub @$ip L2", "s -d @$csp L40 0", "da @$csp", "du @$csp L8", ".frame /r 1", "ln @$ip", "x *!wait4", "!uniqstack"] { s.executeTopLevel(line: l) }
+            for l in Self.commands + Self.sosCommands + ["||", "|", ".time", "!runaway 7", "!teb", "!peb", "!handle", "!handle 4", "!address", "!address @$csp", "dps @$csp L8", "u @$ip L4", "ub @$ip L2", "s -d @$csp L40 0", "da @$csp", "du @$csp L8", ".frame /r 1", "ln @$ip", "x *!wait4", "!uniqstack", "!error c0000135", "!error 2", "!error 80004003"] { s.executeTopLevel(line: l) }
             lines += buffer.text.split(separator: "\n").map(String.init)
         }
         // The CLR dumps, with their runtimes on the image path (the Windows one finds its globals in the dump).
