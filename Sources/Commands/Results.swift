@@ -82,6 +82,58 @@ struct ResultDocument: Encodable {
     }
 }
 
+/// A value too large for JSONEncoder to be quick (a million heap objects): it writes its own JSON, the same
+/// shape its Encodable conformance gives.
+protocol StreamedJSONValue: CommandValue {
+    func writeJSON(_ out: inout JSONBytes)
+}
+
+/// JSON text built as bytes.
+struct JSONBytes {
+    private(set) var bytes: [UInt8] = []
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    mutating func raw(_ s: StaticString) { s.withUTF8Buffer { bytes.append(contentsOf: $0) } }
+    mutating func byte(_ b: UInt8) { bytes.append(b) }
+    /// A HexValue's form: "0x" and lowercase hex digits.
+    mutating func hexString(_ v: UInt64) {
+        bytes.append(contentsOf: [34, 48, 120])   // "0x
+        var n = 16
+        while n > 1, (v >> UInt64(4 * (n - 1))) & 0xF == 0 { n -= 1 }
+        for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(Self.digits[Int((v >> UInt64(4 * i)) & 0xF)]) }
+        bytes.append(34)
+    }
+    mutating func number(_ v: UInt64) {
+        if v == 0 { bytes.append(48); return }
+        var tmp: [UInt8] = []
+        var x = v
+        while x > 0 { tmp.append(48 + UInt8(x % 10)); x /= 10 }
+        bytes.append(contentsOf: tmp.reversed())
+    }
+    /// A JSON string, escaped as JSONEncoder escapes it.
+    mutating func string(_ s: String) {
+        if let data = try? JSONEncoder().encode(s) { bytes.append(contentsOf: data) } else { raw("\"\"") }
+    }
+    /// Any Encodable value (small parts such as a statistics table).
+    mutating func encoded(_ v: some Encodable) {
+        if let data = try? ResultDocument.encoder.encode(v) { bytes.append(contentsOf: data) } else { raw("null") }
+    }
+}
+
+extension ResultDocument {
+    /// The document of a streamed value, keys in the sorted order the encoder writes them.
+    static func streamedLine(command: String, failure: Failure?, value: any StreamedJSONValue) -> String {
+        var j = JSONBytes()
+        j.raw("{\"command\":")
+        j.string(command)
+        if let failure { j.raw(",\"error\":"); j.encoded(failure) }
+        j.raw(failure == nil ? ",\"ok\":true,\"result\":" : ",\"ok\":false,\"result\":")
+        value.writeJSON(&j)
+        j.raw(",\"schema\":\"dumpdbg.result/1\"}")
+        return String(decoding: j.bytes, as: UTF8.self)
+    }
+}
+
 extension Session {
     /// Renders a command's value: its text lines now, or, in JSON mode, as the result of the document the
     /// running command will write.

@@ -74,6 +74,8 @@ public final class Session: @unchecked Sendable {
     var hintsShown: Set<String> = []
     /// The value the running command computed, written as its JSON document when it ends.
     var pendingValue: (any CommandValue)?
+    /// The last value a command gave in JSON mode (tests compare renderings of it).
+    var lastValue: (any CommandValue)?
     /// The terminal progress line for long commands.
     public var progress = ProgressLine()
 
@@ -165,7 +167,13 @@ public final class Session: @unchecked Sendable {
         pendingValue = nil
         let (failure, written) = output.capture { dispatch(text) }
         let value = pendingValue
+        lastValue = value
         pendingValue = nil
+        if let streamed = value as? any StreamedJSONValue {
+            output.document(ResultDocument.streamedLine(command: text, failure: failure.map { ResultDocument.Failure(kind: $0.kind, message: $0.message) },
+                                                        value: streamed))
+            return
+        }
         var lines = written.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
         if lines.last == "" { lines.removeLast() }
         let document = ResultDocument(command: text, ok: failure == nil, result: value.map { ResultDocument.AnyValue(value: $0) },

@@ -220,7 +220,10 @@ struct DumpHeapCommand: DebuggerCommand {
             nameOf[mt] = n
             return n
         }
-        if !stat && !short && !strings { o.line("         Address               MT     Size") }
+        // JSON mode collects the listing as a value (columns, not a struct per object); text mode streams it.
+        let json = s.outputFormat == .json
+        var listed = HeapListingValue(freeMT: runtime.freeMT)
+        if !stat && !short && !strings && !json { o.line(HeapListingValue.header) }
         var interrupted = false
         var chunk = TextChunk(o)
         var runMT: UInt64 = 0, runCount = 0, runSize: UInt64 = 0
@@ -254,7 +257,10 @@ struct DumpHeapCommand: DebuggerCommand {
                 }
                 if !ok { return true }
             }
-            if short {
+            if json {
+                if short || !stat { listed.addresses.append(obj.address) }
+                if !short && !stat { listed.methodTables.append(obj.methodTable); listed.sizes.append(obj.size) }
+            } else if short {
                 chunk.hex(obj.address)
                 chunk.newline()
             } else if !stat {
@@ -286,21 +292,105 @@ struct DumpHeapCommand: DebuggerCommand {
             s.emit(statistics(walkProblems: heap.walkProblems))
             return
         }
-        for p in heap.walkProblems { o.line("Error: \(p)") }
-        if short { return }
-        if strings {
+        listed.walkProblems = heap.walkProblems
+        listed.isShort = short
+        if strings && !short {
             // SOS's -strings: one row per distinct value (the first characters), ascending by total size.
-            let rows = stringStats.sorted { ($0.value.size, $0.value.count, $0.key) < ($1.value.size, $1.value.count, $1.key) }
-            o.line("Statistics:")
-            o.line("   Count    TotalSize String Value")
-            for (text, st) in rows {
-                o.line("\(String(st.count).leftPad(8)) \(String(st.size).leftPad(12)) \(Self.display(text))")
-            }
-            o.line("Total \(rows.reduce(0) { $0 + $1.value.count }) strings")
-            return
+            listed.strings = stringStats.sorted { ($0.value.size, $0.value.count, $0.key) < ($1.value.size, $1.value.count, $1.key) }
+                .map { .init(count: $0.value.count, totalSize: $0.value.size, value: Self.display($0.key)) }
+        } else if !short {
+            listed.statistics = statistics(walkProblems: [])
         }
-        // The object list, then (its walk problems already printed above) the same table -stat prints.
-        o.line()
-        for l in statistics(walkProblems: []).textLines() { o.line(l) }
+        if json { s.emit(listed); return }
+        // The objects were streamed above; the rest is the value's text after its object rows.
+        for l in listed.textLines() { o.line(l) }
+    }
+}
+
+/// `!dumpheap`'s listing: the objects (address, MethodTable, size) or, with -short, their addresses, or with
+/// -strings the strings counted by value; then the per-type statistics. Text mode streams the object rows
+/// as the walk finds them and prints `textLines()` after them; JSON mode writes the whole value.
+struct HeapListingValue: StreamedJSONValue {
+    struct StringRow: Encodable {
+        let count: Int
+        let totalSize: UInt64
+        let value: String
+    }
+    static let header = "         Address               MT     Size"
+    let freeMT: UInt64
+    var isShort = false
+    var addresses: [UInt64] = []
+    var methodTables: [UInt64] = []
+    var sizes: [UInt64] = []
+    var strings: [StringRow]?
+    var statistics: HeapStatisticsValue?
+    var walkProblems: [String] = []
+
+    /// The text after the object rows (which text mode streams): walk problems, then the strings table or the
+    /// statistics.
+    func textLines() -> [String] {
+        var out = walkProblems.map { "Error: " + $0 }
+        if let strings {
+            out += ["Statistics:", "   Count    TotalSize String Value"]
+            out += strings.map { "\(String($0.count).leftPad(8)) \(String($0.totalSize).leftPad(12)) \($0.value)" }
+            out.append("Total \(strings.reduce(0) { $0 + $1.count }) strings")
+        } else if let statistics {
+            out.append("")
+            out += statistics.textLines()
+        }
+        return out
+    }
+
+    /// Every line, object rows included (what text mode prints in all).
+    func allTextLines() -> [String] {
+        var rows: [String] = []
+        if isShort {
+            rows = addresses.map { Sos.p($0) }
+        } else if strings == nil {
+            rows = [Self.header] + addresses.indices.map { i in
+                "\(Sos.p(addresses[i])) \(Sos.p(methodTables[i])) \(String(sizes[i]).leftPad(8))" + (methodTables[i] == freeMT ? " Free" : "")
+            }
+        }
+        return rows + textLines()
+    }
+
+    enum CodingKeys: String, CodingKey { case objects, addresses, strings, statistics, walkProblems }
+    struct Object: Encodable { let address: HexValue; let methodTable: HexValue; let size: UInt64 }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        if isShort { try c.encode(addresses.map(HexValue.init), forKey: .addresses) }
+        else if strings == nil {
+            try c.encode(addresses.indices.map { Object(address: HexValue(addresses[$0]), methodTable: HexValue(methodTables[$0]), size: sizes[$0]) },
+                         forKey: .objects)
+        }
+        try c.encodeIfPresent(strings, forKey: .strings)
+        try c.encodeIfPresent(statistics, forKey: .statistics)
+        try c.encode(walkProblems, forKey: .walkProblems)
+    }
+
+    /// The same document as `encode(to:)` with sorted keys, written directly (about ten times faster).
+    func writeJSON(_ j: inout JSONBytes) {
+        j.byte(123)   // {
+        var first = true
+        func key(_ k: StaticString) { if !first { j.byte(44) }; first = false; j.raw(k) }
+        if isShort {
+            key("\"addresses\":[")
+            for (i, a) in addresses.enumerated() { if i > 0 { j.byte(44) }; j.hexString(a) }
+            j.byte(93)
+        } else if strings == nil {
+            key("\"objects\":[")
+            for i in addresses.indices {
+                if i > 0 { j.byte(44) }
+                j.raw("{\"address\":"); j.hexString(addresses[i])
+                j.raw(",\"methodTable\":"); j.hexString(methodTables[i])
+                j.raw(",\"size\":"); j.number(sizes[i]); j.byte(125)
+            }
+            j.byte(93)
+        }
+        if let statistics { key("\"statistics\":"); j.encoded(statistics) }
+        if let strings { key("\"strings\":"); j.encoded(strings) }
+        key("\"walkProblems\":"); j.encoded(walkProblems)
+        j.byte(125)   // }
     }
 }

@@ -4,11 +4,6 @@ import Foundation
 
 /// Shared `!do`/`!da` header and field printing.
 enum SosObject {
-    /// Prints `!DumpObj` for `addr`; throws a command error for a pointer that is not an object.
-    static func dump(_ addr: UInt64, runtime r: ClrRuntime, output o: Output, noFields: Bool) throws {
-        for line in try object(addr, runtime: r, noFields: noFields).textLines() { o.line(line) }
-    }
-
     /// `!DumpObj`'s value for `addr`; throws a command error for a pointer that is not an object.
     static func object(_ addr: UInt64, runtime r: ClrRuntime, noFields: Bool) throws -> ObjectValue {
         let t: ClrType
@@ -30,29 +25,9 @@ enum SosObject {
                            thinLock: r.thinLock(addr).map { .init(threadId: $0.threadId, thread: HexValue($0.thread ?? 0), recursion: $0.recursion) })
     }
 
-    static func header(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output) {
-        o.line("Name:        " + t.name)
-        o.line("MethodTable: " + Sos.p(t.methodTable))
-        o.line("EEClass:     " + Sos.p(t.eeClass))
-        o.line("Size:        " + Sos.sizeText(t.objectSize(addr) ?? UInt64(t.baseSize)))
-        o.line("File:        " + (t.module?.recordedPath ?? "<Unknown Module>"))
-        o.line("Module:      " + Sos.p(t.module?.address ?? 0))
-    }
-
     /// Where field values come from: an object (instance offsets count from the object, after its
     /// MethodTable pointer), a value type's bytes (`!DumpVC`, offsets from the address), or none (`!DumpClass`).
     enum FieldsMode { case object, valueClass, classOnly }
-
-    /// `!DumpVC`'s body (and `!da -details` for struct elements), each line prefixed by `indent`.
-    static func valueClass(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output, indent: String) {
-        let inner = Output(sink: { o.write(indent + $0) })
-        inner.line("Name:        " + t.name)
-        inner.line("MethodTable: " + Sos.p(t.methodTable))
-        inner.line("EEClass:     " + Sos.p(t.eeClass))
-        inner.line("Size:        " + Sos.sizeText(UInt64(t.baseSize)))
-        inner.line("File:        " + (t.module?.recordedPath ?? "<Unknown Module>"))
-        fields(addr, t, r, inner, mode: .valueClass)
-    }
 
     static func fields(_ addr: UInt64, _ t: ClrType, _ r: ClrRuntime, _ o: Output, mode: FieldsMode = .object) {
         for line in fieldLines(fieldRows(addr, t, r, mode: mode), header: mode != .classOnly) { o.line(line) }
@@ -186,17 +161,18 @@ struct ObjectValue: CommandValue {
 }
 
 /// `!DumpArray [-start N] [-length N] <address>`.
-struct DumpArrayCommand: DebuggerCommand {
+struct DumpArrayCommand: ValueCommand {
     let names = ["!DumpArray", "!da"]
     let summary = "show the elements of a managed array"
     let help = """
     !DumpArray [-start <index>] [-length <count>] [-details] <array address>   (also !da)
     the array's element type and rank, then each element (references, or the address of each struct).
+    -start and -length are expressions (hex unless marked 0n), as in SOS.
     Example: !da -start 0 -length 10 00007f5c3c04a020
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-details", "-nofields"], valued: ["-start", "-length"], positionals: 1...1,
                                         usage: "!DumpArray [-start <index>] [-length <count>] [-details] [-nofields] <array address>")
         let start = try args.values["-start"].map { try Sos.address($0, s) } ?? 0
@@ -204,46 +180,104 @@ struct DumpArrayCommand: DebuggerCommand {
         let details = args.has("-details"), noFields = args.has("-nofields")
         let addr = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        let o = s.output
         guard let t = r.objectType(addr) else { throw CommandError("<Note: this object has an invalid CLASS field>\nInvalid object") }
         guard t.isArray else { throw CommandError("Not an array, please use !DumpObj instead") }
         let n = r.arrayLength(addr) ?? 0
         // SOS answers these before the header (strike.cpp PrintArray); -start is an expression, hex by default.
-        if start > n { o.line("Start index out of range"); return }
-        if !details && noFields { o.line("-nofields has no effect unless -details is specified") }
-        SosObject.header(addr, t, r, o)
+        if start > n { return ArrayValue.outOfRange() }
         let kind = t.arrayElementKind
-        o.line("Array:       Rank \(t.rank), Number of elements \(n), Type \(kind.sosName)")
-        o.line("Element Methodtable: " + Sos.p(t.elementType?.methodTable ?? 0))
         let data = r.arrayData(addr, t)
         let comp = UInt64(t.componentSize)
         let end = min(n, length.map { start &+ $0 } ?? n)
+        var elements: [ArrayValue.Element] = []
         var i = start
         while i < end {
             try s.checkInterrupt()
-            let a = data + i * comp
-            let indented = Output(sink: { o.write("    " + $0) })
             if kind == .class {
                 var v: UInt64?
                 if case .reference(let p) = r.arrayElement(addr, t, index: i) { v = p }
-                o.line("[\(i)] " + (v.map { $0 == 0 ? "null" : Sos.p($0) } ?? "<invalid>"))
+                var object: ObjectValue?, problem: String?
                 if details, let v, v != 0 {
-                    do { try SosObject.dump(v, runtime: r, output: indented, noFields: noFields) } catch let e as CommandError {
-                        indented.line(e.message)
-                    }
+                    do { object = try SosObject.object(v, runtime: r, noFields: noFields) } catch let e as CommandError { problem = e.message }
                 }
+                elements.append(.init(index: i, address: nil, reference: v.map(HexValue.init), object: object, valueClass: nil, problem: problem))
             } else {
-                o.line("[\(i)] " + Sos.p(a))
+                let a = data + i * comp
+                var vc: ValueClassValue?
                 if details, kind == .valueType, let e = t.elementType {
-                    if noFields {
-                        indented.line("Name:        " + e.name)
-                        indented.line("MethodTable: " + Sos.p(e.methodTable))
-                    } else {
-                        SosObject.valueClass(a, e, r, indented, indent: "")
-                    }
+                    vc = ValueClassValue(address: HexValue(a), name: e.name, methodTable: HexValue(e.methodTable), eeClass: HexValue(e.eeClass),
+                                         size: UInt64(e.baseSize), file: e.module?.recordedPath,
+                                         fields: noFields ? nil : SosObject.fieldRows(a, e, r, mode: .valueClass))
                 }
+                elements.append(.init(index: i, address: HexValue(a), reference: nil, object: nil, valueClass: vc, problem: nil))
             }
             i += 1
         }
+        return ArrayValue(startIndexOutOfRange: false, noFieldsIgnored: !details && noFields,
+                          header: ObjectValue(address: HexValue(addr), isFree: false, name: t.name, methodTable: HexValue(t.methodTable),
+                                              eeClass: HexValue(t.eeClass), size: t.objectSize(addr) ?? UInt64(t.baseSize),
+                                              file: t.module?.recordedPath, module: HexValue(t.module?.address ?? 0), string: nil,
+                                              array: .init(rank: Int(t.rank), length: n, elementType: kind.sosName), fields: nil, thinLock: nil),
+                          elementMethodTable: HexValue(t.elementType?.methodTable ?? 0), elementsAreReferences: kind == .class,
+                          elements: elements)
+    }
+}
+
+/// `!da`'s value: the array's header and each element shown, with `-details` each element's object (for
+/// references) or its fields (for structs).
+struct ArrayValue: CommandValue {
+    struct Element: Encodable {
+        let index: UInt64
+        /// Where a struct or primitive element is (nil for references).
+        let address: HexValue?
+        /// A reference element's value (0 for null; nil when unreadable or not a reference array).
+        let reference: HexValue?
+        /// -details on a reference: the object.
+        let object: ObjectValue?
+        /// -details on a struct element: its fields (nil fields with -nofields).
+        let valueClass: ValueClassValue?
+        /// -details on a reference that is not a valid object: why.
+        let problem: String?
+    }
+    /// SOS's "Start index out of range": the start is past the end, nothing else is shown.
+    let startIndexOutOfRange: Bool
+    /// -nofields without -details (SOS says it has no effect).
+    let noFieldsIgnored: Bool
+    /// The array object's header (`array` holds rank, length and element type).
+    let header: ObjectValue?
+    let elementMethodTable: HexValue?
+    let elementsAreReferences: Bool
+    let elements: [Element]
+
+    static func outOfRange() -> ArrayValue {
+        ArrayValue(startIndexOutOfRange: true, noFieldsIgnored: false, header: nil, elementMethodTable: nil, elementsAreReferences: false, elements: [])
+    }
+
+    func textLines() -> [String] {
+        if startIndexOutOfRange { return ["Start index out of range"] }
+        var out: [String] = []
+        if noFieldsIgnored { out.append("-nofields has no effect unless -details is specified") }
+        guard let h = header, let a = h.array else { return out }
+        out += Array(h.textLines().prefix(6))
+        out.append("Array:       Rank \(a.rank), Number of elements \(a.length), Type \(a.elementType)")
+        out.append("Element Methodtable: " + Sos.p(elementMethodTable?.value ?? 0))
+        let indent = "    "
+        for e in elements {
+            if elementsAreReferences {
+                out.append("[\(e.index)] " + (e.reference.map { $0.value == 0 ? "null" : Sos.p($0.value) } ?? "<invalid>"))
+                if let o = e.object { out += o.textLines().map { indent + $0 } }
+                if let p = e.problem { out += p.split(separator: "\n", omittingEmptySubsequences: false).map { indent + $0 } }
+            } else {
+                out.append("[\(e.index)] " + Sos.p(e.address?.value ?? 0))
+                if let vc = e.valueClass {
+                    if vc.fields == nil {
+                        out += [indent + "Name:        " + vc.name, indent + "MethodTable: " + Sos.p(vc.methodTable.value)]
+                    } else {
+                        out += vc.textLines().map { indent + $0 }
+                    }
+                }
+            }
+        }
+        return out
     }
 }

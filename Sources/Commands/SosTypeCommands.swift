@@ -169,7 +169,7 @@ struct EEClassValue: CommandValue {
 }
 
 /// `!DumpModule <Module>`.
-struct DumpModuleCommand: DebuggerCommand {
+struct DumpModuleCommand: ValueCommand {
     let names = ["!DumpModule"]
     let summary = "show a runtime Module: file, assembly, image base, lookup maps, metadata"
     let help = """
@@ -179,46 +179,85 @@ struct DumpModuleCommand: DebuggerCommand {
     """
     var extensionName: String? { "sos" }
 
-    func run(_ inv: Invocation, in s: Session) throws {
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-mt"], positionals: 1...1, usage: "!DumpModule [-mt] <Module address>")
         let listTypes = args.has("-mt")
         let a = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard a & 7 == 0, let m = r.module(at: a) else { throw CommandError("Invalid Module address \(Sos.p(a))") }
-        let o = s.output
-        func row(_ name: String, _ value: String) { o.line((name + ":").rightPad(25) + value) }
         let fields = r.moduleFields(m)
-        o.line("Name: " + m.recordedPath)
-        row("Attributes", "PEFile ")
-        row("Assembly", fields.assembly.map { Sos.p($0) } ?? "<invalid>")
-        row("BaseAddress", Sos.p(m.imageBase))
-        row("File used", m.identityNote)
-        row("PEFile", fields.peFile.map { Sos.p($0) } ?? "<invalid>")
-        row("ModuleId", Sos.p(m.domainLocalModule))
-        row("ModuleIndex", fields.index.map { Sos.p($0) } ?? "<invalid>")
-        row("LoaderHeap", "<not known: dumpdbg does not read loader heaps yet>")
-        for map in r.lookupMaps(m) { row(map.name, map.table.map { Sos.p($0) } ?? "<not known>") }
-        let md = m.metadata
-        row("MemberRefToDescMap", Sos.p(0))
-        row("FileReferencesMap", "<not known>")
-        row("AssemblyReferencesMap", "<not known>")
-        if let at = r.metadataAddress(m) {
-            row("MetaData start address", "\(Sos.p(at)) (\(m.metadataSize) bytes)")
+        var types: [ModuleValue.TypeRow]?
+        if listTypes, let md = m.metadata {
+            var rows: [ModuleValue.TypeRow] = []
+            for row in 1...max(1, md.rowCount(.typeDef)) {
+                try s.checkInterrupt()
+                guard let mt = r.methodTable(module: m, typeDefRow: row) else { continue }
+                rows.append(.init(methodTable: HexValue(mt), typeDef: HexValue(UInt64(0x0200_0000 | row)),
+                                  name: (try? md.fullName(ofTypeDef: row)) ?? "<invalid>"))
+            }
+            types = rows
+        }
+        return ModuleValue(address: HexValue(m.address), name: m.recordedPath, assembly: fields.assembly.map(HexValue.init),
+                           baseAddress: HexValue(m.imageBase), fileUsed: m.identityNote, peFile: fields.peFile.map(HexValue.init),
+                           moduleId: HexValue(m.domainLocalModule), moduleIndex: fields.index.map(HexValue.init),
+                           lookupMaps: r.lookupMaps(m).map { .init(name: $0.name, table: $0.table.map(HexValue.init)) },
+                           metadataAddress: r.metadataAddress(m).map(HexValue.init), metadataSize: UInt64(m.metadataSize),
+                           metadataProblem: r.metadataAddress(m) == nil ? (m.problem ?? "no image base") : nil, types: types)
+    }
+}
+
+/// `!DumpModule`'s value: the Module's file, assembly, image, lookup maps and metadata, and with -mt the types it
+/// defines that have a MethodTable.
+struct ModuleValue: CommandValue {
+    struct LookupMap: Encodable {
+        let name: String
+        /// The map's table (nil when not known).
+        let table: HexValue?
+    }
+    struct TypeRow: Encodable {
+        let methodTable: HexValue
+        let typeDef: HexValue
+        let name: String
+    }
+    let address: HexValue
+    /// The module's file as the runtime recorded it.
+    let name: String
+    let assembly: HexValue?
+    let baseAddress: HexValue
+    /// Where dumpdbg read the metadata from (the file on the image path, or the image in the dump).
+    let fileUsed: String
+    let peFile: HexValue?
+    let moduleId: HexValue
+    let moduleIndex: HexValue?
+    let lookupMaps: [LookupMap]
+    let metadataAddress: HexValue?
+    let metadataSize: UInt64
+    let metadataProblem: String?
+    /// With -mt.
+    let types: [TypeRow]?
+
+    func textLines() -> [String] {
+        func row(_ name: String, _ value: String) -> String { (name + ":").rightPad(25) + value }
+        var out = ["Name: " + name,
+                   row("Attributes", "PEFile "),
+                   row("Assembly", assembly.map { Sos.p($0.value) } ?? "<invalid>"),
+                   row("BaseAddress", Sos.p(baseAddress.value)),
+                   row("File used", fileUsed),
+                   row("PEFile", peFile.map { Sos.p($0.value) } ?? "<invalid>"),
+                   row("ModuleId", Sos.p(moduleId.value)),
+                   row("ModuleIndex", moduleIndex.map { Sos.p($0.value) } ?? "<invalid>"),
+                   row("LoaderHeap", "<not known: dumpdbg does not read loader heaps yet>")]
+        out += lookupMaps.map { row($0.name, $0.table.map { Sos.p($0.value) } ?? "<not known>") }
+        out += [row("MemberRefToDescMap", Sos.p(0)), row("FileReferencesMap", "<not known>"), row("AssemblyReferencesMap", "<not known>")]
+        if let metadataAddress {
+            out.append(row("MetaData start address", "\(Sos.p(metadataAddress.value)) (\(metadataSize) bytes)"))
         } else {
-            row("MetaData start address", "<not known: \(m.problem ?? "no image base")>")
+            out.append(row("MetaData start address", "<not known: \(metadataProblem ?? "no image base")>"))
         }
-        guard listTypes, let md else { return }
-        o.line()
-        o.line("Types defined in this module")
-        o.line()
-        o.line("              MT    TypeDef Name")
-        o.line(String(repeating: "-", count: 90))
-        for row in 1...max(1, md.rowCount(.typeDef)) {
-            try s.checkInterrupt()
-            guard let mt = r.methodTable(module: m, typeDefRow: row) else { continue }
-            let name = (try? md.fullName(ofTypeDef: row)) ?? "<invalid>"
-            o.line("\(Sos.p(mt)) 0x\(Hex.pad(UInt64(0x0200_0000 | row), 8)) \(name)")
-        }
+        guard let types else { return out }
+        out += ["", "Types defined in this module", "", "              MT    TypeDef Name", String(repeating: "-", count: 90)]
+        out += types.map { "\(Sos.p($0.methodTable.value)) 0x\(Hex.pad($0.typeDef.value, 8)) \($0.name)" }
+        return out
     }
 }
 
@@ -377,11 +416,12 @@ struct ValueClassValue: CommandValue {
     let eeClass: HexValue
     let size: UInt64
     let file: String?
-    let fields: [SosObject.FieldRow]
+    /// Nil for `!da -details -nofields`, which shows only the name and MethodTable.
+    let fields: [SosObject.FieldRow]?
 
     func textLines() -> [String] {
         ["Name:        " + name, "MethodTable: " + Sos.p(methodTable.value), "EEClass:     " + Sos.p(eeClass.value),
          "Size:        " + Sos.sizeText(size), "File:        " + (file ?? "<Unknown Module>")]
-            + SosObject.fieldLines(fields, header: true)
+            + SosObject.fieldLines(fields ?? [], header: true)
     }
 }

@@ -1,4 +1,4 @@
-import Commands
+@testable import Commands
 import DumpModel
 import Foundation
 import Testing
@@ -109,6 +109,23 @@ struct JSONOutputTests {
                 let objects = ((try? JSONSerialization.jsonObject(with: Data(doc.utf8))) as? [String: Any]).flatMap { $0["result"] as? [String: Any] }?["objects"] as? [[String: Any]] ?? []
                 for o in objects.prefix(8) { if let a = o["object"] as? String { s.executeTopLevel(line: "!do " + a) } }
             }
+            // !dumpheap's listing forms (streamed JSON), last so the lookups above never see their "objects".
+            for l in ["!dumpheap -type System.Threading.", "!dumpheap -short -type System.Threading.Thread", "!dumpheap -strings -min 0n200"] {
+                s.executeTopLevel(line: l)
+            }
+            // !da on an object array (with -details) and !DumpModule -mt on CoreLib's module, from the values above.
+            func lastResult() -> [String: Any]? {
+                buffer.text.split(separator: "\n").last.flatMap { ((try? JSONSerialization.jsonObject(with: Data($0.utf8))) as? [String: Any])?["result"] as? [String: Any] }
+            }
+            s.executeTopLevel(line: "!dumpheap -short -type System.Object[]")
+            if let a = (lastResult()?["addresses"] as? [String])?.first {
+                s.executeTopLevel(line: "!da -details -length 3 " + a)
+                s.executeTopLevel(line: "!da -start 0n99999999 " + a)
+            }
+            s.executeTopLevel(line: "!Name2EE System.Private.CoreLib.dll System.String")
+            if let m = ((lastResult()?["modules"] as? [[String: Any]])?.first)?["address"] as? String {
+                s.executeTopLevel(line: "!DumpModule -mt " + m)
+            }
             let docs = buffer.text.split(separator: "\n").map(String.init)
             sosValues += docs.filter { $0.contains("\"ok\":true") && $0.contains("\"result\"") && $0.contains("\"command\":\"!") }.count
             lines += docs
@@ -141,5 +158,48 @@ struct JSONOutputTests {
         let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "jsonschema (Samples/install-deps.sh --tests installs it): \(out)")
+    }
+
+    /// !dumpheap's listing writes its own JSON: the same document JSONEncoder gives the value, and in text mode
+    /// the same rows the walk streams.
+    @Test func dumpheapListingStreamedJSONEqualsTheEncodedValue() throws {
+        guard let runtime = installedRuntime31() else { print("skip: no .NET Core 3.1 runtime"); return }
+        let dump = Fixtures.projectRoot.appendingPathComponent("Samples/dumps/async-crash/linux-3.1.core.xz").path
+        let buffer = Output.Buffer()
+        let s = Session(dump: try DumpLoader.open(path: dump).dump, output: Output(sink: buffer.append))
+        s.imagePath = [runtime]
+        s.executeTopLevel(line: ".loadby sos clr")
+        for command in ["!dumpheap -type Samples.Customer", "!dumpheap -short -type Samples.Point", "!dumpheap -strings -min 0n60"] {
+            buffer.reset()
+            s.outputFormat = .text
+            s.executeTopLevel(line: command)
+            let text = buffer.text
+            buffer.reset()
+            s.outputFormat = .json
+            s.executeTopLevel(line: command)
+            let streamed = buffer.text.trimmingCharacters(in: .newlines)
+            let doc = try #require(try JSONSerialization.jsonObject(with: Data(streamed.utf8)) as? [String: Any], "\(streamed.prefix(300))")
+            let result = try #require(doc["result"] as? [String: Any], "\(streamed.prefix(300))")
+            // The streamed result is byte for byte what JSONEncoder (sorted keys) makes of the same value.
+            let resultJSON = try #require(streamed.range(of: #","result":"#))
+            let schemaKey = try #require(streamed.range(of: #","schema":"#, options: .backwards))
+            let resultText = String(streamed[resultJSON.upperBound..<schemaKey.lowerBound])
+            let value = try #require(s.lastValue as? HeapListingValue, "\(command)")
+            let encoded = String(decoding: try ResultDocument.encoder.encode(value), as: UTF8.self)
+            #expect(resultText == encoded, "\(command): \(resultText.prefix(200)) vs \(encoded.prefix(200))")
+            // Text mode printed the value's rows: as many rows as the value holds objects, addresses or strings.
+            let n = (result["objects"] as? [Any])?.count ?? (result["addresses"] as? [Any])?.count ?? (result["strings"] as? [Any])?.count ?? -1
+            #expect(n > 0, "\(command)")
+            if let objects = result["objects"] as? [[String: Any]], let first = objects.first, let a = first["address"] as? String {
+                #expect(text.contains("\n" + Hex.pad(UInt64(a.dropFirst(2), radix: 16)!, 16) + " "), "\(command)")
+                #expect(text.components(separatedBy: "\n").filter { $0.count > 30 && $0.prefix(16).allSatisfy(\.isHexDigit) && $0.contains("  ") }.count >= objects.count)
+            }
+            if let addresses = result["addresses"] as? [String] {
+                #expect(text.split(separator: "\n").count == addresses.count, "\(command)")
+            }
+            if let strings = result["strings"] as? [[String: Any]] {
+                #expect(text.hasSuffix("Total \(strings.reduce(0) { $0 + (($1["count"] as? Int) ?? 0) }) strings\n"), "\(command)")
+            }
+        }
     }
 }
