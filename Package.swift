@@ -20,6 +20,9 @@ let package = Package(
                        providers: [.apt(["libcapstone-dev"]), .brew(["capstone"])]),
         .systemLibrary(name: "CCompression", pkgConfig: "liblzma",
                        providers: [.apt(["liblzma-dev", "zlib1g-dev", "libbz2-dev"]), .brew(["xz"])]),
+        // SHA-256 of whole dumps for `dumpdbg triage` (OpenSSL's EVP digests, streaming).
+        .systemLibrary(name: "CCrypto", pkgConfig: "libcrypto",
+                       providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
 
         // Bytes and formats: minidumps, ELF cores, one address space. Never prints.
         .target(name: "DumpModel", dependencies: ["CCompression"]),
@@ -39,7 +42,7 @@ let package = Package(
         // libedit wrapper: prompt, history, completion, Ctrl-C.
         .target(name: "LineEditor", dependencies: ["CLibEdit"]),
         .executableTarget(name: "dumpdbg", dependencies: [
-            "Commands", "LineEditor", "DumpModel",
+            "Commands", "LineEditor", "DumpModel", "CCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
         ]),
 

@@ -8,7 +8,7 @@
 # Prints the 3.1 runtime folder on its last line (the 8.0 one is beside it: see find_runtime8).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-pkgs="libedit-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev pkg-config python3-venv xz-utils"
+pkgs="libedit-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev libssl-dev pkg-config python3-venv xz-utils"
 [ "${1:-}" = "--tests" ] && pkgs="$pkgs gdb gcc gcc-multilib mono-utils mono-mcs"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then

@@ -66,10 +66,15 @@ public final class ClrModule: @unchecked Sendable {
 
     /// True when the metadata was read from the image in the dump's memory (no file on the image path).
     public internal(set) var metadataFromDump = false
+    /// Files of the module's name on the image path that were not this build (so the dump's copy was read).
+    public internal(set) var ignoredFiles: String?
 
     /// What was checked before the file found on the image path was trusted for this module.
     public var identityNote: String {
-        if metadataFromDump { return "the image in the dump's memory (no \(fileName) on the image path)" }
+        if metadataFromDump {
+            if let ignoredFiles { return "the image in the dump's memory (\(ignoredFiles) on the image path: not this build)" }
+            return "the image in the dump's memory (no \(fileName) on the image path)"
+        }
         guard let filePath else { return problem ?? "no file" }
         let header = headerVerified ? "PE timestamp and size match the dump" : "PE header not in the dump, not compared"
         let mvid = mvidVerified ? "MVID matches" : "MVID not compared (the dump does not hold the image's #GUID heap)"
@@ -117,6 +122,12 @@ public final class ClrModule: @unchecked Sendable {
             headerVerified = verified
         case .mismatched(_, let wanted, let found):
             let seen = found.map { "\($0.path) (\($0.identity?.description ?? "not a PE image"))" }.joined(separator: ", ")
+            // Another build's file of the same name (a Linux runtime's CoreLib for a Windows dump) must not hide
+            // the image the dump holds itself.
+            if loadFromDump(target: target) {
+                ignoredFiles = seen
+                return
+            }
             problem = "no \(fileName) on the image path matches the module in the dump (\(wanted)); found \(seen)"
             return
         default:

@@ -25,6 +25,7 @@ struct DumpDbg: ParsableCommand {
           dumpdbg -z crash.dmp
           dumpdbg -z core.1234.xz -c "~; lm; q"
           dumpdbg -z crash.dmp -cf triage.txt
+          dumpdbg triage crashes/ > triage.jsonl     (one JSON line per dump; dumpdbg triage --help)
         """,
         version: dumpdbgVersion)
 
@@ -179,7 +180,13 @@ struct DumpDbg: ParsableCommand {
     }
 }
 
-DumpDbg.main()
+// `dumpdbg triage ...` is a second tool over the same analysis; the session's own command line has no
+// subcommands, so a dump file may have any name.
+if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "triage" {
+    TriageCommand.main(Array(CommandLine.arguments.dropFirst(2)))
+} else {
+    DumpDbg.main()
+}
 
 /// `--check`: a replayed session against a transcript, line by line.
 enum Transcript {
