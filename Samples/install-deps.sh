@@ -60,5 +60,7 @@ if [ "${1:-}" = "--tests" ]; then
       GC_SERVER=1 SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache/server" $server_targets >&2
     fi
   fi
+  # The Spark triage test: Java from Debian and PySpark from PyPI (about 450 MB, once; a minute).
+  SETUP_ONLY=1 sh "$here/spark-triage/run.sh" >&2
 fi
 dirname "$lib"

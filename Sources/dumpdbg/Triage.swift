@@ -29,8 +29,11 @@ struct TriageCommand: ParsableCommand {
           dumpdbg triage --jobs 4 crashes/ > triage.jsonl
         """)
 
-    @Argument(help: "Dumps, or folders searched for dumps.")
+    @Argument(help: "Dumps, or folders searched for dumps; - reads paths from standard input, one per line (as Spark's RDD.pipe gives them).")
     var paths: [String] = []
+
+    @Flag(help: "Print the dumps the run would analyse, one path per line, and stop.")
+    var list = false
 
     @Option(name: [.customShort("j"), .long], help: "Dumps analysed at once (default: the machine's cores).")
     var jobs: Int = ProcessInfo.processInfo.activeProcessorCount
@@ -59,6 +62,10 @@ struct TriageCommand: ParsableCommand {
             return
         }
         let dumps = DumpFinder.dumps(in: paths)
+        if list {
+            for d in dumps { print(d) }
+            return
+        }
         if dumps.isEmpty {
             FileHandle.standardError.write(Data("dumpdbg triage: no dumps found in \(paths.joined(separator: " "))\n".utf8))
             throw ExitCode(2)
@@ -91,7 +98,7 @@ struct TriageCommand: ParsableCommand {
 enum DumpFinder {
     static func dumps(in paths: [String]) -> [String] {
         var out: [String] = []
-        for p in paths {
+        for p in paths.flatMap({ $0 == "-" ? standardInputLines() : [$0] }) {
             var isFolder: ObjCBool = false
             if FileManager.default.fileExists(atPath: p, isDirectory: &isFolder), isFolder.boolValue {
                 let base = URL(fileURLWithPath: p)
@@ -106,6 +113,12 @@ enum DumpFinder {
             }
         }
         return out
+    }
+
+    static func standardInputLines() -> [String] {
+        var lines: [String] = []
+        while let l = readLine(strippingNewline: true) { if !l.isEmpty { lines.append(l) } }
+        return lines
     }
 
     /// A regular file that starts as a minidump, an ELF core or compressed data.

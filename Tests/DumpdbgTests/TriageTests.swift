@@ -131,3 +131,58 @@ import Testing
         #expect(lines[2].sha256 != nil)
     }
 }
+
+/// The same job on Apache Spark in local mode (Samples/spark-triage): the same lines as `dumpdbg triage`.
+@Suite struct SparkTriageTests {
+    @Test("Samples/spark-triage/run.sh prints the lines dumpdbg triage prints, in the same order")
+    func sparkMatchesTriage() throws {
+        try #require(Binary.dumpsAvailable, "../shared/dumps is absent: the shared dumps are needed for this test")
+        let folders = [Binary.dump("breakpad"), Binary.dump("clr"), Binary.dump("lldb/elf-core")]
+        let images = TriageTests.imagePath
+        let local = try Binary.run(["triage", "-i", images] + folders)
+        let script = Binary.projectRoot.appendingPathComponent("Samples/spark-triage/run.sh").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = [script, "--partitions", "3", "--image-path", images] + folders
+        var env = ProcessInfo.processInfo.environment
+        env["DUMPDBG"] = Binary.path
+        env["DUMPDBG_CACHE"] = Binary.scratch + "/cache"
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        try p.run()
+        let errData = ErrorCollector(err.fileHandleForReading)
+        let spark = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0, "\(errData.text.suffix(2000))")
+        let a = try Self.withoutTimes(spark), b = try Self.withoutTimes(local.stdout)
+        #expect(a.count == b.count && a.count > 20)
+        #expect(a == b)
+    }
+
+    /// Each line with its "seconds" taken out (the only field that differs between two runs).
+    static func withoutTimes(_ text: String) throws -> [String] {
+        try text.split(separator: "\n").map { line in
+            var o = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+            o["seconds"] = nil
+            return String(decoding: try JSONSerialization.data(withJSONObject: o, options: [.sortedKeys]), as: UTF8.self)
+        }
+    }
+}
+
+/// Reads a pipe to its end on another thread, so a chatty child never blocks on a full pipe.
+final class ErrorCollector: @unchecked Sendable {
+    private var data = Data()
+    private let done = DispatchSemaphore(value: 0)
+    init(_ handle: FileHandle) {
+        Thread.detachNewThread { [self] in
+            data = handle.readDataToEndOfFile()
+            done.signal()
+        }
+    }
+    var text: String {
+        done.wait()
+        return String(decoding: data, as: UTF8.self)
+    }
+}
