@@ -220,6 +220,15 @@ struct DumpHeapCommand: DebuggerCommand {
             nameOf[mt] = n
             return n
         }
+        // The plain statistics (the first thing a triage asks for) come from the parallel tally walk.
+        if stat && !strings && !short && range.isEmpty && typeFilter == nil && mtFilter == nil && minSize == nil && maxSize == nil {
+            let t = heap.tally(shouldStop: { interruptRequested.load(ordering: .relaxed) })
+            if t.stopped { throw CommandError.interrupted }
+            let rows = t.entries.map { HeapStatisticsValue.Row(methodTable: HexValue($0.methodTable), count: $0.count, totalSize: $0.size, name: name($0.methodTable)) }
+                .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+            s.emit(HeapStatisticsValue(types: rows, totalObjects: rows.reduce(0) { $0 + $1.count }, walkProblems: t.problems))
+            return
+        }
         // JSON mode collects the listing as a value (columns, not a struct per object); text mode streams it.
         let json = s.outputFormat == .json
         var listed = HeapListingValue(freeMT: runtime.freeMT)

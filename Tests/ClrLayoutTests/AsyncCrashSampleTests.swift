@@ -203,6 +203,30 @@ struct AsyncCrashSampleTests {
         for h in heaps { #expect(fq.contains("------------------------------\nHeap \(h.index)\ngeneration 0 has "), "\(fq)") }
     }
 
+    /// The parallel tally (what `!dumpheap -stat` prints) counts exactly what the object-by-object walk visits,
+    /// with one worker and with several.
+    @Test(arguments: targets)
+    func tallyEqualsTheObjectWalk(_ t: AsyncCrashSample.Target) throws {
+        let (s, _) = try AsyncCrashSample.session(t)
+        let heap = try SosRuntimes.heap(for: s).1
+        var walked = [UInt64: (count: Int, size: UInt64)]()
+        heap.enumerateObjects { o in
+            walked[o.methodTable, default: (0, 0)].count += 1
+            walked[o.methodTable, default: (0, 0)].size += o.size
+            return true
+        }
+        let problems = heap.walkProblems
+        for workers in [1, 3] {
+            let tally = heap.tally(workers: workers)
+            #expect(!tally.stopped && tally.problems == problems)
+            #expect(tally.entries.count == walked.count, "\(t), \(workers) workers")
+            for e in tally.entries {
+                #expect(walked[e.methodTable]?.count == e.count && walked[e.methodTable]?.size == e.size, "\(t): MT \(e.methodTable)")
+            }
+        }
+        #expect(heap.tally(shouldStop: { true }).stopped)
+    }
+
     @Test(arguments: targets)
     func dumpheapStatCountsEveryTypeTheProgramCounted(_ t: AsyncCrashSample.Target) throws {
         let facts = try AsyncCrashSample.facts(t)
