@@ -14,6 +14,7 @@ import Glibc
 //      per frame, beside gdb's `thread apply all bt` on the project's gcore core; 8. script replay (commands/s).
 //   Section 3 also times the `!dumpheap` listing to a file, as text and as JSON (lines/s).
 // Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap | --no-million] [--work DIR] [--keep-work]
+//          [--only N] (one section) [--heap-million DIR] (section 3 on an existing HeapMillion folder, not made anew)
 // The work folder (gcore cores of 1 and 4 GiB, the HeapMillion dump, caches) is removed at the end unless
 // --keep-work is given.
 
@@ -24,6 +25,10 @@ let work = args.firstIndex(of: "--work").map { args[$0 + 1] } ?? (FileManager.de
 try? FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
 setenv("DUMPDBG_CACHE", work + "/cache", 1)
 let dumpdbgBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("dumpdbg").path
+
+let onlySection = args.firstIndex(of: "--only").flatMap { Int(args[$0 + 1]) }
+func wanted(_ section: Int) -> Bool { onlySection == nil || onlySection == section }
+let heapMillionFolder = args.firstIndex(of: "--heap-million").map { args[$0 + 1] }
 
 func now() -> Double {
     var ts = timespec()
@@ -84,7 +89,7 @@ print("dumpdbg binary: \(dumpdbgBinary)\n")
 
 // MARK: 1. Every shared dump
 
-if FileManager.default.fileExists(atPath: shared.path + "/dumps/INDEX.md") {
+if wanted(1), FileManager.default.fileExists(atPath: shared.path + "/dumps/INDEX.md") {
     print("== 1. open and open + ~ + lm, every dump in ../shared/dumps (best of 5; compressed dumps from a warm cache)")
     print(pad("dump", 58) + lpad("MiB", 8) + lpad("open ms", 10) + lpad("+~ +lm ms", 11))
     let index = (try? String(contentsOfFile: shared.path + "/dumps/INDEX.md", encoding: .utf8)) ?? ""
@@ -105,12 +110,12 @@ if FileManager.default.fileExists(atPath: shared.path + "/dumps/INDEX.md") {
     }
     print("all dumps, open + ~ + lm: \(f(total, 1)) ms\n")
 } else {
-    print("== 1. skipped: ../shared/dumps is absent\n")
+    if wanted(1) { print("== 1. skipped: ../shared/dumps is absent\n") }
 }
 
 // MARK: 2. Big real cores
 
-if !args.contains("--no-big") {
+if wanted(2), !args.contains("--no-big") {
     print("== 2. real gcore cores of a process holding N MiB (open best of 5 in-process; dumpdbg -c \"~; lm; q\" as a child)")
     let hold = work + "/hold"
     if !FileManager.default.isExecutableFile(atPath: hold) {
@@ -142,17 +147,19 @@ if !args.contains("--no-big") {
 
 // MARK: 3. Heap walk throughput
 
-if !args.contains("--no-heap") && !args.contains("--no-million") {
+if wanted(3), !args.contains("--no-heap") && !args.contains("--no-million") {
     print("== 3. !dumpheap -stat on Samples/clr/HeapMillion.cs (linux-3.1 type-2 core)")
     let out = work + "/clr"
-    let made = shell("SAMPLES=HeapMillion KEEP_RAW=1 bash '\(projectRoot.path)/Samples/make-clr-dumps.sh' '\(out)' linux-3.1 >&2")
+    let made = heapMillionFolder != nil ? (status: Int32(0), out: "")
+        : shell("SAMPLES=HeapMillion KEEP_RAW=1 bash '\(projectRoot.path)/Samples/make-clr-dumps.sh' '\(out)' linux-3.1 >&2")
     let runtime = shell("bash '\(projectRoot.path)/Samples/install-deps.sh' | tail -1").out.trimmingCharacters(in: .whitespacesAndNewlines)
-    let dumpPath = out + "/heap-million/linux-3.1.core.xz"
+    let heapFolder = heapMillionFolder ?? out + "/heap-million"
+    let dumpPath = heapFolder + "/linux-3.1.core.xz"
     if made.status != 0 || runtime.isEmpty || !FileManager.default.fileExists(atPath: dumpPath) {
         print("could not make the HeapMillion dump or install the runtime; skipped\n")
     } else if let opened = try? DumpLoader.open(path: dumpPath) {
         let session = Session(dump: opened.dump, output: Output { _ in })
-        session.imagePath = [runtime, out + "/heap-million"]
+        session.imagePath = [runtime, heapFolder]
         session.execute(line: ".loadby sos clr")
         var lastText = ""
         let buffer = Output.Buffer()
@@ -163,9 +170,11 @@ if !args.contains("--no-heap") && !args.contains("--no-million") {
         lastText = buffer.text
         let totalLine = lastText.split(separator: "\n").last { $0.hasPrefix("Total ") } ?? ""
         let objects = Double(totalLine.split(separator: " ").dropFirst().first?.replacingOccurrences(of: ",", with: "") ?? "0") ?? 0
-        let ms = best(3) { session.execute(line: "!dumpheap -stat") }
+        let ms = best(5) { session.execute(line: "!dumpheap -stat") }
+        // The same statistics through the object-by-object walk every filtered listing uses (-min 0 forces it).
+        let walkMs = best(5) { session.execute(line: "!dumpheap -stat -min 0") }
         let child = runDumpdbg(["-z", dumpPath, "-i", session.imagePath.joined(separator: ";"), "--no-banner", "-c", ".loadby sos clr; !dumpheap -stat; q"])
-        print("dumpdbg:    \(Int(objects)) objects in \(f(ms, 1)) ms = \(f(objects / (ms / 1000) / 1e6, 1)) M objects/s (best of 3); whole run as a child \(f(child.ms, 0)) ms, peak RSS \(f(child.rssMiB, 1)) MiB")
+        print("dumpdbg:    \(Int(objects)) objects in \(f(ms, 1)) ms = \(f(objects / (ms / 1000) / 1e6, 1)) M objects/s (best of 5); through the object walk \(f(walkMs, 1)) ms = \(f(objects / (walkMs / 1000) / 1e6, 1)) M/s; whole run as a child \(f(child.ms, 0)) ms, peak RSS \(f(child.rssMiB, 1)) MiB")
         // !gcroot: a target nothing reaches makes it explore every object reachable from a root once; the
         // last Node of the 150,000-long list is found at the end of one long chain.
         buffer.reset()
@@ -189,7 +198,7 @@ if !args.contains("--no-heap") && !args.contains("--no-million") {
             shell("gcc -O2 -o '\(oracle)' '\(oracleDir)/dac-oracle.c' -ldl")
         }
         let raw = opened.decompressedPath ?? dumpPath
-        let r = shell("'\(oracle)' '\(raw)' '\(runtime)' --search '\(out)/heap-million' --stat --walk both --repeat 3 2>/dev/null | grep '^# walk'")
+        let r = shell("'\(oracle)' '\(raw)' '\(runtime)' --search '\(heapFolder)' --stat --walk both --repeat 3 2>/dev/null | grep '^# walk'")
         if r.status == 0, !r.out.isEmpty {
             for l in r.out.split(separator: "\n") { print("dac-oracle: \(l.dropFirst(2))") }
         } else {
@@ -201,7 +210,7 @@ if !args.contains("--no-heap") && !args.contains("--no-million") {
 
 // MARK: 4. Each runtime the CLR reader knows
 
-if !args.contains("--no-heap"), FileManager.default.fileExists(atPath: shared.path + "/dumps/clr/async-crash/linux-8.0.core.xz") {
+if wanted(4), !args.contains("--no-heap"), FileManager.default.fileExists(atPath: shared.path + "/dumps/clr/async-crash/linux-8.0.core.xz") {
     print("== 4. !dumpheap -stat on the shared async-crash dump of each runtime (best of 5), beside the DAC oracle's raw walk")
     let folder = shared.path + "/dumps/clr/async-crash"
     let runtime31 = shell("bash '\(projectRoot.path)/Samples/install-deps.sh' | tail -1").out.trimmingCharacters(in: .whitespacesAndNewlines)
@@ -232,7 +241,7 @@ if !args.contains("--no-heap"), FileManager.default.fileExists(atPath: shared.pa
 
 // MARK: 7. Native stacks
 
-do {
+if wanted(7) {
     print("== 7. native stacks: `~* k` from a fresh session (modules' images and unwind tables loaded once), best of 5;")
     print("      then the same walk again in that session (tables cached); gdb `thread apply all bt` on the gcore core")
     print(pad("dump", 46) + lpad("threads", 8) + lpad("frames", 8) + lpad("fresh ms", 10) + lpad("cached ms", 10) + lpad("µs/frame", 10))
@@ -267,7 +276,7 @@ do {
 
 // MARK: 8. Script replay
 
-if FileManager.default.fileExists(atPath: shared.path + "/dumps/breakpad/minidump2.dmp") {
+if wanted(8), FileManager.default.fileExists(atPath: shared.path + "/dumps/breakpad/minidump2.dmp") {
     print("== 8. replaying a script of 10,000 cheap commands (?, r, .echo, dq) on minidump2.dmp")
     let script = work + "/script10k.txt"
     let cheap = ["? 1+2", "r eip", ".echo x", "dd @esp L1"]
@@ -280,7 +289,7 @@ if FileManager.default.fileExists(atPath: shared.path + "/dumps/breakpad/minidum
 
 // MARK: 5. Long command lines (linear splitting)
 
-do {
+if wanted(5) {
     print("== 5. long command lines on elfutils/test-core.core (best of 3): the splitter and name lookup are linear")
     if let dump = try? DumpLoader.open(path: shared.path + "/dumps/elfutils/test-core.core").dump {
         let s = silentSession(dump)
