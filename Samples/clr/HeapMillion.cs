@@ -27,7 +27,16 @@ namespace Bench
 
     public static class Roots
     {
-        public const int ItemCount = 600000, PairCount = 300000, NodeCount = 150000, BucketCount = 1000, BucketBytes = 64;
+        // HEAP_SCALE=k multiplies the Item, Pair and Node counts by k (k = 45 gives a heap over 2 GiB, the
+        // HeapBig sample of Samples/make-clr-dumps.sh); the facts below print the counts used.
+        public static readonly int Scale = ScaleFromEnvironment();
+        public static readonly int ItemCount = 600000 * Scale, PairCount = 300000 * Scale, NodeCount = 150000 * Scale;
+        public const int BucketCount = 1000, BucketBytes = 64;
+        static int ScaleFromEnvironment()
+        {
+            int k;
+            return int.TryParse(Environment.GetEnvironmentVariable("HEAP_SCALE"), out k) && k > 0 && k <= 100 ? k : 1;
+        }
         public static Item[] Items;
         public static Pair[] Pairs;
         public static Node Head;
@@ -70,6 +79,7 @@ namespace Bench
         {
             Fact("program", "HeapMillion");
             Fact("mode", args.Length > 0 ? args[0] : "crash");
+            if (Roots.Scale != 1) Fact("heap_scale", Roots.Scale);
             Fact("pid", System.Diagnostics.Process.GetCurrentProcess().Id);
             Fact("clr_version", Environment.Version);
             Allocate();
@@ -87,7 +97,7 @@ namespace Bench
             Fact("type.System.Byte[].from_buckets", Roots.BucketCount + " arrays of " + Roots.BucketBytes + " bytes");
             Fact("rule.Bench.Item[i]", "Tag=Tags[i%4] (alpha,beta,gamma,delta) Value=i Id=i");
             Fact("rule.Bench.Pair[i]", "Left=Items[2i] Right=Items[2i+1] Weight=i*0.5");
-            Fact("rule.Bench.Node", "linked list from Roots.Head, Index=0..149999, tail.Next=null");
+            Fact("rule.Bench.Node", "linked list from Roots.Head, Index=0.." + (Roots.NodeCount - 1) + ", tail.Next=null");
             Fact("rule.Bench.Bucket[i]", "Index=i Data=byte[64] with Data[k]=(i+k)&0xff");
             long n = 0; for (Node x = Roots.Head; x != null; x = x.Next) n++;
             Fact("check.list_length", n);

@@ -13,8 +13,11 @@ import Glibc
 //   4. `!dumpheap -stat` on each runtime; 5. long command lines; 7. `~* k` on the dumps with the most threads,
 //      per frame, beside gdb's `thread apply all bt` on the project's gcore core; 8. script replay (commands/s).
 //   Section 3 also times the `!dumpheap` listing to a file, as text and as JSON (lines/s).
+//   9. a CoreCLR heap over 2 GiB (Samples: HeapBig): open time, `!dumpheap -stat` time and peak RSS, beside the
+//      DAC oracle's raw walk; skipped with --no-big.
 // Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap | --no-million] [--work DIR] [--keep-work]
-//          [--only N] (one section) [--heap-million DIR] (section 3 on an existing HeapMillion folder, not made anew)
+//          [--only N] (one section) [--heap-million DIR] [--heap-big DIR] (sections 3 and 9 on an existing
+//          HeapMillion / HeapBig folder, not made anew)
 // The work folder (gcore cores of 1 and 4 GiB, the HeapMillion dump, caches) is removed at the end unless
 // --keep-work is given.
 
@@ -29,6 +32,7 @@ let dumpdbgBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastP
 let onlySection = args.firstIndex(of: "--only").flatMap { Int(args[$0 + 1]) }
 func wanted(_ section: Int) -> Bool { onlySection == nil || onlySection == section }
 let heapMillionFolder = args.firstIndex(of: "--heap-million").map { args[$0 + 1] }
+let heapBigFolder = args.firstIndex(of: "--heap-big").map { args[$0 + 1] }
 
 func now() -> Double {
     var ts = timespec()
@@ -151,7 +155,7 @@ if wanted(3), !args.contains("--no-heap") && !args.contains("--no-million") {
     print("== 3. !dumpheap -stat on Samples/clr/HeapMillion.cs (linux-3.1 type-2 core)")
     let out = work + "/clr"
     let made = heapMillionFolder != nil ? (status: Int32(0), out: "")
-        : shell("SAMPLES=HeapMillion KEEP_RAW=1 bash '\(projectRoot.path)/Samples/make-clr-dumps.sh' '\(out)' linux-3.1 >&2")
+        : shell("SAMPLES=HeapMillion bash '\(projectRoot.path)/Samples/make-clr-dumps.sh' '\(out)' linux-3.1 >&2")
     let runtime = shell("bash '\(projectRoot.path)/Samples/install-deps.sh' | tail -1").out.trimmingCharacters(in: .whitespacesAndNewlines)
     let heapFolder = heapMillionFolder ?? out + "/heap-million"
     let dumpPath = heapFolder + "/linux-3.1.core.xz"
@@ -237,6 +241,50 @@ if wanted(4), !args.contains("--no-heap"), FileManager.default.fileExists(atPath
               + "   " + (r.out.isEmpty ? "did not run" : String(r.out.dropFirst(2)).trimmingCharacters(in: .whitespacesAndNewlines)))
     }
     print()
+}
+
+// MARK: 9. A heap over 2 GiB
+
+if wanted(9), !args.contains("--no-big"), !args.contains("--no-heap") {
+    print("== 9. a CoreCLR heap over 2 GiB (HeapMillion.cs with every count times 45, a linux-3.1 type-2 core)")
+    let folder = heapBigFolder ?? work + "/clr/heap-big"
+    let made = heapBigFolder != nil ? (status: Int32(0), out: "")
+        : shell("SAMPLES=HeapBig bash '\(projectRoot.path)/Samples/make-clr-dumps.sh' '\(work)/clr' linux-3.1 >&2")
+    let runtime = shell("bash '\(projectRoot.path)/Samples/install-deps.sh' | tail -1").out.trimmingCharacters(in: .whitespacesAndNewlines)
+    let packed = folder + "/linux-3.1.core.xz"
+    if made.status != 0 || runtime.isEmpty || !FileManager.default.fileExists(atPath: packed) {
+        print("could not make the HeapBig dump or install the runtime; skipped\n")
+    } else if let opened = try? DumpLoader.open(path: packed) {
+        // Decompressed once into the work folder's cache; the figures are for the 2 GiB core itself.
+        let core = opened.decompressedPath ?? packed
+        let bytes = Double((try? FileManager.default.attributesOfItem(atPath: core)[.size] as? Int) ?? 0)
+        _ = runDumpdbg(["-z", core, "--no-banner", "-c", "q"])  // page cache warm-up
+        let open = best(5) { _ = try? DumpLoader.open(path: core) }
+        let images = [runtime, folder].joined(separator: ";")
+        let session = silentSession(opened.dump)
+        session.imagePath = [runtime, folder]
+        session.execute(line: ".loadby sos clr")
+        let buffer = Output.Buffer()
+        let counting = Session(dump: opened.dump, output: Output(sink: buffer.append))
+        counting.imagePath = session.imagePath
+        counting.execute(line: ".loadby sos clr")
+        counting.execute(line: "!dumpheap -stat")
+        let totalLine = buffer.text.split(separator: "\n").last { $0.hasPrefix("Total ") } ?? ""
+        let objects = Double(totalLine.split(separator: " ").dropFirst().first?.replacingOccurrences(of: ",", with: "") ?? "0") ?? 0
+        let stat = best(3) { session.execute(line: "!dumpheap -stat") }
+        let child = runDumpdbg(["-z", core, "-i", images, "--no-banner", "-c", ".loadby sos clr; !dumpheap -stat; q"])
+        print("core: \(f(bytes / 1073741824, 2)) GiB; open \(f(open, 2)) ms (best of 5)")
+        print("dumpdbg:    \(Int(objects)) objects in \(f(stat, 0)) ms = \(f(objects / (stat / 1000) / 1e6, 1)) M objects/s (best of 3); whole run as a child \(f(child.ms, 0)) ms, peak RSS \(f(child.rssMiB, 0)) MiB")
+        let oracle = work + "/dac-oracle"
+        if !FileManager.default.isExecutableFile(atPath: oracle) { shell("gcc -O2 -o '\(oracle)' '\(shared.path)/labs/dac-oracle/dac-oracle.c' -ldl") }
+        let r = shell("'\(oracle)' '\(core)' '\(runtime)' --search '\(folder)' --stat --walk raw --repeat 3 2>/dev/null | grep '^# walk'")
+        if r.status == 0, !r.out.isEmpty {
+            for l in r.out.split(separator: "\n") { print("dac-oracle: \(l.dropFirst(2))") }
+        } else {
+            print("dac-oracle: did not run here")
+        }
+        print()
+    }
 }
 
 // MARK: 7. Native stacks
