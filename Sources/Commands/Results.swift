@@ -91,24 +91,37 @@ protocol StreamedJSONValue: CommandValue {
 /// JSON text built as bytes.
 struct JSONBytes {
     private(set) var bytes: [UInt8] = []
-    private static let digits = Array("0123456789abcdef".utf8)
+    /// Read once per document: a static read in the per-object loop costs a lazy-init check each time.
+    private let hexDigits = JSONBytes.digits
+    // Written once by its initializer, only read after: safe to share.
+    nonisolated(unsafe) private static let digits: UnsafePointer<UInt8> = {
+        let p = UnsafeMutablePointer<UInt8>.allocate(capacity: 16)
+        for (i, d) in "0123456789abcdef".utf8.enumerated() { p[i] = d }
+        return UnsafePointer(p)
+    }()
 
+    /// Room for about `count` more bytes (a listing knows its size: no regrowing a large buffer).
+    mutating func reserve(_ count: Int) { bytes.reserveCapacity(bytes.count + count) }
     mutating func raw(_ s: StaticString) { s.withUTF8Buffer { bytes.append(contentsOf: $0) } }
     mutating func byte(_ b: UInt8) { bytes.append(b) }
     /// A HexValue's form: "0x" and lowercase hex digits.
     mutating func hexString(_ v: UInt64) {
-        bytes.append(contentsOf: [34, 48, 120])   // "0x
-        var n = 16
-        while n > 1, (v >> UInt64(4 * (n - 1))) & 0xF == 0 { n -= 1 }
-        for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(Self.digits[Int((v >> UInt64(4 * i)) & 0xF)]) }
-        bytes.append(34)
+        var n = 1
+        while n < 16 && v >> UInt64(4 * n) != 0 { n += 1 }
+        let digits = hexDigits
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            buf[0] = 34; buf[1] = 48; buf[2] = 120   // "0x
+            for i in 0..<n { buf[3 + i] = digits[Int(truncatingIfNeeded: v >> UInt64(4 * (n - 1 - i))) & 0xF] }
+            buf[3 + n] = 34
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[0..<(4 + n)]))
+        }
     }
     mutating func number(_ v: UInt64) {
-        if v == 0 { bytes.append(48); return }
-        var tmp: [UInt8] = []
-        var x = v
-        while x > 0 { tmp.append(48 + UInt8(x % 10)); x /= 10 }
-        bytes.append(contentsOf: tmp.reversed())
+        withUnsafeTemporaryAllocation(of: UInt8.self, capacity: 20) { buf in
+            var i = 20, x = v
+            repeat { i -= 1; buf[i] = 48 + UInt8(x % 10); x /= 10 } while x > 0
+            bytes.append(contentsOf: UnsafeBufferPointer(rebasing: buf[i..<20]))
+        }
     }
     /// A JSON string, escaped as JSONEncoder escapes it.
     mutating func string(_ s: String) {

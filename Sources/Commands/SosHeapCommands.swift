@@ -380,6 +380,7 @@ struct HeapListingValue: StreamedJSONValue {
 
     /// The same document as `encode(to:)` with sorted keys, written directly (about ten times faster).
     func writeJSON(_ j: inout JSONBytes) {
+        j.reserve(addresses.count * (isShort ? 21 : 80) + 4096)
         j.byte(123)   // {
         var first = true
         func key(_ k: StaticString) { if !first { j.byte(44) }; first = false; j.raw(k) }
