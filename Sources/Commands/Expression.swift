@@ -327,7 +327,7 @@ extension Session {
         case "$tid": return thread?.id
         case "$tpid": return dump.processId
         case "$ptrsize": return UInt64(pointerSize)
-        case "$exentry": return nil
+        case "$exentry": return ProcessEntryPoint.address(in: dump)
         case "$ra":
             // The return address of the current frame: frame 1's instruction pointer.
             guard let frames = StackCommand.walk(of: currentThread, context: ctx, limit: 2, in: self)?.frames else { return nil }

@@ -8,6 +8,8 @@ public struct PEImageInMemory: Sendable {
     public let base: UInt64
     public let is64: Bool
     public let sizeOfImage: UInt32
+    /// The optional header's AddressOfEntryPoint (an RVA; 0 for a DLL without one).
+    public let addressOfEntryPoint: UInt32
     /// Data directories: (rva, size) by index (0 exports, 3 exceptions).
     public let directories: [(rva: UInt32, size: UInt32)]
     /// The image's file on disk, when one with the same identity was found: read where the dump lacks pages.
@@ -24,6 +26,7 @@ public struct PEImageInMemory: Sendable {
         default: return nil
         }
         guard let count = memory.readU32(dirs &- 4), let size = memory.readU32(optional &+ 56) else { return nil }
+        addressOfEntryPoint = memory.readU32(optional &+ 16) ?? 0
         var d: [(rva: UInt32, size: UInt32)] = []
         for i in 0..<UInt64(min(count, 16)) {
             d.append((memory.readU32(dirs &+ i * 8) ?? 0, memory.readU32(dirs &+ i * 8 &+ 4) ?? 0))
@@ -106,5 +109,16 @@ extension PEImageInMemory {
     public func u32(rva: UInt64) -> UInt32? {
         guard let b = read(rva: rva, count: 4) else { return nil }
         return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
+    }
+}
+
+/// The process's entry point (WinDbg's `$exentry`): the kernel's AT_ENTRY for an ELF core or a Breakpad
+/// minidump's auxv, else the main module's PE AddressOfEntryPoint from its headers in the dump.
+public enum ProcessEntryPoint {
+    public static func address(in dump: any Dump) -> UInt64? {
+        if let core = dump as? ElfCore, let e = core.auxv.first(where: { $0.type == 9 })?.value, e != 0 { return e }
+        guard let main = dump.modules.first, let pe = PEImageInMemory(memory: dump.memory, base: main.base),
+              pe.addressOfEntryPoint != 0 else { return nil }
+        return main.base &+ UInt64(pe.addressOfEntryPoint)
     }
 }

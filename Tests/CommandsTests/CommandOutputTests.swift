@@ -142,6 +142,15 @@ struct CommandOutputTests {
         #expect(try Fixtures.run("rust-minidump/stability-report.dmp", "? 00007ff6`127dc480") == "Evaluate expression: 140694848914560 = 00007ff6`127dc480\n")
     }
 
+    /// `$exentry`: gdb's `info auxv` gives AT_ENTRY 0x400144 for this core; `objdump -p` on the Windows
+    /// dotnet.exe 3.1.23 gives AddressOfEntryPoint 0xf350 (its headers are in the minidump). minidump2 holds
+    /// no image headers: no entry point, as WinDbg without the image.
+    @Test func entryPointPseudoRegister() throws {
+        #expect(try Fixtures.run("lldb/elf-core/linux-x86_64.core", "? $exentry") == "Evaluate expression: 4194628 = 00000000`00400144\n")
+        #expect(try Fixtures.run("clr/async-crash/windows-3.1.mdmp.xz", "? $exentry - dotnet") == "Evaluate expression: 62288 = 00000000`0000f350\n")
+        #expect(try Fixtures.run(md2, "? $exentry") == "Bad register error at '$exentry'\n")
+    }
+
     @Test func disassembly() throws {
         let text = try Fixtures.run("lldb/Shell-Minidump-Windows-Sigsegv/sigsegv.dmp", "u 00007ff7a13110d9 L6")
         #expect(text == """
