@@ -41,7 +41,8 @@ lib=$(find_runtime)
 # app.exe's hash) with the lab script beside the project, which installs Wine and mono-mcs itself:
 # - the AsyncCrash sample on .NET Core 3.1.23 for Windows under Wine (full memory: 108 MB raw, 20 MB xz; about
 #   70 s); NO_WINE=1 skips it (its tests then say so);
-# - the same sample under server GC on both Linux runtimes (about 10 s) and, unless NO_WINE=1, on Windows (70 s).
+# - the same sample under server GC on both Linux runtimes (about 10 s) and, unless NO_WINE=1, on Windows (70 s);
+# - unless NO_WINE=1, the HangSample sample on Windows under Wine (112 MB raw, 20 MB xz; about 100 s).
 if [ "${1:-}" = "--tests" ]; then
   here=$(cd "$(dirname "$0")" && pwd)
   cache=${XDG_CACHE_HOME:-$HOME/.cache}/dumpdbg-samples
@@ -52,6 +53,10 @@ if [ "${1:-}" = "--tests" ]; then
     if [ -z "${NO_WINE:-}" ] && stale "$cache/async-crash" windows-3.1.mdmp.xz; then
       echo "install-deps: making the AsyncCrash sample's Windows dump under Wine into $cache/async-crash" >&2
       SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
+    fi
+    if [ -z "${NO_WINE:-}" ] && { [ ! -s "$cache/hang/windows-3.1.mdmp.xz" ] || ! cmp -s "$cache/hang/app.exe" "$here/dumps/hang/app.exe"; }; then
+      echo "install-deps: making the HangSample sample's Windows dump under Wine into $cache/hang" >&2
+      SAMPLES=HangSample bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
     fi
     server_targets="linux-3.1 linux-8.0"; [ -z "${NO_WINE:-}" ] && server_targets="$server_targets windows-3.1"
     if stale "$cache/server/async-crash" linux-8.0.core.xz || { [ -z "${NO_WINE:-}" ] && stale "$cache/server/async-crash" windows-3.1.mdmp.xz; }; then

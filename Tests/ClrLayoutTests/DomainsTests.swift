@@ -41,7 +41,8 @@ struct DomainsTests {
         try Self.check(s, b, "windows-3.1")
     }
 
-    @Test(arguments: HangSampleTests.targets)
+    // The oracle text exists for the Linux hang dumps (the DAC oracle reads Linux cores).
+    @Test(arguments: HangSampleTests.targets.filter { !$0.isWindows })
     func hangSample(_ t: HangSample.Target) throws {
         let (s, b) = try HangSample.session(t)
         try Self.check(s, b, "hang-\(t.rawValue)")
