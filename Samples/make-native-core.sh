@@ -11,6 +11,8 @@
 #                               cannot write cores here: core_pattern is a pipe, or ulimit -Hc is 0)
 #   threads32.*               the same for a gcc -m32 build, when gcc -m32 links here (gcc-multilib)
 #   threads-opt.*             the same for gcc -O2 -fomit-frame-pointer (only call frame information unwinds it)
+#   threads-dbgframe.*        the same with -fno-asynchronous-unwind-tables -fno-unwind-tables: the program's
+#                               call frame information is only in .debug_frame, in the file, not loaded
 #   *.core.frames.txt         gdb's backtrace of every thread of each core ("gdbthread tid pc function"),
 #                               the ground truth for dumpdbg's `~* k` (Samples/native/gdb-frames.py)
 #   threads, threads32, threads-opt  the exact executables the cores belong to; threads.c (copy)
@@ -22,7 +24,7 @@
 #              INSTALL=0 never apt-get install (gdb, gcc-multilib).
 # Idempotent: skipped when build-info.txt records the same source sha256 and all cores exist.
 set -euo pipefail
-usage() { sed -n '2,22p' "$0" >&2; exit 2; }
+usage() { sed -n '2,24p' "$0" >&2; exit 2; }
 [ $# -eq 1 ] || usage
 HERE=$(cd "$(dirname "$0")" && pwd)
 SRC=$HERE/native/threads.c
@@ -46,13 +48,13 @@ if [ -r /proc/sys/kernel/yama/ptrace_scope ] && [ "$(cat /proc/sys/kernel/yama/p
   die "ptrace is disabled (kernel.yama.ptrace_scope=3): gcore cannot attach"
 fi
 m32_ok() { echo 'int main(void){return 0;}' | gcc -m32 -x c - -o "$OUT/.m32test" >/dev/null 2>&1; local r=$?; rm -f "$OUT/.m32test"; return $r; }
-BITS="64 opt"
+BITS="64 opt dbgframe"
 if [ "$M32" = 1 ]; then
   if ! m32_ok && [ "$INSTALL" = 1 ]; then
     log "gcc -m32 does not link; trying apt-get install gcc-multilib"
     DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -qq --no-install-recommends gcc-multilib >/dev/null 2>&1 || true
   fi
-  if m32_ok; then BITS="64 opt 32"; else log "gcc -m32 unavailable: no 32-bit sample"; fi
+  if m32_ok; then BITS="64 opt dbgframe 32"; else log "gcc -m32 unavailable: no 32-bit sample"; fi
 fi
 
 # kernel cores: possible unless core_pattern pipes to a helper or the hard limit is 0
@@ -68,10 +70,11 @@ case "$PATTERN" in /*) CORE_DIR=$(dirname "$PATTERN"); case "$CORE_DIR" in *%*) 
 # ---------------------------------------------------------------- up to date?
 # The script and the gdb helper are part of what the outputs depend on.
 SRC_SHA=$(cat "$SRC" "$0" "$HERE/native/gdb-frames.py" | sha256sum | cut -d' ' -f1)
-name_of() { case "$1" in 32) echo threads32;; opt) echo threads-opt;; *) echo threads;; esac; }
-flags_of() { case "$1" in 32) echo "-m32 -g -O0 -pthread";; opt) echo "-g -O2 -fomit-frame-pointer -pthread";; *) echo "-g -O0 -pthread";; esac; }
+name_of() { case "$1" in 32) echo threads32;; opt) echo threads-opt;; dbgframe) echo threads-dbgframe;; *) echo threads;; esac; }
+flags_of() { case "$1" in 32) echo "-m32 -g -O0 -pthread";; opt) echo "-g -O2 -fomit-frame-pointer -pthread";;
+  dbgframe) echo "-g -O2 -fomit-frame-pointer -fno-asynchronous-unwind-tables -fno-unwind-tables -pthread";; *) echo "-g -O0 -pthread";; esac; }
 expected() { for b in $BITS; do local n; n=$(name_of "$b")
-  echo "$n.core $n.facts.json $n.core.frames.txt"; [ "$KERNEL_CORES" = 1 ] && [ "$b" != opt ] && echo "$n.crash.core $n.crash.facts.json $n.crash.core.frames.txt"; done; }
+  echo "$n.core $n.facts.json $n.core.frames.txt"; [ "$KERNEL_CORES" = 1 ] && [ "$b" != opt ] && [ "$b" != dbgframe ] && echo "$n.crash.core $n.crash.facts.json $n.crash.core.frames.txt"; done; }
 if [ "$FORCE" != 1 ] && grep -qx "source_sha256=$SRC_SHA" "$OUT/build-info.txt" 2>/dev/null; then
   ok=1; for f in $(expected); do [ -s "$OUT/$f" ] || ok=0; done
   if [ $ok = 1 ]; then log "up to date (FORCE=1 to redo): $OUT"; exit 0; fi
@@ -177,7 +180,7 @@ for b in $BITS; do
   n=$(name_of "$b")
   live "$n"
   # The optimized build is for unwinding by call frame information only; its crash run is not needed.
-  if [ "$b" = opt ]; then :; elif [ "$KERNEL_CORES" = 1 ]; then crash "$n"; else log "kernel cores skipped: $WHY_NOT"; fi
+  if [ "$b" = opt ] || [ "$b" = dbgframe ]; then :; elif [ "$KERNEL_CORES" = 1 ]; then crash "$n"; else log "kernel cores skipped: $WHY_NOT"; fi
 done
 echo "made=$(date -u +%FT%TZ)" >> "$OUT/build-info.tmp"
 mv "$OUT/build-info.tmp" "$OUT/build-info.txt"

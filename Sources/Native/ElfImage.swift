@@ -45,6 +45,9 @@ public final class ElfImage: @unchecked Sendable {
     public let ehFrameHeader: UInt64?
     /// `.eh_frame` from the section headers (files only; memory images find it through the header).
     public let ehFrameSection: (address: UInt64, size: UInt64)?
+    /// `.debug_frame` from the file (not loaded, so only files have it): DWARF call frame information for code
+    /// built without unwind tables. Nil when absent, compressed, or over 64 MiB.
+    public let debugFrame: [UInt8]?
     /// Function symbols sorted by start (`.symtab`, else `.dynsym`); empty when the image has none.
     public let symbols: [Symbol]
     /// Which symbol table the symbols came from: ".symtab", ".dynsym" or nil.
@@ -75,8 +78,11 @@ public final class ElfImage: @unchecked Sendable {
         let sections = h.sections(v)
         let eh = sections.first { $0.name == ".eh_frame" && $0.address != 0 }.map { ($0.address, $0.size) }
         let (syms, table) = h.functionSymbols(v, sections: sections)
+        // A compressed section (SHF_COMPRESSED) starts with its Chdr, not a CIE: the parser finds no entry in it.
+        let debugFrame = sections.first { $0.name == ".debug_frame" && $0.type == 1 && $0.size > 0 && $0.size < 64 << 20 }
+            .flatMap { f.array(at: $0.offset, count: Int($0.size)) }
         return ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: bias, ehFrameHeader: h.ehFrameHeader(v),
-                        ehFrameSection: eh, symbols: syms, symbolTable: table, read: reader)
+                        ehFrameSection: eh, debugFrame: debugFrame, symbols: syms, symbolTable: table, read: reader)
     }
 
     /// The image as the dump's memory holds it at `base`, when at least its ELF and program headers are there.
@@ -106,11 +112,11 @@ public final class ElfImage: @unchecked Sendable {
         let bias = base &- (first.vaddr & ~0xFFF)
         let reader: @Sendable (UInt64, Int) -> [UInt8]? = { vaddr, count in memory.readExact(vaddr &+ bias, count: count) }
         return ElfImage(source: .dumpMemory, is64: is64, segments: segs, bias: bias, ehFrameHeader: ehHeader,
-                        ehFrameSection: nil, symbols: [], symbolTable: nil, read: reader)
+                        ehFrameSection: nil, debugFrame: nil, symbols: [], symbolTable: nil, read: reader)
     }
 
     init(source: ElfImageSource, is64: Bool, segments: [Segment], bias: UInt64, ehFrameHeader: UInt64?,
-         ehFrameSection: (address: UInt64, size: UInt64)?, symbols: [Symbol], symbolTable: String?,
+         ehFrameSection: (address: UInt64, size: UInt64)?, debugFrame: [UInt8]?, symbols: [Symbol], symbolTable: String?,
          read: @escaping @Sendable (UInt64, Int) -> [UInt8]?) {
         self.source = source
         self.is64 = is64
@@ -118,6 +124,7 @@ public final class ElfImage: @unchecked Sendable {
         self.bias = bias
         self.ehFrameHeader = ehFrameHeader
         self.ehFrameSection = ehFrameSection
+        self.debugFrame = debugFrame
         self.symbols = symbols
         self.symbolTable = symbolTable
         self.readRaw = read

@@ -146,21 +146,29 @@ struct CommonInformationEntry {
     var fdeEncoding: UInt8 = 0
     var hasAugmentationData = false
     var isSignalFrame = false
+    /// Version 4 states the size of the FDEs' addresses (`.debug_frame`); nil means the pointer size.
+    var addressSize: Int?
     var instructions: [UInt8] = []
 
-    /// Parses the CIE at `offset` of `bytes` (which start at link-time `address`).
-    init?(_ bytes: [UInt8], address: UInt64, offset: Int, pointerSize: Int) {
+    /// Parses the CIE at `offset` of `bytes` (which start at link-time `address`). `.eh_frame` marks a CIE with
+    /// id 0, `.debug_frame` with 0xffffffff.
+    init?(_ bytes: [UInt8], address: UInt64, offset: Int, pointerSize: Int, cieId: UInt64 = 0) {
         guard offset >= 0 else { return nil }
         var r = DwarfReader(bytes, baseAddress: address, offset: offset)
         let length = Int(r.fixed(4))
         guard !r.failed, length > 0, length != 0xFFFF_FFFF, length <= bytes.count - offset - 4 else { return nil }
         let end = offset + 4 + length
-        guard r.fixed(4) == 0 else { return nil }
+        guard r.fixed(4) == cieId else { return nil }
         let version = r.u8()
         guard version == 1 || version == 3 || version == 4 else { return nil }
         let augmentation = r.cString()
         if augmentation.contains("eh") { _ = r.fixed(pointerSize) }
-        if version == 4 { _ = r.u8(); _ = r.u8() }  // address size, segment size
+        if version == 4 {
+            let size = Int(r.u8())
+            _ = r.u8()  // segment selector size
+            guard size == 4 || size == 8 else { return nil }
+            addressSize = size
+        }
         codeAlignment = r.uleb()
         dataAlignment = r.sleb()
         returnAddressRegister = version == 1 ? Int(r.u8()) : Int(min(r.uleb(), 1024))
@@ -192,6 +200,13 @@ struct FrameDescriptionEntry {
     let end: UInt64
     let cie: CommonInformationEntry
     let instructions: [UInt8]
+
+    init(start: UInt64, end: UInt64, cie: CommonInformationEntry, instructions: [UInt8]) {
+        self.start = start
+        self.end = end
+        self.cie = cie
+        self.instructions = instructions
+    }
 
     init?(image: ElfImage, address: UInt64, pointerSize: Int) {
         guard let lengthBytes = image.read(address, 8) ?? image.read(address, 4) else { return nil }

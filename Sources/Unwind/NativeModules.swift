@@ -11,6 +11,8 @@ public final class NativeModules: @unchecked Sendable {
         public let module: DumpModule
         public let image: ElfImage?
         let cfi: EhFrameInfo?
+        /// `.debug_frame` from the image file: the rules of code built without unwind tables.
+        let debugFrame: DebugFrameInfo?
         /// PE images in the dump's memory: exported names (sorted by RVA) and the x64 unwind tables.
         let exports: [(rva: UInt32, name: String)]
         let windowsUnwinder: WindowsX64Unwinder?
@@ -27,6 +29,7 @@ public final class NativeModules: @unchecked Sendable {
             var parts: [String] = []
             if let t = image.symbolTable { parts.append(t) }
             if cfi != nil { parts.append(".eh_frame") }
+            if debugFrame != nil { parts.append(".debug_frame") }
             if parts.isEmpty { parts.append("image headers only") }
             return parts.joined(separator: ", ") + " (\(image.source))"
         }
@@ -135,7 +138,10 @@ public final class NativeModules: @unchecked Sendable {
 
     func unwindRow(at address: UInt64, in module: DumpModule) -> (UnwindRow, bias: UInt64)? {
         let i = info(for: module)
-        guard let cfi = i.cfi, let image = i.image, let row = cfi.row(at: address &- image.bias) else { return nil }
+        guard let image = i.image else { return nil }
+        // .eh_frame first (what the runtime's own unwinder uses); .debug_frame covers what it does not.
+        let pc = address &- image.bias
+        guard let row = i.cfi?.row(at: pc) ?? i.debugFrame?.row(at: pc) else { return nil }
         return (row, image.bias)
     }
 
@@ -171,11 +177,11 @@ public final class NativeModules: @unchecked Sendable {
                 }
             }
             let unwinder = pe.is64 && dump.system.architecture == .amd64 ? WindowsX64Unwinder(image: pe) : nil
-            return Info(module: module, image: nil, cfi: nil, exports: pe.exports(), windowsUnwinder: unwinder?.hasTable == true ? unwinder : nil,
+            return Info(module: module, image: nil, cfi: nil, debugFrame: nil, exports: pe.exports(), windowsUnwinder: unwinder?.hasTable == true ? unwinder : nil,
                         fileProblem: nil)
         }
         if module.fileName.lowercased().hasSuffix(".dll") || module.fileName.lowercased().hasSuffix(".exe") {
-            return Info(module: module, image: nil, cfi: nil, exports: [], windowsUnwinder: nil,
+            return Info(module: module, image: nil, cfi: nil, debugFrame: nil, exports: [], windowsUnwinder: nil,
                         fileProblem: "the image's headers are not in the dump (image files are not read yet)")
         }
         var problem: String?
@@ -196,7 +202,8 @@ public final class NativeModules: @unchecked Sendable {
         }
         if image == nil { image = ElfImage.memory(dump.memory, base: module.base) }
         let cfi = image.flatMap { EhFrameInfo(image: $0) }
-        return Info(module: module, image: image, cfi: cfi, exports: [], windowsUnwinder: nil, fileProblem: problem)
+        return Info(module: module, image: image, cfi: cfi, debugFrame: image.flatMap { DebugFrameInfo(image: $0) }, exports: [],
+                    windowsUnwinder: nil, fileProblem: problem)
     }
 
     /// The module's own path first (where the process loaded it), then the image path by file name.

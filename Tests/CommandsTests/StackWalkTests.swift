@@ -194,7 +194,7 @@ struct StackWalkTests {
 
     /// The project's own cores: gdb's backtrace of every thread is a prefix of ours (gdb stops at main), frame
     /// for frame, and no frame on the way is a guess.
-    @Test(arguments: ["threads.core", "threads-opt.core", "threads32.core", "threads.crash.core", "threads32.crash.core"])
+    @Test(arguments: ["threads.core", "threads-opt.core", "threads-dbgframe.core", "threads32.core", "threads.crash.core", "threads32.crash.core"])
     func agreesWithGdb(_ core: String) throws {
         guard NativeSampleCores.toolsPresent else { Issue.record("gcc and gdb are needed for the native sample cores"); return }
         let made = NativeSampleCores.made

@@ -46,7 +46,7 @@ struct NativeSampleTests {
         #expect(NativeSamples.made.ok, "make-native-core.sh failed:\n\(NativeSamples.made.log)")
     }
 
-    @Test(arguments: ["threads", "threads-opt", "threads32"])
+    @Test(arguments: ["threads", "threads-opt", "threads-dbgframe", "threads32"])
     func gcoreMatchesWhatTheProgramKnew(_ name: String) throws {
         guard NativeSamples.made.ok else { return }
         guard let (dump, facts) = try NativeSamples.load(name) else {
