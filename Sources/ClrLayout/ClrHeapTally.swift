@@ -121,6 +121,8 @@ extension ClrHeap {
 
 /// Reads one segment's objects into a per-thread table.
 struct SegmentWalker: @unchecked Sendable {
+    /// How much of a segment is walked before the pages behind are released.
+    static let releaseWindow: UInt64 = 64 << 20
     let memory: AddressSpace
     let align: UInt64, minObject: UInt64, lengthOffset: UInt64
     let contexts: [(UInt64, UInt64)]
@@ -161,6 +163,11 @@ struct SegmentWalker: @unchecked Sendable {
         var base: UInt64 = 0, component: UInt64 = 0
         var untilCheck = 1 << 16
         var problem: String?
+        // A segment of a big heap is read once: its pages are let go behind the walk, so the resident set
+        // stays near the window, not the heap (small segments stay resident for the commands that follow).
+        let releasing = buffer != nil && length >= Self.releaseWindow * 2
+        var releasedTo = seg.start
+        defer { if releasing { memory.releasePages(releasedTo, count: Int(seg.end - releasedTo)) } }
         defer {
             if runCount > 0 {
                 let i = tallies.insert(runMT)
@@ -186,6 +193,10 @@ struct SegmentWalker: @unchecked Sendable {
             if untilCheck == 0 {
                 untilCheck = 1 << 16
                 if shouldStop() { break }
+                if releasing && o - releasedTo >= Self.releaseWindow {
+                    memory.releasePages(releasedTo, count: Int(o - releasedTo))
+                    releasedTo = o
+                }
             }
             guard let w = word(o) else {
                 problem = "object \(Hex16.s(o)): not in the dump; rest of segment \(Hex16.s(seg.address)) skipped"

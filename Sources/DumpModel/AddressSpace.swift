@@ -75,6 +75,16 @@ public struct AddressSpace: Sendable {
         return file.bytes(at: r.fileOffset + rel, count: count)
     }
 
+    /// Releases the resident pages behind [address, address+count) when they lie in one range of the file (see
+    /// `MappedFile.releasePages`); nothing otherwise.
+    public func releasePages(_ address: UInt64, count: Int) {
+        guard let file, count > 0, let i = rangeIndex(containing: address) else { return }
+        let r = ranges[i]
+        let rel = address - r.start
+        guard rel <= r.present, UInt64(count) <= r.present - rel else { return }
+        file.releasePages(at: r.fileOffset + rel, count: count)
+    }
+
     /// Reads `count` bytes; each is nil where the dump lacks it (printed as `??` by the commands).
     public func read(_ address: UInt64, count: Int) -> [UInt8?] {
         var out = [UInt8?](repeating: nil, count: max(0, count))

@@ -34,6 +34,13 @@ public final class MappedFile: @unchecked Sendable {
         return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
     }
 
+    /// Says the bytes at [offset, offset+count) will not be read again soon: their pages leave the resident set
+    /// (a later read maps them back). For walks that stream once over gigabytes of a dump.
+    public func releasePages(at offset: UInt64, count: Int) {
+        guard let b = bytes(at: offset, count: count), let base = b.baseAddress else { return }
+        Platform.dropPages(base, count: count)
+    }
+
     public func array(at offset: UInt64, count: Int) -> [UInt8]? {
         bytes(at: offset, count: count).map { Array($0) }
     }

@@ -32,6 +32,16 @@ enum Platform {
         return .success(Mapping(base: UnsafeRawPointer(p), size: size))
     }
 
+    /// Drops the whole pages inside [address, address+count) from the process's resident set. The mapping is
+    /// private and never written, so the next read maps the same bytes back from the page cache.
+    static func dropPages(_ address: UnsafeRawPointer, count: Int) {
+        let page = Int(getpagesize())
+        let start = (Int(bitPattern: address) + page - 1) / page * page
+        let end = (Int(bitPattern: address) + count) / page * page
+        guard end > start, let p = UnsafeMutableRawPointer(bitPattern: start) else { return }
+        _ = madvise(p, end - start, MADV_DONTNEED)
+    }
+
     static func unmap(_ mapping: Mapping) {
         if let base = mapping.base { munmap(UnsafeMutableRawPointer(mutating: base), mapping.size) }
     }
