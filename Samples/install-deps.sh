@@ -42,7 +42,8 @@ lib=$(find_runtime)
 # - the AsyncCrash sample on .NET Core 3.1.23 for Windows under Wine (full memory: 108 MB raw, 20 MB xz; about
 #   70 s); NO_WINE=1 skips it (its tests then say so);
 # - the same sample under server GC on both Linux runtimes (about 10 s) and, unless NO_WINE=1, on Windows (70 s);
-# - unless NO_WINE=1, the HangSample sample on Windows under Wine (112 MB raw, 20 MB xz; about 100 s).
+# - unless NO_WINE=1, the HangSample and PoolStarvation samples on Windows under Wine (each about 110 MB raw,
+#   20 MB xz, 80 - 100 s).
 if [ "${1:-}" = "--tests" ]; then
   here=$(cd "$(dirname "$0")" && pwd)
   cache=${XDG_CACHE_HOME:-$HOME/.cache}/dumpdbg-samples
@@ -54,10 +55,14 @@ if [ "${1:-}" = "--tests" ]; then
       echo "install-deps: making the AsyncCrash sample's Windows dump under Wine into $cache/async-crash" >&2
       SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
     fi
-    if [ -z "${NO_WINE:-}" ] && { [ ! -s "$cache/hang/windows-3.1.mdmp.xz" ] || ! cmp -s "$cache/hang/app.exe" "$here/dumps/hang/app.exe"; }; then
-      echo "install-deps: making the HangSample sample's Windows dump under Wine into $cache/hang" >&2
-      SAMPLES=HangSample bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
-    fi
+    # The hang and pool-starvation samples on Windows (their Linux dumps are in Samples/dumps).
+    for pair in HangSample:hang PoolStarvation:pool; do
+      sample=${pair%%:*}; dir=${pair#*:}
+      if [ -z "${NO_WINE:-}" ] && { [ ! -s "$cache/$dir/windows-3.1.mdmp.xz" ] || ! cmp -s "$cache/$dir/app.exe" "$here/dumps/$dir/app.exe"; }; then
+        echo "install-deps: making the $sample sample's Windows dump under Wine into $cache/$dir" >&2
+        SAMPLES=$sample bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
+      fi
+    done
     server_targets="linux-3.1 linux-8.0"; [ -z "${NO_WINE:-}" ] && server_targets="$server_targets windows-3.1"
     if stale "$cache/server/async-crash" linux-8.0.core.xz || { [ -z "${NO_WINE:-}" ] && stale "$cache/server/async-crash" windows-3.1.mdmp.xz; }; then
       echo "install-deps: making the AsyncCrash sample's server-GC dumps ($server_targets) into $cache/server/async-crash" >&2

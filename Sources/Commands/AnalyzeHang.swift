@@ -26,8 +26,17 @@ struct HangAnalysisValue: CommandValue {
         let recursion: UInt32
         let waiters: UInt32
     }
+    /// Every worker the pool may have is busy and work waits behind them.
+    struct Starvation: Encodable {
+        let workersRunning: Int
+        let maxWorkers: Int
+        /// Debugger thread numbers of the pool's workers that are blocked (not running code).
+        let blockedWorkers: [Int]
+        let queuedWorkItems: Int
+    }
     let verbose: Bool
     let problemClass: String
+    let starvation: Starvation?
     let waits: [ThreadWait]
     let monitors: [Monitor]
     /// Debugger thread numbers around the cycle, starting at the blocking thread.
@@ -57,6 +66,11 @@ struct HangAnalysisValue: CommandValue {
         field("BLOCKING_THREAD", Hex.pad(blockingThreadId.value, 16))
         if let cycle = deadlockCycle {
             field("DEADLOCK", "threads " + cycle.map { "~\($0)" }.joined(separator: " -> ") + " -> ~\(cycle[0]), each waiting for a monitor the next one owns")
+        }
+        if let st = starvation {
+            field("THREADPOOL_STARVATION", "worker threads at the pool's limit (Running \(st.workersRunning), MaxLimit \(st.maxWorkers)); "
+                  + "blocked workers \(st.blockedWorkers.map { "~\($0)" }.joined(separator: " ")); "
+                  + "\(st.queuedWorkItems) work items queued (!ThreadPool -wi)")
         }
         out += ["DERIVED_WAIT_CHAIN:  ", "", "Dl Eid Cid     WaitType", "-- --- ------- --------------------------"]
         for w in waits where w.waitType != "Running" {
@@ -173,13 +187,31 @@ enum HangAnalysis {
                   waitsForThread: w.waitsForThread, deadlocked: inCycle.contains(w.debuggerThread), topMethod: w.topMethod)
         }
 
-        // The blame: the cycle's first thread; else the owner of the most contended monitor; else the first
-        // blocked thread that is not the runtime's own (finalizer) thread; else the main thread.
+        // Thread pool starvation: the pool runs as many workers as it may, each of them is blocked, and work
+        // items wait in its queues.
+        var starvation: HangAnalysisValue.Starvation?
+        if cycle == nil, let pool = r.threadPool(), pool.maxWorkers > 0, pool.workersRunning >= pool.maxWorkers,
+           let heap = try? SosRuntimes.heap(for: s).1 {
+            let workers = Set(managedThreads.filter(\.isThreadPoolWorker).compactMap { indexOf($0.osId) })
+            let blockedWorkers = waits.filter { workers.contains($0.debuggerThread) && $0.waitType != "Running" }.map(\.debuggerThread)
+            let queued = r.queuedWorkItems(heap).count
+            if queued > 0, blockedWorkers.count >= pool.maxWorkers {
+                starvation = .init(workersRunning: pool.workersRunning, maxWorkers: pool.maxWorkers, blockedWorkers: blockedWorkers,
+                                   queuedWorkItems: queued)
+            }
+        }
+
+        // The blame: the cycle's first thread; else, when the pool is starved, its first blocked worker; else the
+        // owner of the most contended monitor; else the first blocked thread that is not the runtime's own
+        // (finalizer) thread; else the main thread.
         let problemClass: String
         let blocking: Int
         if let c = cycle {
             problemClass = "APPLICATION_HANG_DEADLOCK_MONITOR"
             blocking = c[0]
+        } else if let st = starvation, let first = st.blockedWorkers.first {
+            problemClass = "APPLICATION_HANG_THREADPOOL_STARVATION"
+            blocking = first
         } else if let busiest = monitors.filter({ $0.waiters > 0 && $0.ownerThread != nil }).max(by: { $0.waiters < $1.waiters }),
                   let owner = busiest.ownerThread {
             problemClass = "APPLICATION_HANG_BlockedOn_MONITOR"
@@ -201,7 +233,7 @@ enum HangAnalysis {
         s.currentThread = blocking
         s.useExceptionContext = false
         return HangAnalysisValue(
-            verbose: verbose, problemClass: problemClass, waits: waits, monitors: monitors, deadlockCycle: cycle,
+            verbose: verbose, problemClass: problemClass, starvation: starvation, waits: waits, monitors: monitors, deadlockCycle: cycle,
             blockingThread: blocking, blockingThreadId: HexValue(s.dump.threads[blocking].id),
             processName: s.dump.processName.map { ($0 as NSString).lastPathComponent } ?? s.dump.modules.first?.fileName,
             managedStack: frames, symbolName: name.map { "\($0.module)!\($0.method)" } ?? "Unknown", moduleName: name?.module,

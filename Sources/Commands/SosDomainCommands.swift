@@ -93,23 +93,40 @@ struct ThreadPoolCommand: ValueCommand {
     let names = ["!ThreadPool", "!threadpool"]
     let summary = "show the thread pool: CPU utilization, worker threads, queued requests, timers"
     let help = """
-    !ThreadPool
+    !ThreadPool [-wi]
     .NET Core 3.1's native thread pool (ThreadpoolMgr: worker and completion port thread counts and limits,
     the work request queue, the timer count), or .NET 8's managed PortableThreadPool (CPU utilization,
     running and idle workers and their limits, read from its statics; all zero before the first work item).
-    Printed as SOS's native !ThreadPool did. Managed work items waiting in the queues are not listed yet.
-    Example: !threadpool
+    Printed as SOS's native !ThreadPool did.
+    -wi also lists the managed work items waiting in the queues (the global ThreadPoolWorkQueue and each
+    worker's local queue), with the method each will call, and their per-type statistics.
+    Example: !threadpool -wi
     """
     var extensionName: String? { "sos" }
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
-        _ = try CommandArguments(inv, positionals: 0...0, usage: "!ThreadPool")
+        let args = try CommandArguments(inv, flags: ["-wi"], positionals: 0...0, usage: "!ThreadPool [-wi]")
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard let p = r.threadPool() else {
             throw CommandError("Failed to obtain ThreadPool data: neither the native pool's statics nor PortableThreadPool were found", kind: .unavailable)
         }
         let cp = p.completionPorts
-        return ThreadPoolValue(portable: p.isPortable, logStart: p.hillClimbingLog?.start, logSize: p.hillClimbingLog?.size,
+        var items: [ThreadPoolValue.WorkItem]?, stats: HeapStatisticsValue?
+        if args.has("-wi") {
+            let (_, heap) = try Sos.run { try SosRuntimes.heap(for: s) }
+            let queued = r.queuedWorkItems(heap)
+            items = queued.map { q in
+                ThreadPoolValue.WorkItem(queue: q.localQueue.map { HexValue($0) }, highPriority: q.highPriority, object: HexValue(q.object),
+                                         type: r.type(q.methodTable)?.name ?? "<unknown type>",
+                                         callback: q.callback.map { r.methodName($0, withModule: false) })
+            }
+            var byType: [UInt64: (count: Int, size: UInt64)] = [:]
+            for q in queued { byType[q.methodTable, default: (0, 0)].count += 1; byType[q.methodTable, default: (0, 0)].size += q.size }
+            let rows = byType.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size, name: r.type($0.key)?.name ?? "<unknown type>") }
+                .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+            stats = HeapStatisticsValue(types: rows, totalObjects: queued.count, walkProblems: heap.walkProblems)
+        }
+        return ThreadPoolValue(workItems: items, workItemStatistics: stats, portable: p.isPortable, logStart: p.hillClimbingLog?.start, logSize: p.hillClimbingLog?.size,
                                cpuUtilization: Int(p.cpuUtilization), workersTotal: p.workersRunning + p.workersIdle + p.workersRetired,
                                workersRunning: p.workersRunning, workersIdle: p.workersIdle, minWorkers: p.minWorkers, maxWorkers: p.maxWorkers,
                                workRequests: p.workRequests.map { .init(function: HexValue($0.function), context: HexValue($0.context)) },
@@ -123,6 +140,19 @@ struct ThreadPoolValue: CommandValue {
         let function: HexValue
         let context: HexValue
     }
+    /// A managed work item waiting to run (`-wi`).
+    struct WorkItem: Encodable {
+        /// The worker's local queue (WorkStealingQueue), or nil for the global queue.
+        let queue: HexValue?
+        let highPriority: Bool
+        let object: HexValue
+        let type: String
+        /// The method it will call (`Type.Method(Args)`), when its delegate leads to one.
+        let callback: String?
+    }
+    /// Only with `-wi`.
+    let workItems: [WorkItem]?
+    let workItemStatistics: HeapStatisticsValue?
     let portable: Bool
     let logStart: Int32?
     let logSize: Int32?
@@ -148,6 +178,17 @@ struct ThreadPoolValue: CommandValue {
         out.append("Worker Thread: Total: \(workersTotal) Running: \(workersRunning) Idle: \(workersIdle) MaxLimit: \(maxWorkers) MinLimit: \(minWorkers)")
         out.append("Work Request in Queue: \(workRequests.count)")
         for r in workRequests { out.append("    Unknown Function: \(Sos.P(r.function.value))  Context: \(Sos.P(r.context.value))") }
+        if let workItems {
+            // SOS's layout: the queue ("[Global]" or the local queue's address) and the item, right-aligned in
+            // pointer-wide columns, its type, and " => " the method its delegate calls.
+            out += ["", "Queued work items:", "           Queue          Address Work Item"]
+            for w in workItems {
+                let queue = w.queue.map { Sos.p($0.value) } ?? (w.highPriority ? "[Global high-pri]" : "[Global]").leftPad(16)
+                out.append("\(queue) \(Sos.p(w.object.value)) \(w.type)" + (w.callback.map { " => " + $0 } ?? ""))
+            }
+            if let workItemStatistics { out += workItemStatistics.textLines() }
+            out.append("")
+        }
         out += ["--------------------------------------", "Number of Timers: \(timers)", "--------------------------------------"]
         out.append("Completion Port Thread:Total: \(completionPortsTotal) Free: \(completionPortsFree) MaxFree: \(completionPortsMaxFree) "
                    + "CurrentLimit: \(completionPortsCurrentLimit) MaxLimit: \(completionPortsMaxLimit) MinLimit: \(completionPortsMinLimit)")
