@@ -84,14 +84,17 @@ struct JSONOutputTests {
                                 ("clr/async-crash/windows-3.1.mdmp.xz", Optional("/nonexistent")),
                                 // The project's own hang sample: monitors, a deadlock, an async chain, finalizers.
                                 (Fixtures.projectRoot.appendingPathComponent("Samples/dumps/hang/linux-3.1.core.xz").path, installedRuntime31()),
-                                (Fixtures.projectRoot.appendingPathComponent("Samples/dumps/hang/linux-8.0.core.xz").path, installedRuntime80())] {
+                                (Fixtures.projectRoot.appendingPathComponent("Samples/dumps/hang/linux-8.0.core.xz").path, installedRuntime80()),
+                                // The starved thread pool: queued work items and the starvation finding.
+                                (Fixtures.projectRoot.appendingPathComponent("Samples/dumps/pool/linux-3.1.core.xz").path, installedRuntime31()),
+                                (Fixtures.projectRoot.appendingPathComponent("Samples/dumps/pool/linux-8.0.core.xz").path, installedRuntime80())] {
             guard let runtime, let d = try? (dump.hasPrefix("/") ? DumpLoader.open(path: dump).dump : Fixtures.open(dump)) else { continue }
             let buffer = Output.Buffer()
             let s = Session(dump: d, output: Output(sink: buffer.append))
             s.outputFormat = .json
             s.imagePath = [runtime]
             for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip", "!eestack", "!U @$ip",
-                                          "!syncblk -all", "!fq -detail", "!clrstack -a -all", "!gchandles", "!gcroot @$csp", "!dumpdomain", "!threadpool", "!eeheap -gc", "!eeheap", "!Name2EE * System.String", "!Name2EE * System.Threading.Thread.Sleep", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
+                                          "!syncblk -all", "!fq -detail", "!clrstack -a -all", "!gchandles", "!gcroot @$csp", "!dumpdomain", "!threadpool", "!threadpool -wi", "!eeheap -gc", "!eeheap", "!Name2EE * System.String", "!Name2EE * System.Threading.Thread.Sleep", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
                                           "!analyze -v -hang", "!runaway 7"] { s.executeTopLevel(line: l) }
             // !do on the objects the stack holds, strings and exceptions among them.
             // !DumpMT -all -MD and !DumpClass on the type of the first object the stack holds.
