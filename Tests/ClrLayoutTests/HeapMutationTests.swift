@@ -90,7 +90,9 @@ struct HeapMutationTests {
         if anywhere { spans = [(4096, original.count - 4096)] }
         // DUMPDBG_MUTATION_SEED explores other damage; the default keeps every run the same.
         var rng = SplitMix(state: seed)
-        let dir = scratchPath("heapmut")
+        // One folder per seed: the runtimes' tests run at once and would otherwise write and unlink each other's
+        // mutant-N.core.
+        let dir = scratchPath("heapmut-\(String(seed, radix: 16))-\(anywhere ? "all" : "heap")")
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
         for n in 0..<count {
             var b = original

@@ -7,7 +7,8 @@ import Native
 import Testing
 
 /// Files are found by name and then by identity: of two files with the same name on the image path, the
-/// one the dump used is taken, wherever it sits in the search order, and a wrong one alone is refused.
+/// one the dump used is taken, wherever it sits in the search order; a wrong one alone is refused, or passed over
+/// for the image the dump holds itself.
 @Suite("image files found by identity", .enabled(if: ClrFixtures.runtimeFolder != nil, Comment(rawValue: ClrFixtures.skipRuntime)))
 struct ImageLocatorTests {
     /// A folder holding `source`'s bytes under the name `name`.
@@ -53,14 +54,15 @@ struct ImageLocatorTests {
         _ = ClrFixtures.run(s, b, ".loadby sos clr")
         let app = try #require(try SosRuntimes.runtime(for: s).allModules().first { $0.fileName == "app.exe" })
         #expect(app.filePath?.hasPrefix(wrong) == false && app.headerVerified, "\(app.identityNote)")
-        // The decoy alone (the dump's own folder is searched too, so the dump sits beside the decoy): the
-        // module says why it has no metadata.
+        // The decoy alone (the dump's own folder is searched too, so the dump sits beside the decoy): the dump
+        // holds app.exe's image, so the module reads its metadata there and says the decoy is not this build.
         try FileManager.default.createSymbolicLink(atPath: wrong + "/linux-3.1.core.xz",
                                                    withDestinationPath: ClrFixtures.samplesFolder + "/linux-3.1.core.xz")
         let (s2, b2) = try ClrFixtures.session(dump: wrong + "/linux-3.1.core.xz", appFolder: wrong)
         _ = ClrFixtures.run(s2, b2, ".loadby sos clr")
         let lone = try #require(try SosRuntimes.runtime(for: s2).allModules().first { $0.fileName == "app.exe" })
-        #expect(lone.metadata == nil && lone.problem?.hasPrefix("no app.exe on the image path matches the module in the dump (PE timestamp") == true,
-                "\(lone.problem ?? "nil")")
+        #expect(lone.metadata != nil && lone.metadataFromDump && lone.filePath == nil, "\(lone.identityNote)")
+        #expect(lone.identityNote.hasPrefix("the image in the dump's memory (") && lone.identityNote.contains("\(wrong)/app.exe (PE timestamp") && lone.identityNote.hasSuffix(": not this build)"),
+                "\(lone.identityNote)")
     }
 }
