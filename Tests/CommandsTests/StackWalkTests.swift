@@ -55,6 +55,28 @@ struct StackWalkTests {
         return out
     }
 
+    /// lldb's expected stacks (lldb/EXPECTED.md): fizzbuzz's six PCs exactly (x86 WOW64, frame pointers); the
+    /// kernel cores' three frames (bar, foo, _start); the Breakpad Linux dump's two frames (crash, _start), which
+    /// dumpdbg follows with one frame found by scanning (no image bytes in a Breakpad dump say where code is),
+    /// marked as such.
+    @Test func lldbExpectedStacks() throws {
+        guard Fixtures.available else { Issue.record(Fixtures.absent); return }
+        func walk(_ path: String) throws -> [Frame] {
+            let doc = try Self.document(try Fixtures.open(path), ["k"])
+            return Self.frames(try #require(doc["result"] as? [String: Any]))
+        }
+        let fizz = try walk("lldb/minidump/fizzbuzz_no_heap.dmp")
+        #expect(fizz.map(\.ip) == [0x00164d14, 0x00167c79, 0x00167e6d, 0x7510336a, 0x77759882, 0x77759855], "\(fizz)")
+        #expect(!fizz.contains { $0.trust == "scan" })
+        for core in ["lldb/elf-core/linux-x86_64.core", "lldb/elf-core/linux-i386.core"] {
+            let f = try walk(core)
+            #expect(f.count == 3 && !f.contains { $0.trust == "scan" }, "\(core): \(f)")
+        }
+        let breakpad = try walk("lldb/minidump-new/linux-x86_64.dmp")
+        #expect(breakpad.count >= 2 && breakpad.prefix(2).allSatisfy { $0.trust != "scan" }, "\(breakpad)")
+        #expect(breakpad.dropFirst(2).allSatisfy { $0.trust == "scan" }, "\(breakpad)")
+    }
+
     /// x86 Windows, frame pointers: the same four frames as rust-minidump (from the exception context).
     @Test func minidump2AgreesWithRustMinidump() throws {
         guard Fixtures.available else { Issue.record(Fixtures.absent); return }
