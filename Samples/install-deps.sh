@@ -42,7 +42,8 @@ lib=$(find_runtime)
 # - the AsyncCrash sample on .NET Core 3.1.23 for Windows under Wine (full memory: 108 MB raw, 20 MB xz; about
 #   70 s); NO_WINE=1 skips it (its tests then say so);
 # - the same sample under server GC on both Linux runtimes (about 10 s) and, unless NO_WINE=1, on Windows (70 s);
-# - unless NO_WINE=1, the HangSample and PoolStarvation samples on Windows under Wine (each about 110 MB raw,
+# - unless NO_WINE=1, the AsyncCrash sample as a MiniDumpNormal dump (no module memory; about 20 s), and the
+#   HangSample and PoolStarvation samples on Windows under Wine (each about 110 MB raw,
 #   20 MB xz, 80 - 100 s).
 if [ "${1:-}" = "--tests" ]; then
   here=$(cd "$(dirname "$0")" && pwd)
@@ -54,6 +55,11 @@ if [ "${1:-}" = "--tests" ]; then
     if [ -z "${NO_WINE:-}" ] && stale "$cache/async-crash" windows-3.1.mdmp.xz; then
       echo "install-deps: making the AsyncCrash sample's Windows dump under Wine into $cache/async-crash" >&2
       SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache" windows-3.1 >&2
+    fi
+    # A Windows minidump without module memory (MiniDumpNormal, 0.4 MB): stacks from the image files on the image path.
+    if [ -z "${NO_WINE:-}" ] && stale "$cache/normal/async-crash" windows-3.1.mdmp.xz; then
+      echo "install-deps: making the AsyncCrash sample's MiniDumpNormal dump under Wine into $cache/normal/async-crash" >&2
+      WIN_DUMP_FLAGS=0 SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache/normal" windows-3.1 >&2
     fi
     # The hang and pool-starvation samples on Windows (their Linux dumps are in Samples/dumps).
     for pair in HangSample:hang PoolStarvation:pool; do

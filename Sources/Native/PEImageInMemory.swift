@@ -1,8 +1,9 @@
 import DumpModel
 
 /// A PE image as the dump's memory holds it at its base (loaded layout: offset == RVA): its data directories,
-/// its export names as function symbols, and its exception directory (.pdata) for x64 unwinding. Every read is
-/// bounded; an image whose headers are not in the dump gives nil.
+/// its export names as function symbols, and its exception directory (.pdata) for x64 unwinding. Where the dump
+/// lacks pages (a minidump without module memory holds none), they are read from the image file matched to the
+/// module, when there is one. Every read is bounded; an image whose headers are nowhere gives nil.
 public struct PEImageInMemory: Sendable {
     public let memory: AddressSpace
     public let base: UInt64
@@ -15,24 +16,32 @@ public struct PEImageInMemory: Sendable {
     /// The image's file on disk, when one with the same identity was found: read where the dump lacks pages.
     public var file: PEFileMapping?
 
-    public init?(memory: AddressSpace, base: UInt64) {
-        guard let nt = ImageIdentity.ntHeadersOffset(u16: { memory.readU16(base &+ $0) }, u32: { memory.readU32(base &+ $0) })
-        else { return nil }
-        let optional = base &+ nt &+ 24
+    /// The image at `base`: its headers from the dump, else from `file` (the module's image file, already
+    /// matched to it by PE timestamp and size).
+    public init?(memory: AddressSpace, base: UInt64, file: PEFileMapping? = nil) {
+        func u16(_ rva: UInt64) -> UInt16? {
+            memory.readU16(base &+ rva) ?? file?.read(rva: rva, count: 2).map { UInt16($0[0]) | UInt16($0[1]) << 8 }
+        }
+        func u32(_ rva: UInt64) -> UInt32? {
+            memory.readU32(base &+ rva) ?? file?.read(rva: rva, count: 4).map { UInt32($0[0]) | UInt32($0[1]) << 8 | UInt32($0[2]) << 16 | UInt32($0[3]) << 24 }
+        }
+        guard let nt = ImageIdentity.ntHeadersOffset(u16: u16, u32: u32) else { return nil }
+        let optional = nt &+ 24
         let dirs: UInt64
-        switch memory.readU16(optional) {
+        switch u16(optional) {
         case 0x20b?: is64 = true; dirs = optional &+ 112
         case 0x10b?: is64 = false; dirs = optional &+ 96
         default: return nil
         }
-        guard let count = memory.readU32(dirs &- 4), let size = memory.readU32(optional &+ 56) else { return nil }
-        addressOfEntryPoint = memory.readU32(optional &+ 16) ?? 0
+        guard let count = u32(dirs &- 4), let size = u32(optional &+ 56) else { return nil }
+        addressOfEntryPoint = u32(optional &+ 16) ?? 0
         var d: [(rva: UInt32, size: UInt32)] = []
         for i in 0..<UInt64(min(count, 16)) {
-            d.append((memory.readU32(dirs &+ i * 8) ?? 0, memory.readU32(dirs &+ i * 8 &+ 4) ?? 0))
+            d.append((u32(dirs &+ i * 8) ?? 0, u32(dirs &+ i * 8 &+ 4) ?? 0))
         }
         self.memory = memory
         self.base = base
+        self.file = file
         sizeOfImage = size
         directories = d
     }
@@ -44,18 +53,18 @@ public struct PEImageInMemory: Sendable {
 
     /// Exported functions by RVA, sorted (forwarders, which point into the export directory, left out).
     public func exports() -> [(rva: UInt32, name: String)] {
-        guard let dir = directory(0), let header = memory.readExact(base &+ UInt64(dir.rva), count: 40) else { return [] }
-        func u32(_ o: Int) -> UInt32 { UInt32(header[o]) | UInt32(header[o + 1]) << 8 | UInt32(header[o + 2]) << 16 | UInt32(header[o + 3]) << 24 }
-        let functions = u32(20), names = u32(24)
-        let addressOfFunctions = UInt64(u32(28)), addressOfNames = UInt64(u32(32)), addressOfOrdinals = UInt64(u32(36))
+        guard let dir = directory(0), let header = read(rva: UInt64(dir.rva), count: 40) else { return [] }
+        func field(_ o: Int) -> UInt32 { UInt32(header[o]) | UInt32(header[o + 1]) << 8 | UInt32(header[o + 2]) << 16 | UInt32(header[o + 3]) << 24 }
+        let functions = field(20), names = field(24)
+        let addressOfFunctions = UInt64(field(28)), addressOfNames = UInt64(field(32)), addressOfOrdinals = UInt64(field(36))
         guard functions < 200_000, names < 200_000 else { return [] }
         var out: [(rva: UInt32, name: String)] = []
         out.reserveCapacity(Int(names))
         for i in 0..<UInt64(names) {
-            guard let nameRva = memory.readU32(base &+ addressOfNames &+ i * 4), let ordinal = memory.readU16(base &+ addressOfOrdinals &+ i * 2),
-                  UInt32(ordinal) < functions, let rva = memory.readU32(base &+ addressOfFunctions &+ UInt64(ordinal) * 4) else { continue }
+            guard let nameRva = u32(rva: addressOfNames &+ i * 4), let ordinal = u16(rva: addressOfOrdinals &+ i * 2),
+                  UInt32(ordinal) < functions, let rva = u32(rva: addressOfFunctions &+ UInt64(ordinal) * 4) else { continue }
             if rva >= dir.rva && rva < dir.rva &+ dir.size { continue }
-            guard rva != 0, rva < sizeOfImage, let name = memory.readCString(base &+ UInt64(nameRva), limit: 512), !name.isEmpty else { continue }
+            guard rva != 0, rva < sizeOfImage, let name = cString(rva: UInt64(nameRva), limit: 512), !name.isEmpty else { continue }
             out.append((rva, name))
         }
         return out.sorted { $0.rva != $1.rva ? $0.rva < $1.rva : $0.name < $1.name }
@@ -109,6 +118,24 @@ extension PEImageInMemory {
     public func u32(rva: UInt64) -> UInt32? {
         guard let b = read(rva: rva, count: 4) else { return nil }
         return UInt32(b[0]) | UInt32(b[1]) << 8 | UInt32(b[2]) << 16 | UInt32(b[3]) << 24
+    }
+
+    public func u16(rva: UInt64) -> UInt16? {
+        guard let b = read(rva: rva, count: 2) else { return nil }
+        return UInt16(b[0]) | UInt16(b[1]) << 8
+    }
+
+    /// A NUL-terminated ASCII name of at most `limit` bytes (export names).
+    func cString(rva: UInt64, limit: Int) -> String? {
+        if let s = memory.readCString(base &+ rva, limit: limit) { return s }
+        var bytes: [UInt8] = []
+        var at = rva
+        while bytes.count < limit, let chunk = file?.read(rva: at, count: 1) {
+            if chunk[0] == 0 { return String(decoding: bytes, as: UTF8.self) }
+            bytes.append(chunk[0])
+            at += 1
+        }
+        return nil
     }
 }
 

@@ -16,6 +16,8 @@ public final class NativeModules: @unchecked Sendable {
         /// PE images in the dump's memory: exported names (sorted by RVA) and the x64 unwind tables.
         let exports: [(rva: UInt32, name: String)]
         let windowsUnwinder: WindowsX64Unwinder?
+        /// The PE image file matched to the module (by PE timestamp and size), read where the dump lacks pages.
+        public var peFilePath: String? = nil
         /// Why no file was used, when none was ("no build id in the dump", "not found", "build id differs").
         public let fileProblem: String?
 
@@ -23,7 +25,7 @@ public final class NativeModules: @unchecked Sendable {
         public var symbolSource: String {
             if !exports.isEmpty || windowsUnwinder != nil {
                 return [exports.isEmpty ? nil : "export symbols", windowsUnwinder != nil ? ".pdata" : nil].compactMap { $0 }.joined(separator: ", ")
-                    + " (the dump's memory)"
+                    + (peFilePath.map { " (the dump's memory, then \($0))" } ?? " (the dump's memory)")
             }
             guard let image else { return "none" }
             var parts: [String] = []
@@ -165,24 +167,32 @@ public final class NativeModules: @unchecked Sendable {
     }
 
     private func load(_ module: DumpModule) -> Info {
-        // Only ELF images are read for now; PE modules (Windows) keep module+offset names.
-        if var pe = PEImageInMemory(memory: dump.memory, base: module.base) {
+        let isPE = module.fileName.lowercased().hasSuffix(".dll") || module.fileName.lowercased().hasSuffix(".exe")
+        // The identity the dump gives the image: its headers in memory, else the module list's timestamp and size.
+        let peIdentity = ImageIdentity.peIdentity(memory: dump.memory, base: module.base)
+            ?? module.timestamp.flatMap { stamp in isPE && module.size > 0 && module.size < 1 << 32 ? ImageIdentity.pe(timeDateStamp: stamp, sizeOfImage: UInt32(module.size)) : nil }
+        var peFile: PEFileMapping?, peFilePath: String?
+        if let id = peIdentity {
             // The same image on disk (matched by PE timestamp and size) fills the pages the dump lacks.
-            if let id = ImageIdentity.peIdentity(memory: dump.memory, base: module.base) {
-                for path in candidatePaths(module) {
-                    guard let f = try? MappedFile(path: path), ImageIdentity.of(file: f, like: id) == id, let mapping = PEFileMapping(path: path)
-                    else { continue }
-                    pe.file = mapping
-                    break
-                }
+            for path in candidatePaths(module) {
+                guard let f = try? MappedFile(path: path), ImageIdentity.of(file: f, like: id) == id, let mapping = PEFileMapping(path: path)
+                else { continue }
+                peFile = mapping
+                peFilePath = path
+                break
             }
-            let unwinder = pe.is64 && dump.system.architecture == .amd64 ? WindowsX64Unwinder(image: pe) : nil
-            return Info(module: module, image: nil, cfi: nil, debugFrame: nil, exports: pe.exports(), windowsUnwinder: unwinder?.hasTable == true ? unwinder : nil,
-                        fileProblem: nil)
         }
-        if module.fileName.lowercased().hasSuffix(".dll") || module.fileName.lowercased().hasSuffix(".exe") {
+        if let pe = PEImageInMemory(memory: dump.memory, base: module.base, file: peFile) {
+            let unwinder = pe.is64 && dump.system.architecture == .amd64 ? WindowsX64Unwinder(image: pe) : nil
+            var info = Info(module: module, image: nil, cfi: nil, debugFrame: nil, exports: pe.exports(), windowsUnwinder: unwinder?.hasTable == true ? unwinder : nil,
+                            fileProblem: nil)
+            info.peFilePath = peFilePath
+            return info
+        }
+        if isPE {
+            let want = peIdentity.map { " (\($0))" } ?? ""
             return Info(module: module, image: nil, cfi: nil, debugFrame: nil, exports: [], windowsUnwinder: nil,
-                        fileProblem: "the image's headers are not in the dump (image files are not read yet)")
+                        fileProblem: "the image's headers are not in the dump and no \(module.fileName)\(want) is on the image path")
         }
         var problem: String?
         var image: ElfImage?

@@ -172,6 +172,57 @@ struct StackWalkTests {
         }
     }
 
+    /// x64 Windows without images in the dump (MiniDumpNormal, written under Wine by `install-deps.sh --tests`):
+    /// the modules' PE files on the image path, matched by PE timestamp and size, give .pdata and export names, and
+    /// the threads that run no managed code unwind to their start, as with full memory. Without the files, no
+    /// thread gets past scanning.
+    @Test func windowsImagesFromTheImagePath() throws {
+        let cache = (ProcessInfo.processInfo.environment["XDG_CACHE_HOME"] ?? (NSHomeDirectory() + "/.cache")) + "/dumpdbg-samples/normal/async-crash"
+        let dumpPath = cache + "/windows-3.1.mdmp.xz"
+        guard FileManager.default.fileExists(atPath: dumpPath) else {
+            print("skip: no MiniDumpNormal dump at \(dumpPath) (Samples/install-deps.sh --tests makes it under Wine)")
+            return
+        }
+        let info = try String(contentsOfFile: cache + "/runtime-windows-3.1.txt", encoding: .utf8)
+        let runtime = try #require(info.split(separator: "\n").first { $0.hasPrefix("runtime_dir=") }?.dropFirst("runtime_dir=".count))
+        let wine = "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows"
+        let dump = try DumpLoader.open(path: dumpPath).dump
+        func starts(_ imagePath: [String]) throws -> (reached: Int, threads: Int, ntdll: String) {
+            let buffer = Output.Buffer()
+            let s = Session(dump: dump, output: Output(sink: buffer.append))
+            s.imagePath = imagePath
+            s.outputFormat = .json
+            s.executeTopLevel(line: "~* k")
+            let doc = try #require(JSONSerialization.jsonObject(with: Data(buffer.text.split(separator: "\n").last.map(String.init)!.utf8)) as? [String: Any])
+            let threads = try #require((doc["result"] as? [String: Any])?["threads"] as? [[String: Any]])
+            var reached = 0
+            for t in threads {
+                let stack = try #require(t["stack"] as? [String: Any])
+                let sites = Self.frames(stack).compactMap(\.function)
+                if sites.suffix(2) == ["BaseThreadInitThunk", "RtlUserThreadStart"] {
+                    reached += 1
+                } else if !imagePath.isEmpty {
+                    // A thread that does not get there runs JIT'd code, which is in no module and not in the dump.
+                    let frames = stack["frames"] as? [[String: Any]] ?? []
+                    #expect(frames.contains { $0["module"] == nil && $0["trust"] as? String != "scan" }, "\(sites)")
+                }
+            }
+            buffer.reset()
+            s.outputFormat = .text
+            s.executeTopLevel(line: "lmv m ntdll")
+            return (reached, threads.count, buffer.text)
+        }
+        let without = try starts([])
+        #expect(without.reached == 0, "\(without)")
+        #expect(without.ntdll.contains("not used: the image's headers are not in the dump and no ntdll.dll (PE timestamp 0x"), "\(without.ntdll)")
+        guard FileManager.default.fileExists(atPath: wine + "/ntdll.dll") else { Issue.record("Wine's PE DLLs are not at \(wine)"); return }
+        let with = try starts([wine, String(runtime)])
+        #expect(with.ntdll.contains("Symbols:          export symbols, .pdata (the dump's memory, then \(wine)/ntdll.dll)"), "\(with.ntdll)")
+        // Five of the eight threads unwind to kernel32!BaseThreadInitThunk, as in the full-memory dump of the same
+        // program; the other three run JIT'd code, whose code and unwind data a MiniDumpNormal does not hold.
+        #expect(with.reached >= 5, "\(with.reached) of \(with.threads) threads reach their start")
+    }
+
     /// Code a gcore does not hold comes from the module's file (same build id); `ub` ends where it is asked to;
     /// `module!function` evaluates to the symbol's address.
     @Test func codeAndSymbolsFromImageFiles() throws {
