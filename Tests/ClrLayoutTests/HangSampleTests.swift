@@ -34,17 +34,7 @@ enum HangSample {
     }
 
     /// The FACT key=value lines of a target's run.
-    static func facts(_ t: Target) throws -> [String: String] {
-        // The Windows console wrote CRLF; make-clr-dumps.sh strips it, but a hand-made folder may not.
-        let text = try String(contentsOfFile: t.folder + "/\(t.rawValue).facts.txt", encoding: .utf8).replacingOccurrences(of: "\r", with: "")
-        var out: [String: String] = [:]
-        for line in text.split(separator: "\n") where line.hasPrefix("FACT ") {
-            let kv = line.dropFirst(5)
-            guard let eq = kv.firstIndex(of: "=") else { continue }
-            out[String(kv[..<eq])] = String(kv[kv.index(after: eq)...])
-        }
-        return out
-    }
+    static func facts(_ t: Target) throws -> [String: String] { try SampleFacts.read(t.folder + "/\(t.rawValue).facts.txt") }
 
     static func session(_ t: Target) throws -> (Session, Output.Buffer) {
         setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
