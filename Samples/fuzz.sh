@@ -75,7 +75,7 @@ run() {  # target, then extra libFuzzer options
   echo "fuzz.sh: $t, $RUNS runs" >&2
   # -rss_limit_mb: a leak or runaway allocation fails; -timeout: a hang fails. Swift's own backtracer is off so a
   # Swift trap (SIGILL/SIGTRAP) reaches libFuzzer, which then saves the input as a crash artifact.
-  SWIFT_BACKTRACE=enable=no "$OUT/fuzz-$t" -runs="$RUNS" -max_len=1048576 -timeout=10 -rss_limit_mb=4096 -artifact_prefix="$crashes/" \
+  ASAN_OPTIONS=${ASAN_OPTIONS:-malloc_context_size=5} SWIFT_BACKTRACE=enable=no "$OUT/fuzz-$t" -runs="$RUNS" -max_len=1048576 -timeout=10 -rss_limit_mb=4096 -artifact_prefix="$crashes/" \
     -print_final_stats=1 "$@" "$seeds" > "$OUT/$t.log" 2>&1 || true
   grep -E '^(Done|stat::number_of_executed_units|stat::average_exec_per_sec|==[0-9]+==ERROR|SUMMARY)' "$OUT/$t.log" >&2 || true
   if grep -qE '==[0-9]+==ERROR|deadly signal|Timeout|out-of-memory' "$OUT/$t.log"; then

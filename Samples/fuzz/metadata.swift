@@ -3,7 +3,7 @@ import Metadata
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzMetadata(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
-    let bytes = Array(UnsafeBufferPointer(start: data, count: size))
+    let bytes = UnsafeBufferPointer(start: data, count: size)
     for layout in [ImageLayout.file, .loaded] {
         guard let image = try? PEImage(source: ByteArraySource(bytes), layout: layout),
               let reader = try? MetadataReader(image: image) else { continue }

@@ -84,7 +84,11 @@ public final class ByteArraySource: ByteSource, @unchecked Sendable {
     public init<C: Collection>(_ bytes: C) where C.Element == UInt8 {
         count = bytes.count
         storage = .allocate(byteCount: Swift.max(count, 1), alignment: 16)
-        _ = storage.initializeMemory(as: UInt8.self, from: bytes)
+        // One copy for contiguous bytes (an Array, a buffer); the generic path goes byte by byte.
+        let copied: Void? = bytes.withContiguousStorageIfAvailable { buffer in
+            if let base = buffer.baseAddress, buffer.count > 0 { storage.copyMemory(from: UnsafeRawBufferPointer(start: base, count: buffer.count)) }
+        }
+        if copied == nil { _ = storage.initializeMemory(as: UInt8.self, from: bytes) }
     }
 
     deinit { storage.deallocate() }
