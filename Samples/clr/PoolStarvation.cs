@@ -11,7 +11,9 @@
 //     queue, which no other worker is free to steal from.
 //   * From the main thread: 5 ThreadPool.QueueUserWorkItem(Jobs.Pending, i) and 3 Task.Run(Jobs.Queued)
 //     in the global queue, none of which can run.
-//   * The main thread then throws an unhandled InvalidOperationException, so the runtime writes the dump.
+//   * In "crash" mode (the default) the main thread then throws an unhandled InvalidOperationException, so
+//     the runtime writes the dump. In "hang" mode it prints "FACT ready=1" and sleeps: a hung process that a
+//     triage engineer dumps from outside (createdump PID; Samples/make-hang-snapshot.sh), with no exception.
 // Facts are printed as "FACT key=value" lines; every step waits for the previous one.
 using System;
 using System.Runtime.CompilerServices;
@@ -83,6 +85,12 @@ namespace Samples.Pool
             Fact("method.Block", "Samples.Pool.Jobs.Block(System.Object)");
             // Give the pool time to prove it cannot run them (the items would print "ran.*" facts).
             Thread.Sleep(1500);
+            if (args.Length > 0 && args[0] == "hang")
+            {
+                Fact("ready", 1);
+                Console.Out.Flush();
+                Thread.Sleep(Timeout.Infinite);
+            }
             Fact("exception.type", "System.InvalidOperationException");
             Fact("exception.message", "PoolStarvation: the pool is starved");
             Console.Out.Flush();

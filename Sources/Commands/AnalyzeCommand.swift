@@ -121,11 +121,13 @@ struct AnalyzeCommand: ValueCommand {
                   bucket and the top frames that is the same on every run and for a copy at another path.
                   It makes the faulting thread current (with the exception context, as after .ecxr).
                   -v adds the context (CONTEXT) and the exception record (EXCEPTION_RECORD).
-                  A dump with no exception (a snapshot) gets the main thread's stack, bucketed APPLICATION_HANG.
+                  A dump with no exception (a snapshot) gets the main thread's stack, bucketed APPLICATION_HANG;
+                  a createdump snapshot of a running .NET process (after .loadby sos clr) gets -hang's analysis.
     !analyze -v -hang analyses a hang in a .NET process instead: what each managed thread waits for (a
                   monitor, with its owner; a sleep; a wait handle), the monitors held (!syncblk), a deadlock
-                  (a cycle of threads each waiting for a monitor the next one owns), and the blocking thread,
-                  bucketed APPLICATION_HANG_DEADLOCK_MONITOR_image!method (or ..._BlockedOn_...).
+                  (a cycle of threads each waiting for a monitor the next one owns), thread pool starvation
+                  (every worker blocked, work queued), and the blocking thread, bucketed
+                  APPLICATION_HANG_DEADLOCK_MONITOR_image!method (or ..._THREADPOOL_STARVATION_..., ..._BlockedOn_...).
                   It makes the blocking thread current.
     Example: !analyze -v
     """
@@ -150,6 +152,11 @@ struct AnalyzeCommand: ValueCommand {
             }
         }
         if hang { return try HangAnalysis.analyze(verbose: verbose, in: s) }
+        if s.isLiveSnapshot {
+            var v = try HangAnalysis.analyze(verbose: verbose, in: s)
+            v.note = "No exception: createdump wrote this dump of a running process (it marks every thread SIGABRT; none is aborting), so the analysis is a hang analysis (!analyze -v -hang)."
+            return v
+        }
         guard !s.dump.threads.isEmpty else { throw CommandError("No threads in this dump: nothing to analyse") }
         let os = s.dump.system.os
         let exception = s.eventException

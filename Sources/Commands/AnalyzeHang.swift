@@ -35,6 +35,8 @@ struct HangAnalysisValue: CommandValue {
         let queuedWorkItems: Int
     }
     let verbose: Bool
+    /// Why a hang analysis ran without `-hang` (a snapshot with no exception).
+    var note: String? = nil
     let problemClass: String
     let starvation: Starvation?
     let waits: [ThreadWait]
@@ -57,6 +59,7 @@ struct HangAnalysisValue: CommandValue {
         let star = String(repeating: "*", count: 79)
         let blank = "*" + String(repeating: " ", count: 77) + "*"
         var out = [star, blank, "*" + "Hang Analysis".leftPad(39).rightPad(77) + "*", blank, star, "", ""]
+        if let note { out += [note, ""] }
         func key(_ k: String, _ v: String) { out += ["    Key  : \(k)", "    Value: \(v)", ""] }
         func field(_ name: String, _ value: String) { out += ["\(name):  \(value)", ""] }
         out += ["KEY_VALUES_STRING: 1", ""]

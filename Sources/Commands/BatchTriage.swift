@@ -75,18 +75,28 @@ public enum BatchTriage {
             case nil: r.warnings = ["no managed analysis: the .NET runtime was not found"]
             }
         }
-        let value: AnalysisValue
+        let any: any CommandValue
         do {
-            guard let v = try AnalyzeCommand().evaluate(Invocation(name: "!analyze", arguments: "-v"), in: session) as? AnalysisValue else {
-                r.error = "!analyze gave no analysis"
-                return r
-            }
-            value = v
+            any = try AnalyzeCommand().evaluate(Invocation(name: "!analyze", arguments: "-v"), in: session)
         } catch let e as CommandError {
             r.error = e.message
             return r
         } catch {
             r.error = "\(error)"
+            return r
+        }
+        // A snapshot of a running .NET process (no exception) gets the hang analysis, as in a session.
+        if let hang = any as? HangAnalysisValue {
+            r.bucketId = hang.failureBucketId
+            r.failureHash = hang.failureHash
+            r.faultingThread = "0x" + String(hang.blockingThreadId.value, radix: 16)
+            r.faultingModule = hang.imageName
+            r.faultingFrame = hang.symbolName
+            r.warnings = (r.warnings ?? []) + [hang.note ?? "hang analysis"]
+            return r
+        }
+        guard let value = any as? AnalysisValue else {
+            r.error = "!analyze gave no analysis"
             return r
         }
         r.bucketId = value.failureBucketId

@@ -34,6 +34,9 @@ public final class Session: @unchecked Sendable {
     /// True when that record is the one the runtime raised (found through its exception tracker), false when
     /// dumpdbg rebuilt it from the exception object.
     public var reconstructedFromTracker = false
+    /// A createdump core of a process that was running, not crashing (see `adoptManagedEventThread`): its SIGABRT
+    /// marks are createdump's, not an event, and `!analyze -v` analyses a hang.
+    public var isLiveSnapshot = false
     /// Set by `.ecxr`: commands use the exception context instead of the thread's own until the thread changes.
     public var useExceptionContext = false
     /// Where `db`/`dd`/... continue when given no address.

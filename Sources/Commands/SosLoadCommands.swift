@@ -78,6 +78,13 @@ func adoptManagedEventThread(_ s: Session, _ r: ClrRuntime) {
     let noEvent = s.dump.exception == nil && !(s.dump is ElfCore)
     guard createdumpCore || noEvent else { return }
     let throwing = r.threads().filter { !$0.isDead && $0.lastThrownHandle != 0 && r.objectFromHandle($0.lastThrownHandle) != 0 }
+    if createdumpCore && throwing.isEmpty && !anyThreadIsAborting(s) {
+        // createdump marks every thread SIGABRT whether the process crashed or was dumped from outside; with no
+        // managed exception and no thread on its way out (abort, raise, the runtime's crash dump launcher), this
+        // is a snapshot of a running process: no event, and !analyze looks for a hang.
+        s.isLiveSnapshot = true
+        return
+    }
     guard throwing.count == 1, let i = s.dump.threads.firstIndex(where: { $0.id == throwing[0].osId }) else { return }
     s.eventThread = i
     s.currentThread = i
@@ -129,3 +136,19 @@ struct ExePathCommand: DebuggerCommand {
         s.output.line("Executable image search path is: " + s.imagePath.joined(separator: ";"))
     }
 }
+
+/// True when some thread's native stack shows the process on its way out: libc's abort or raise, or the
+/// runtime's own crash path (PROCAbort, PROCCreateCrashDump..., which launches createdump and waits for it).
+func anyThreadIsAborting(_ s: Session) -> Bool {
+    let markers = ["abort", "raise", "__GI_abort", "__GI_raise", "__pthread_kill_implementation", "PROCAbort", "PROCEndProcess"]
+    for (i, t) in s.dump.threads.enumerated() {
+        guard let frames = StackCommand.walk(of: i, context: t.context, limit: 24, in: s)?.frames else { continue }
+        for f in frames {
+            guard let m = s.namer.module(containing: f.instructionPointer), let (name, _) = s.nativeModules.symbol(at: f.instructionPointer, in: m)
+            else { continue }
+            if markers.contains(name) || name.hasPrefix("PROCCreateCrashDump") { return true }
+        }
+    }
+    return false
+}
+

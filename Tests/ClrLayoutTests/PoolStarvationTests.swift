@@ -96,3 +96,33 @@ struct PoolStarvationTests {
         #expect(ClrFixtures.run(s, b, "!clrstack").contains(" Samples.Pool.Jobs.Block(System.Object)\n"))
     }
 }
+
+/// The same starved pool dumped from outside while it runs (Samples/make-hang-snapshot.sh: `createdump PID`):
+/// createdump marks every thread SIGABRT, but nothing is aborting and no managed exception is in flight, so
+/// `!analyze -v` analyses a hang, as WinDbg does for a dump without an exception.
+@Suite("A snapshot of a hung .NET process: !analyze -v finds the hang by itself")
+struct LiveSnapshotTests {
+    static let folder = ClrFixtures.projectRoot.appendingPathComponent("Samples/dumps/pool-hang").path
+
+    @Test(.enabled(if: installedRuntime31() != nil, "the .NET Core 3.1.23 runtime is needed (Samples/install-deps.sh)"))
+    func analyzeWithoutHangFindsTheStarvation() throws {
+        let facts = try SampleFacts.read(Self.folder + "/linux-3.1.facts.txt")
+        #expect(facts["ready"] == "1" && facts["exception.type"] == nil)
+        setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
+        let buffer = Output.Buffer()
+        let s = Session(dump: try DumpLoader.open(path: Self.folder + "/linux-3.1.core.xz").dump, output: Output(sink: { buffer.append($0) }))
+        s.imagePath = [try ClrFixtures.linkFolder([installedRuntime31()!]), try ClrFixtures.linkFolder([Self.folder], files: ["app.exe"])]
+        _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
+        #expect(s.isLiveSnapshot)
+        let out = ClrFixtures.run(s, buffer, "!analyze -v")
+        #expect(out.contains("No exception: createdump wrote this dump of a running process"), "\(out)")
+        #expect(out.contains("FAILURE_BUCKET_ID:  APPLICATION_HANG_THREADPOOL_STARVATION_app.exe!Samples.Pool.Jobs.Block\n"), "\(out)")
+        // Batch triage gives the same bucket.
+        let line = BatchTriage.record(dumpPath: Self.folder + "/linux-3.1.core.xz", imagePath: s.imagePath)
+        #expect(line.bucketId == "APPLICATION_HANG_THREADPOOL_STARVATION_app.exe!Samples.Pool.Jobs.Block" && line.error == nil, "\(line.jsonLine)")
+        // The crash dumps of the same program are not snapshots: their bucket is the managed exception's.
+        let (crash, cb) = try PoolSample.session(.linux31)
+        #expect(!crash.isLiveSnapshot)
+        #expect(ClrFixtures.run(crash, cb, "!analyze -v").contains("FAILURE_BUCKET_ID:  CLR_EXCEPTION_System.InvalidOperationException_80131509_app.exe!Samples.Pool.Jobs.Crash\n"))
+    }
+}
