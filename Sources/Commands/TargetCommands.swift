@@ -111,12 +111,13 @@ struct LastEventCommand: ValueCommand {
     let summary = "show the last event (the exception in the dump)"
     let help = ".lastevent    shows the event the dump was written for.\nExample: .lastevent"
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
-        let event = s.eventException.map { e in
+        // A createdump snapshot of a running process: its SIGABRT marks are createdump's, not an event.
+        let event = s.isLiveSnapshot ? nil : s.eventException.map { e in
             LastEventValue.Event(processId: HexValue(s.dump.processId ?? 0), threadId: HexValue(e.threadId), code: HexValue(UInt64(e.code)),
                                  description: Describe.exceptionName(e, os: s.dump.system.os),
                                  source: s.dump.exception == nil || s.reattributedException != nil ? "runtime" : "dump")
         }
-        return LastEventValue(event: event, debuggerTime: s.dump.dumpTime.map(Describe.time))
+        return LastEventValue(event: event, debuggerTime: s.dump.dumpTime.map(Describe.time), snapshot: s.isLiveSnapshot)
     }
 }
 

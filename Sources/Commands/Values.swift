@@ -56,9 +56,13 @@ struct LastEventValue: CommandValue {
     }
     let event: Event?
     let debuggerTime: String?
+    /// A snapshot of a running process (createdump PID): no event, whatever signal createdump wrote.
+    var snapshot = false
 
     func textLines() -> [String] {
-        guard let e = event else { return ["Last event: <none>"] }
+        guard let e = event else {
+            return ["Last event: <none>"] + (snapshot ? ["  (a snapshot of a running process: createdump marks every thread SIGABRT, but none is aborting and no managed exception is in flight)"] : [])
+        }
         var out = ["Last event: \(String(e.processId.value, radix: 16)).\(String(e.threadId.value, radix: 16)): \(e.description) - code "
                    + "\(Hex.pad(e.code.value, 8)) (first/second chance not available)",
                    "  debugger time: " + (debuggerTime ?? "not available")]

@@ -114,6 +114,7 @@ struct LiveSnapshotTests {
         s.imagePath = [try ClrFixtures.linkFolder([installedRuntime31()!]), try ClrFixtures.linkFolder([Self.folder], files: ["app.exe"])]
         _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
         #expect(s.isLiveSnapshot)
+        #expect(ClrFixtures.run(s, buffer, ".lastevent").hasPrefix("Last event: <none>\n  (a snapshot of a running process"))
         let out = ClrFixtures.run(s, buffer, "!analyze -v")
         #expect(out.contains("No exception: createdump wrote this dump of a running process"), "\(out)")
         #expect(out.contains("FAILURE_BUCKET_ID:  APPLICATION_HANG_THREADPOOL_STARVATION_app.exe!Samples.Pool.Jobs.Block\n"), "\(out)")
