@@ -33,7 +33,7 @@ struct ListModulesCommand: ValueCommand {
         }
         var modules = s.dump.modules.sorted { $0.base < $1.base }
         if let pattern { modules = modules.filter { Wildcard.matches(pattern, $0.moduleName) } }
-        if sorted { modules.sort { $0.moduleName.lowercased() < $1.moduleName.lowercased() } }
+        if sorted { modules = modules.map { ($0.moduleName.lowercased(), $0) }.sorted { $0.0 < $1.0 }.map(\.1) }
         var rows: [ModuleListValue.Module] = []
         for m in modules {
             try s.checkInterrupt()

@@ -173,8 +173,10 @@ public struct DumpModule: Sendable {
 
     /// The file name without folders, for either path style.
     public var fileName: String {
-        let parts = path.split(whereSeparator: { $0 == "/" || $0 == "\\" })
-        return parts.last.map(String.init) ?? path
+        // The text after the last separator (either kind: the path is as the dump's machine wrote it).
+        guard let sep = path.lastIndex(where: { $0 == "/" || $0 == "\\" }) else { return path }
+        let tail = path[path.index(after: sep)...]
+        return tail.isEmpty ? String(path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? Substring(path)) : String(tail)
     }
 
     /// WinDbg's module name: the file name without its last extension, every character a MASM expression

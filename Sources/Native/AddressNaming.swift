@@ -4,9 +4,13 @@ import DumpModel
 /// Symbol sources (exports, ELF symtab, PDB) refine this later; without them this is what WinDbg prints too.
 public struct AddressNamer: Sendable {
     private let modules: [DumpModule]
+    /// Each module's WinDbg name and file name, lowercased, computed once: a MASM expression looks names up for
+    /// every symbol it meets, and a dump may hold hundreds of modules.
+    private let lowercasedNames: [(module: String, file: String)]
 
     public init(dump: any Dump) {
         modules = dump.modules.sorted { $0.base < $1.base }
+        lowercasedNames = modules.map { ($0.moduleName.lowercased(), $0.fileName.lowercased()) }
     }
 
     public func module(containing address: UInt64) -> DumpModule? {
@@ -29,7 +33,9 @@ public struct AddressNamer: Sendable {
     /// Module by WinDbg name (case-insensitive), for `lm m` and MASM expressions.
     public func module(named name: String) -> DumpModule? {
         let n = name.lowercased()
-        return modules.first { $0.moduleName.lowercased() == n }
-            ?? modules.first { $0.fileName.lowercased() == n }
+        if let i = lowercasedNames.firstIndex(where: { $0.module == n }) ?? lowercasedNames.firstIndex(where: { $0.file == n }) {
+            return modules[i]
+        }
+        return nil
     }
 }
