@@ -84,22 +84,12 @@ public final class ElfCore: Dump, @unchecked Sendable {
         var loads: [AddressSpace.Range] = []
         var regionList: [MemoryRegion] = []
         var notes: [ByteView] = []
+        let readers = table.elfReaders(is64: is64)
         for i in 0..<usable {
-            let o = i * phentsize
-            let type = table.u32(o)!
-            let offset, vaddr, filesz, memsz: UInt64
-            let flags: UInt32
-            if is64 {
-                flags = table.u32(o + 4)!
-                offset = table.u64(o + 8)!; vaddr = table.u64(o + 16)!
-                filesz = table.u64(o + 32)!; memsz = table.u64(o + 40)!
-            } else {
-                offset = UInt64(table.u32(o + 4)!); vaddr = UInt64(table.u32(o + 8)!)
-                filesz = UInt64(table.u32(o + 16)!); memsz = UInt64(table.u32(o + 20)!)
-                flags = table.u32(o + 24)!
-            }
-            switch type {
-            case 1:  // PT_LOAD
+            guard let ph = ElfProgramHeader.read(is64: is64, at: i * phentsize, u32: readers.u32, word: readers.word) else { break }
+            let offset = ph.offset, vaddr = ph.vaddr, filesz = ph.fileSize, memsz = ph.memorySize, flags = ph.flags
+            switch ph.type {
+            case ElfProgramHeader.load:
                 let present = min(filesz, memsz, file.available(from: offset))
                 if present < min(filesz, memsz) {
                     warnings.append("segment at 0x\(String(vaddr, radix: 16)) is cut short by the end of the file")
@@ -107,7 +97,7 @@ public final class ElfCore: Dump, @unchecked Sendable {
                 loads.append(.init(start: vaddr, size: memsz, fileOffset: offset, present: present))
                 regionList.append(MemoryRegion(base: vaddr, size: memsz, allocationBase: vaddr, allocationProtect: 0,
                                                state: 0, protect: 0, type: 0, mappedPath: nil, elfFlags: flags))
-            case 4:  // PT_NOTE
+            case ElfProgramHeader.note:
                 notes.append(ByteView(file: file, offset: offset, count: filesz, bigEndian: bigEndian))
             default: break
             }
@@ -449,15 +439,12 @@ enum ElfImageInMemory {
         }
         guard ident[0...3] == [0x7F, 0x45, 0x4C, 0x46], ident[5] == 1 else { return nil }
         let is64 = ident[4] == 2
-        func word(_ a: UInt64) -> UInt64? { is64 ? memory.readU64(a) : memory.readU32(a).map(UInt64.init) }
-        guard let phoff = word(base &+ (is64 ? 32 : 28)), let phentsize = memory.readU16(base &+ (is64 ? 54 : 42)),
-              let phnum = memory.readU16(base &+ (is64 ? 56 : 44)), phnum < 256, phentsize >= 32 else { return nil }
+        let r = memory.elfReaders(base: base, is64: is64, bigEndian: false)
+        guard let table = ElfProgramHeader.table(is64: is64, u16: r.u16, word: r.word), table.count < 256 else { return nil }
         var first: UInt64?, last: UInt64 = 0
-        for i in 0..<UInt64(phnum) {
-            let ph = base &+ phoff &+ i &* UInt64(phentsize)
-            guard memory.readU32(ph) == 1, let vaddr = word(ph &+ (is64 ? 16 : 8)), let memsz = word(ph &+ (is64 ? 40 : 20)) else { continue }
-            if first == nil { first = vaddr & ~0xFFF }
-            last = max(last, vaddr &+ memsz)
+        for ph in ElfProgramHeader.all(is64: is64, table: table, limit: 256, u32: r.u32, word: r.word) where ph.type == ElfProgramHeader.load {
+            if first == nil { first = ph.vaddr & ~0xFFF }
+            last = max(last, ph.vaddr &+ ph.memorySize)
         }
         guard let first, last > first, last - first < 1 << 32 else { return nil }
         return base &+ ((last - first + 0xFFF) & ~0xFFF)
@@ -467,24 +454,17 @@ enum ElfImageInMemory {
     static func buildId(memory: AddressSpace, base: UInt64) -> [UInt8]? {
         guard let ident = memory.readExact(base, count: 6), ident[0...3] == [0x7F, 0x45, 0x4C, 0x46] else { return nil }
         let is64 = ident[4] == 2
-        let be = ident[5] == 2
-        func u16(_ a: UInt64) -> UInt16? { memory.readU16(a).map { be ? $0.byteSwapped : $0 } }
-        func u32(_ a: UInt64) -> UInt32? { memory.readU32(a).map { be ? $0.byteSwapped : $0 } }
-        func word(_ a: UInt64) -> UInt64? {
-            is64 ? memory.readU64(a).map { be ? $0.byteSwapped : $0 } : u32(a).map(UInt64.init)
-        }
-        guard let phoff = word(base &+ (is64 ? 32 : 28)), let phentsize = u16(base &+ (is64 ? 54 : 42)),
-              let phnum = u16(base &+ (is64 ? 56 : 44)), phnum < 256, phentsize >= 32 else { return nil }
+        let image = memory.elfReaders(base: base, is64: is64, bigEndian: ident[5] == 2)
+        // The notes are read at absolute addresses, in the image's byte order.
+        let absolute = memory.elfReaders(base: 0, is64: is64, bigEndian: ident[5] == 2)
+        let u32 = absolute.u32
+        guard let table = ElfProgramHeader.table(is64: is64, u16: image.u16, word: image.word), table.count < 256 else { return nil }
         // The first PT_LOAD's vaddr is where the image's own addresses start (0 for PIE/shared objects).
         var loadBias: UInt64?
         var notes: [(UInt64, UInt64)] = []
-        for i in 0..<UInt64(phnum) {
-            let ph = base &+ phoff &+ i &* UInt64(phentsize)
-            guard let type = u32(ph) else { return nil }
-            let vaddr = word(ph &+ (is64 ? 16 : 8)) ?? 0
-            let memsz = word(ph &+ (is64 ? 40 : 20)) ?? 0
-            if type == 1, loadBias == nil { loadBias = base &- (vaddr & ~0xFFF) }
-            if type == 4 { notes.append((vaddr, memsz)) }
+        for ph in ElfProgramHeader.all(is64: is64, table: table, limit: 256, stopAtGap: true, u32: image.u32, word: image.word) {
+            if ph.type == ElfProgramHeader.load, loadBias == nil { loadBias = base &- (ph.vaddr & ~0xFFF) }
+            if ph.type == ElfProgramHeader.note { notes.append((ph.vaddr, ph.memorySize)) }
         }
         guard let bias = loadBias else { return nil }
         for (vaddr, size) in notes where size < 1 << 16 {

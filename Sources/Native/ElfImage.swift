@@ -28,6 +28,18 @@ public final class ElfImage: @unchecked Sendable {
         public let fileOffset: UInt64
         public let fileSize: UInt64
         public let executable: Bool
+
+        init(vaddr: UInt64, memorySize: UInt64, fileOffset: UInt64, fileSize: UInt64, executable: Bool) {
+            self.vaddr = vaddr
+            self.memorySize = memorySize
+            self.fileOffset = fileOffset
+            self.fileSize = fileSize
+            self.executable = executable
+        }
+
+        init(_ h: ElfProgramHeader) {
+            self.init(vaddr: h.vaddr, memorySize: h.memorySize, fileOffset: h.offset, fileSize: h.fileSize, executable: h.isExecutable)
+        }
     }
     /// A function symbol: link-time start and size.
     public struct Symbol: Sendable {
@@ -89,25 +101,14 @@ public final class ElfImage: @unchecked Sendable {
     public static func memory(_ memory: AddressSpace, base: UInt64) -> ElfImage? {
         guard let page = memory.readExact(base, count: 64), page[0] == 0x7F, page[1] == 0x45, page[2] == 0x4C, page[3] == 0x46 else { return nil }
         let is64 = page[4] == 2
-        let phoff = is64 ? le(page, 0x20, 8) : le(page, 0x1C, 4)
-        let phentsize = Int(le(page, is64 ? 0x36 : 0x2A, 2)), phnum = Int(le(page, is64 ? 0x38 : 0x2C, 2))
-        guard phentsize >= (is64 ? 56 : 32), phnum > 0, phnum < 512, phoff < 0x10000,
-              let ph = memory.readExact(base &+ phoff, count: phentsize * phnum) else { return nil }
-        var segs: [Segment] = []
-        var ehHeader: UInt64?
-        for i in 0..<phnum {
-            let o = i * phentsize
-            let type = le(ph, o, 4)
-            let vaddr = is64 ? le(ph, o + 0x10, 8) : le(ph, o + 8, 4)
-            let memsz = is64 ? le(ph, o + 0x28, 8) : le(ph, o + 0x14, 4)
-            if type == 1 {
-                let flags = is64 ? le(ph, o + 4, 4) : le(ph, o + 0x18, 4)
-                segs.append(Segment(vaddr: vaddr, memorySize: memsz, fileOffset: is64 ? le(ph, o + 8, 8) : le(ph, o + 4, 4),
-                                    fileSize: is64 ? le(ph, o + 0x20, 8) : le(ph, o + 0x10, 4), executable: flags & 1 != 0))
-            } else if type == 0x6474E550 {
-                ehHeader = vaddr
-            }
-        }
+        let r = memory.elfReaders(base: base, is64: is64, bigEndian: page[5] == 2)
+        guard let table = ElfProgramHeader.table(is64: is64, u16: r.u16, word: r.word), table.count > 0, table.count < 512,
+              table.offset < 0x10000 else { return nil }
+        let headers = ElfProgramHeader.all(is64: is64, table: table, limit: 512, u32: r.u32, word: r.word)
+        // The whole table must be in the dump: a segment list with holes would misplace the image.
+        guard headers.count == Int(table.count) else { return nil }
+        let segs = headers.filter { $0.type == ElfProgramHeader.load }.map(Segment.init)
+        let ehHeader = headers.last { $0.type == ElfProgramHeader.gnuEhFrame }?.vaddr
         guard let first = segs.first else { return nil }
         let bias = base &- (first.vaddr & ~0xFFF)
         let reader: @Sendable (UInt64, Int) -> [UInt8]? = { vaddr, count in memory.readExact(vaddr &+ bias, count: count) }
@@ -153,13 +154,6 @@ public final class ElfImage: @unchecked Sendable {
         segments.contains { $0.executable && vaddr >= $0.vaddr && vaddr - $0.vaddr < $0.memorySize }
     }
 
-    static func le(_ b: [UInt8], _ o: Int, _ n: Int) -> UInt64 {
-        guard o >= 0, o + n <= b.count else { return 0 }
-        var v: UInt64 = 0
-        for i in (0..<n).reversed() { v = v << 8 | UInt64(b[o + i]) }
-        return v
-    }
-
     /// ELF header fields read from a file.
     struct Header {
         let is64: Bool
@@ -180,33 +174,19 @@ public final class ElfImage: @unchecked Sendable {
             }
         }
 
-        func segments(_ v: ByteView) -> [Segment] {
+        func programHeaders(_ v: ByteView) -> [ElfProgramHeader] {
             guard phentsize >= (is64 ? 56 : 32), phnum < 4096 else { return [] }
-            var out: [Segment] = []
-            for i in 0..<phnum {
-                let o = phoff &+ i &* phentsize
-                guard let type = v.u32(o), type == 1 else { continue }
-                if is64 {
-                    guard let flags = v.u32(o + 4), let off = v.u64(o + 8), let va = v.u64(o + 0x10), let fsz = v.u64(o + 0x20),
-                          let msz = v.u64(o + 0x28) else { continue }
-                    out.append(Segment(vaddr: va, memorySize: msz, fileOffset: off, fileSize: fsz, executable: flags & 1 != 0))
-                } else {
-                    guard let off = v.u32(o + 4), let va = v.u32(o + 8), let fsz = v.u32(o + 0x10), let msz = v.u32(o + 0x14),
-                          let flags = v.u32(o + 0x18) else { continue }
-                    out.append(Segment(vaddr: UInt64(va), memorySize: UInt64(msz), fileOffset: UInt64(off), fileSize: UInt64(fsz),
-                                       executable: flags & 1 != 0))
-                }
-            }
-            return out.sorted { $0.vaddr < $1.vaddr }
+            let r = v.elfReaders(is64: is64)
+            return ElfProgramHeader.all(is64: is64, table: .init(offset: phoff, entrySize: phentsize, count: phnum), limit: 4096,
+                                        u32: r.u32, word: r.word)
+        }
+
+        func segments(_ v: ByteView) -> [Segment] {
+            programHeaders(v).filter { $0.type == ElfProgramHeader.load }.map(Segment.init).sorted { $0.vaddr < $1.vaddr }
         }
 
         func ehFrameHeader(_ v: ByteView) -> UInt64? {
-            guard phentsize >= (is64 ? 56 : 32), phnum < 4096 else { return nil }
-            for i in 0..<phnum {
-                let o = phoff &+ i &* phentsize
-                if v.u32(o) == 0x6474E550 { return is64 ? v.u64(o + 0x10) : v.u32(o + 8).map(UInt64.init) }
-            }
-            return nil
+            programHeaders(v).first { $0.type == ElfProgramHeader.gnuEhFrame }?.vaddr
         }
 
         struct Section { let name: String; let type: UInt32; let address: UInt64; let offset: UInt64; let size: UInt64; let link: UInt32; let entrySize: UInt64 }

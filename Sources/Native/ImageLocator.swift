@@ -41,15 +41,10 @@ public enum ImageIdentity: Sendable, Equatable, CustomStringConvertible {
             }
         }
         if notes.isEmpty {
-            let phoff = is64 ? v.u64(0x20) : v.u32(0x1c).map(UInt64.init)
-            let phentsize = UInt64(v.u16(is64 ? 0x36 : 0x2a) ?? 0), phnum = UInt64(v.u16(is64 ? 0x38 : 0x2c) ?? 0)
-            if let phoff, phentsize >= (is64 ? 56 : 32), phnum < 4096 {
-                for i in 0..<phnum {
-                    let o = phoff &+ i &* phentsize
-                    guard v.u32(o) == 4 else { continue }  // PT_NOTE
-                    let off = is64 ? v.u64(o + 8) : v.u32(o + 4).map(UInt64.init)
-                    let size = is64 ? v.u64(o + 0x20) : v.u32(o + 0x10).map(UInt64.init)
-                    if let off, let size { notes.append((off, size)) }
+            let r = v.elfReaders(is64: is64)
+            if let table = ElfProgramHeader.table(is64: is64, u16: r.u16, word: r.word), table.count < 4096 {
+                for ph in ElfProgramHeader.all(is64: is64, table: table, limit: 4096, u32: r.u32, word: r.word) where ph.type == ElfProgramHeader.note {
+                    notes.append((ph.offset, ph.fileSize))
                 }
             }
         }
