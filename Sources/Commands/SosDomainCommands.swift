@@ -122,9 +122,8 @@ struct ThreadPoolCommand: ValueCommand {
             }
             var byType: [UInt64: (count: Int, size: UInt64)] = [:]
             for q in queued { byType[q.methodTable, default: (0, 0)].count += 1; byType[q.methodTable, default: (0, 0)].size += q.size }
-            let rows = byType.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size, name: r.type($0.key)?.name ?? "<unknown type>") }
-                .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
-            stats = HeapStatisticsValue(types: rows, totalObjects: queued.count, walkProblems: heap.walkProblems)
+            stats = HeapStatisticsValue(counts: byType.map { ($0.key, $0.value.count, $0.value.size) },
+                                        name: { r.type($0)?.name ?? "<unknown type>" }, walkProblems: heap.walkProblems)
         }
         return ThreadPoolValue(workItems: items, workItemStatistics: stats, portable: p.isPortable, logStart: p.hillClimbingLog?.start, logSize: p.hillClimbingLog?.size,
                                cpuUtilization: Int(p.cpuUtilization), workersTotal: p.workersRunning + p.workersIdle + p.workersRetired,

@@ -224,9 +224,7 @@ struct DumpHeapCommand: DebuggerCommand {
         if stat && !strings && !short && range.isEmpty && typeFilter == nil && mtFilter == nil && minSize == nil && maxSize == nil {
             let t = heap.tally(shouldStop: { interruptRequested.load(ordering: .relaxed) })
             if t.stopped { throw CommandError.interrupted }
-            let rows = t.entries.map { HeapStatisticsValue.Row(methodTable: HexValue($0.methodTable), count: $0.count, totalSize: $0.size, name: name($0.methodTable)) }
-                .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
-            s.emit(HeapStatisticsValue(types: rows, totalObjects: rows.reduce(0) { $0 + $1.count }, walkProblems: t.problems))
+            s.emit(HeapStatisticsValue(counts: t.entries.map { ($0.methodTable, $0.count, $0.size) }, name: name, walkProblems: t.problems))
             return
         }
         // JSON mode collects the listing as a value (columns, not a struct per object); text mode streams it.
@@ -293,9 +291,7 @@ struct DumpHeapCommand: DebuggerCommand {
         if interrupted { throw CommandError.interrupted }
         /// The per-type table, sorted as SOS sorts it (total size, then count, then name).
         func statistics(walkProblems: [String]) -> HeapStatisticsValue {
-            let rows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size, name: name($0.key)) }
-                .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
-            return HeapStatisticsValue(types: rows, totalObjects: rows.reduce(0) { $0 + $1.count }, walkProblems: walkProblems)
+            HeapStatisticsValue(counts: stats.map { ($0.key, $0.value.count, $0.value.size) }, name: name, walkProblems: walkProblems)
         }
         if stat && !strings && !short {
             s.emit(statistics(walkProblems: heap.walkProblems))

@@ -38,9 +38,7 @@ struct GCHandlesCommand: ValueCommand {
             return HandlesValue.Row(handle: HexValue(h.address), type: h.kind.name, object: HexValue(h.object), size: size,
                                     secondary: h.secondary.map(HexValue.init), objectType: t?.name ?? "<unknown type>")
         }
-        let statRows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size,
-                                                           name: r.type($0.key)?.name ?? "<unknown type>") }
-            .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+        let statRows = HeapStatisticsValue.rows(stats.map { ($0.key, $0.value.count, $0.value.size) }, name: { r.type($0)?.name ?? "<unknown type>" })
         let counts = ClrHandle.Kind.allCases.map { k in HandlesValue.Count(type: k.name, count: handles.filter { $0.kind == k }.count) }
         return HandlesValue(rows: args.has("-stat") ? nil : rows, types: statRows, counts: counts)
     }

@@ -127,9 +127,7 @@ struct FinalizeQueueCommand: ValueCommand {
                 slot &+= 8
             }
         }
-        let rows = stats.map { HeapStatisticsValue.Row(methodTable: HexValue($0.key), count: $0.value.count, totalSize: $0.value.size,
-                                                       name: r.type($0.key)?.name ?? "<unknown type>") }
-            .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+        let rows = HeapStatisticsValue.rows(stats.map { ($0.key, $0.value.count, $0.value.size) }, name: { r.type($0)?.name ?? "<unknown type>" })
         let cleanup = r.syncBlocksToCleanUp()
         return FinalizeQueueValue(
             syncBlocksToCleanUp: cleanup.count, cleanupDetail: args.has("-detail") ? cleanup.map(HexValue.init) : nil,

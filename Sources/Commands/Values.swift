@@ -105,6 +105,24 @@ struct HeapStatisticsValue: CommandValue {
     /// Problems the walk met (damaged MethodTables), one line each.
     let walkProblems: [String]
 
+    /// Rows for per-type counts, in SOS's order (HeapStat::Sort): total size, then count, then name.
+    static func rows<S: Sequence>(_ counts: S, name: (UInt64) -> String) -> [Row] where S.Element == (methodTable: UInt64, count: Int, size: UInt64) {
+        counts.map { Row(methodTable: HexValue($0.methodTable), count: $0.count, totalSize: $0.size, name: name($0.methodTable)) }
+            .sorted { ($0.totalSize, $0.count, $0.name) < ($1.totalSize, $1.count, $1.name) }
+    }
+
+    /// The table of per-type counts, every object counted once.
+    init<S: Sequence>(counts: S, name: (UInt64) -> String, walkProblems: [String]) where S.Element == (methodTable: UInt64, count: Int, size: UInt64) {
+        let rows = Self.rows(counts, name: name)
+        self.init(types: rows, totalObjects: rows.reduce(0) { $0 + $1.count }, walkProblems: walkProblems)
+    }
+
+    init(types: [Row], totalObjects: Int, walkProblems: [String]) {
+        self.types = types
+        self.totalObjects = totalObjects
+        self.walkProblems = walkProblems
+    }
+
     /// SOS's per-type table (HeapStat::Print): the header, then "MT Count TotalSize Class Name" rows.
     static func table(_ rows: [Row]) -> [String] {
         ["              MT    Count    TotalSize Class Name"]
