@@ -223,37 +223,75 @@ extension ClrRuntime {
 
     enum PrecodeOutcome { case notCompiled, jumpsTo(UInt64), notAPrecode }
 
+    /// The two precodes the runtime puts in front of a method until it is compiled.
+    enum PrecodeShape { case fixup, stub }
+
+    /// Which precode starts at `entry` (its first 16 bytes `b`), in this build's precode shapes; nil for code.
+    func precodeShape(bytes b: [UInt8]) -> PrecodeShape? {
+        guard b.count >= 16 else { return nil }
+        switch layout.precodes {
+        case .relativeBranches(let fixupTypeBytes, let stubJumpOffset)?:
+            // FixupPrecode: call (E8) the prestub until patched to a jmp (E9) to the code, then the type byte.
+            if b[0] == 0xE8 || b[0] == 0xE9, fixupTypeBytes.contains(b[5]) { return .fixup }
+            // StubPrecode: mov r10, MethodDesc; jmp rel32.
+            if b[0] == 0x49, b[1] == 0xBA, stubJumpOffset + 5 <= b.count, b[stubJumpOffset] == 0xE9 { return .stub }
+        case .dataPages?:
+            // FixupPrecode: jmp [Target]; mov r10, [MethodDesc]; jmp [PrecodeFixupThunk].
+            if b[0] == 0xFF, b[1] == 0x25, b[6] == 0x4C, b[7] == 0x8B, b[8] == 0x15 { return .fixup }
+            // StubPrecode: mov r10, [MethodDesc]; jmp [Target].
+            if b[0] == 0x4C, b[1] == 0x8B, b[2] == 0x15, b[7] == 0xFF, b[8] == 0x25 { return .stub }
+        case nil:
+            break
+        }
+        return nil
+    }
+
     /// What the precode at `entry` (its first 16 bytes `b`) does, in this build's precode shapes.
     func precode(at entry: UInt64, bytes b: [UInt8]) -> PrecodeOutcome {
         func rel32(_ o: Int) -> UInt64 {
             let v = Int32(bitPattern: UInt32(b[o]) | UInt32(b[o + 1]) << 8 | UInt32(b[o + 2]) << 16 | UInt32(b[o + 3]) << 24)
             return UInt64(bitPattern: Int64(bitPattern: entry) &+ Int64(o + 4) &+ Int64(v))
         }
-        switch layout.precodes {
-        case .relativeBranches(let fixupTypeBytes, let stubJumpOffset)?:
-            // FixupPrecode: call (E8) the prestub until patched to a jmp (E9) to the code, then the type byte.
-            if b[0] == 0xE8 || b[0] == 0xE9, fixupTypeBytes.contains(b[5]) {
-                return b[0] == 0xE8 ? .notCompiled : .jumpsTo(rel32(1))
-            }
-            // StubPrecode: mov r10, MethodDesc; jmp rel32.
-            if b[0] == 0x49, b[1] == 0xBA, stubJumpOffset + 5 <= b.count, b[stubJumpOffset] == 0xE9 {
-                return .jumpsTo(rel32(stubJumpOffset + 1))
-            }
-        case .dataPages(let distance)?:
-            // FixupPrecode: jmp [Target]; Target is the precode's own second instruction until compiled.
-            if b[0] == 0xFF, b[1] == 0x25, b[6] == 0x4C, b[7] == 0x8B, b[8] == 0x15 {
-                guard let t = target.u64(entry &+ distance) else { return .notAPrecode }
-                return t == entry &+ 6 ? .notCompiled : .jumpsTo(t)
-            }
-            // StubPrecode: mov r10, [MethodDesc]; jmp [Target]; Target is ThePreStub until compiled.
-            if b[0] == 0x4C, b[1] == 0x8B, b[2] == 0x15, b[7] == 0xFF, b[8] == 0x25 {
-                guard let t = target.u64(entry &+ distance &+ 8) else { return .notAPrecode }
-                return t == global(.thePreStub) ? .notCompiled : .jumpsTo(t)
-            }
-        case nil:
-            break
+        guard let shape = precodeShape(bytes: b) else { return .notAPrecode }
+        switch (layout.precodes, shape) {
+        case (.relativeBranches?, .fixup):
+            return b[0] == 0xE8 ? .notCompiled : .jumpsTo(rel32(1))
+        case (.relativeBranches(_, let stubJumpOffset)?, .stub):
+            return .jumpsTo(rel32(stubJumpOffset + 1))
+        case (.dataPages(let distance)?, .fixup):
+            // Target is the precode's own second instruction until compiled.
+            guard let t = target.u64(entry &+ distance) else { return .notAPrecode }
+            return t == entry &+ 6 ? .notCompiled : .jumpsTo(t)
+        case (.dataPages(let distance)?, .stub):
+            // Target is ThePreStub until compiled.
+            guard let t = target.u64(entry &+ distance &+ 8) else { return .notAPrecode }
+            return t == global(.thePreStub) ? .notCompiled : .jumpsTo(t)
+        case (nil, _):
+            return .notAPrecode
         }
-        return .notAPrecode
+    }
+
+    /// The MethodDesc a precode at `entry` (its first 16 bytes `b`) stands for (Docs/clr/work-items.md).
+    func precodeMethodDesc(at entry: UInt64, bytes b: [UInt8]) -> UInt64? {
+        guard let shape = precodeShape(bytes: b) else { return nil }
+        switch (layout.precodes, shape) {
+        case (.relativeBranches?, .stub):
+            // mov r10, imm64: the MethodDesc.
+            return target.u64(entry &+ 2)
+        case (.relativeBranches?, .fixup):
+            // 8 bytes: call/jmp rel32, type, MethodDesc chunk index, precode chunk index; the chunk's base
+            // MethodDesc follows its last precode.
+            let mdIndex = UInt64(b[6]), precodeIndex = UInt64(b[7])
+            return target.u64(entry &+ (precodeIndex &+ 1) &* 8).map { $0 &+ mdIndex &* layout.mdAlignment }
+        case (.dataPages(let distance)?, .fixup):
+            // Data one page on: Target, MethodDesc, PrecodeFixupThunk.
+            return target.u64(entry &+ distance &+ 8)
+        case (.dataPages(let distance)?, .stub):
+            // Data one page on: MethodDesc, Target, Type.
+            return target.u64(entry &+ distance)
+        case (nil, _):
+            return nil
+        }
     }
 
     /// Every managed module the heap's types lead to (each object's type, its parents, its generic arguments'

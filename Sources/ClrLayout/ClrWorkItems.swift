@@ -104,35 +104,8 @@ extension ClrRuntime {
     /// of its method (Docs/clr/work-items.md).
     public func methodDesc(forEntry entry: UInt64) -> UInt64? {
         if let c = codeMap.code(at: entry) { return c.methodDesc }
-        guard let b = target.read(entry, count: 16) else { return nil }
-        let md: UInt64?
-        switch layout.precodes {
-        case .relativeBranches(let fixupTypeBytes, _)?:
-            if b[0] == 0x49, b[1] == 0xBA {
-                // StubPrecode: mov r10, imm64 (the MethodDesc); jmp.
-                md = target.u64(entry &+ 2)
-            } else if b[0] == 0xE8 || b[0] == 0xE9, fixupTypeBytes.contains(b[5]) {
-                // FixupPrecode (8 bytes: call/jmp rel32, type, MethodDesc chunk index, precode chunk index): the
-                // chunk's base MethodDesc follows its last precode.
-                let mdIndex = UInt64(b[6]), precodeIndex = UInt64(b[7])
-                md = target.u64(entry &+ (precodeIndex &+ 1) &* 8).map { $0 &+ mdIndex &* layout.mdAlignment }
-            } else {
-                md = nil
-            }
-        case .dataPages(let distance)?:
-            if b[0] == 0xFF, b[1] == 0x25 {
-                // FixupPrecode: its data is Target, then MethodDesc.
-                md = target.u64(entry &+ distance &+ 8)
-            } else if b[0] == 0x4C, b[1] == 0x8B, b[2] == 0x15 {
-                // StubPrecode: its data is MethodDesc, then Target.
-                md = target.u64(entry &+ distance)
-            } else {
-                md = nil
-            }
-        case nil:
-            md = nil
-        }
-        guard let md, md != 0, methodDescInfo(md) != nil else { return nil }
+        guard let b = target.read(entry, count: 16), let md = precodeMethodDesc(at: entry, bytes: b) else { return nil }
+        guard md != 0, methodDescInfo(md) != nil else { return nil }
         return md
     }
 }
