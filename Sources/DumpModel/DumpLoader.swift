@@ -17,6 +17,18 @@ public enum DumpLoader {
         return Opened(dump: try parse(file, displayPath: path), decompressedPath: nil, reusedCache: false)
     }
 
+    /// True when the file starts as something `open` reads: a minidump, an ELF core (e_type ET_CORE), or
+    /// compressed data (whose contents are only known once decompressed). For picking dumps out of a folder.
+    public static func looksLikeDump(path: String) -> Bool {
+        guard let file = try? MappedFile(path: path) else { return false }
+        if Decompression.detect(file) != nil { return true }
+        guard let head = file.array(at: 0, count: min(18, Int(file.size))), head.count >= 4 else { return false }
+        if head.starts(with: [0x4D, 0x44, 0x4D, 0x50]) { return true }
+        guard head.starts(with: [0x7F, 0x45, 0x4C, 0x46]), head.count >= 18 else { return false }
+        let type = head[5] == 2 ? UInt16(head[16]) << 8 | UInt16(head[17]) : UInt16(head[17]) << 8 | UInt16(head[16])
+        return type == 4
+    }
+
     static func parse(_ file: MappedFile, displayPath: String) throws(DumpError) -> any Dump {
         guard file.size >= 4, let magic = file.array(at: 0, count: 4) else {
             throw DumpError(path: displayPath, problem: "file is too small to be a dump (\(file.size) bytes)")

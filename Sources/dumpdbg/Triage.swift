@@ -2,6 +2,7 @@ import ArgumentParser
 import CCrypto
 import Commands
 import Dispatch
+import DumpModel
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -104,7 +105,7 @@ enum DumpFinder {
                 let base = URL(fileURLWithPath: p)
                 let found = (FileManager.default.enumerator(atPath: p)?.compactMap { $0 as? String } ?? [])
                     .map { base.appendingPathComponent($0).path }
-                    .filter(looksLikeDump)
+                    .filter(DumpLoader.looksLikeDump)
                     .sorted()
                 out += found
             } else {
@@ -119,22 +120,6 @@ enum DumpFinder {
         var lines: [String] = []
         while let l = readLine(strippingNewline: true) { if !l.isEmpty { lines.append(l) } }
         return lines
-    }
-
-    /// A regular file that starts as a minidump, an ELF core or compressed data.
-    static func looksLikeDump(_ path: String) -> Bool {
-        guard let h = FileHandle(forReadingAtPath: path) else { return false }
-        defer { try? h.close() }
-        guard let head = try? h.read(upToCount: 18), head.count >= 4 else { return false }
-        let b = [UInt8](head)
-        if b.starts(with: [0x4D, 0x44, 0x4D, 0x50]) { return true }                       // MDMP
-        if b.starts(with: [0x7F, 0x45, 0x4C, 0x46]), b.count >= 18 {                       // ELF, e_type ET_CORE
-            return (b[5] == 2 ? UInt16(b[16]) << 8 | UInt16(b[17]) : UInt16(b[17]) << 8 | UInt16(b[16])) == 4
-        }
-        if b.starts(with: [0xFD, 0x37, 0x7A, 0x58]) || b.starts(with: [0x1F, 0x8B]) || b.starts(with: [0x42, 0x5A, 0x68]) {
-            return true
-        }
-        return false
     }
 }
 
