@@ -22,10 +22,14 @@ public struct ClrInfo: Sendable {
     }
 
     /// Finds the runtime module and its version without reading any runtime structure.
+    /// The runtime's native module (libcoreclr.so, coreclr.dll, libcoreclr.dylib), found by file name.
+    public static func runtimeModule(in dump: any Dump) -> DumpModule? {
+        dump.modules.first { ["libcoreclr.so", "coreclr.dll", "libcoreclr.dylib"].contains($0.fileName.lowercased()) }
+    }
+
     public static func find(in target: DataTarget) -> ClrInfo? {
         let dump = target.dump
-        guard let m = dump.modules.first(where: { ["libcoreclr.so", "coreclr.dll", "libcoreclr.dylib"].contains($0.fileName.lowercased()) })
-        else { return nil }
+        guard let m = runtimeModule(in: dump) else { return nil }
         var version: String?
         let mem = dump.memory
         for r in mem.ranges where r.end > m.base && r.start < m.end && r.present > 0 {

@@ -274,7 +274,7 @@ struct AnalyzeCommand: ValueCommand {
     /// The CLR runtime, when the dump has one SOS can read (SOS loaded, or the runtime's files on the image path).
     static func clrRuntime(_ s: Session) -> ClrRuntime? {
         guard s.registry.loadedExtensions.contains("sos")
-                || s.dump.modules.contains(where: { ["libcoreclr.so", "coreclr.dll"].contains($0.fileName.lowercased()) }) else { return nil }
+                || ClrInfo.runtimeModule(in: s.dump) != nil else { return nil }
         return try? SosRuntimes.runtime(for: s)
     }
 

@@ -1,3 +1,4 @@
+import ClrLayout
 import DumpModel
 import Foundation
 
@@ -67,7 +68,7 @@ public enum BatchTriage {
         let session = Session(dump: dump, output: Output(sink: { _ in }))
         session.imagePath = imagePath
         // A .NET dump: load SOS as a triage engineer would, so the event thread is the managed exception's.
-        if dump.modules.contains(where: { ["libcoreclr.so", "coreclr.dll", "libcoreclr.dylib"].contains($0.fileName.lowercased()) }) {
+        if ClrInfo.runtimeModule(in: dump) != nil {
             session.executeTopLevel(line: ".loadby sos clr")
             switch session.clrRuntime?.result {
             case .success(let runtime)?: r.clrRuntime = "CoreCLR \(runtime.layout.productVersion)"
