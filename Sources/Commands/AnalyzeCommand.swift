@@ -35,11 +35,14 @@ struct AnalysisValue: CommandValue {
     var managedException: ExceptionsValue.Exception?
     /// The faulting thread's managed frames, as `!clrstack` shows them.
     var managedStack: [ManagedStacksValue.Frame]?
+    /// The blamed frame's source file and line, from the module's symbol file.
+    var faultingSourceFile: String?
+    var faultingSourceLine: Int?
 
     enum CodingKeys: String, CodingKey {
         case note, exception, accessType, accessAddress, faultingThreadIndex, faultingThreadId, processName, errorCode, problemClass,
              stack, stackCommand, symbolName, moduleName, imageName, imageVersion, failureBucketId, failureHash, platform, osName,
-             managedException, managedStack
+             managedException, managedStack, faultingSourceFile, faultingSourceLine
     }
 
     func textLines() -> [String] {
@@ -95,6 +98,12 @@ struct AnalysisValue: CommandValue {
         out.append("STACK_TEXT:  ")
         out += stack.textLines().filter { !$0.contains("Call Site") }
         out += ["", ""]
+        // The blamed frame's source line, where a symbol file gives one (WinDbg's FAULTING_SOURCE_* fields).
+        if let file = faultingSourceFile, let line = faultingSourceLine {
+            field("FAULTING_SOURCE_LINE", file)
+            field("FAULTING_SOURCE_FILE", file)
+            field("FAULTING_SOURCE_LINE_NUMBER", String(line))
+        }
         field("STACK_COMMAND", stackCommand)
         field("SYMBOL_NAME", symbolName)
         if let moduleName { out += ["MODULE_NAME: \(moduleName)", ""] }
@@ -178,12 +187,14 @@ struct AnalyzeCommand: ValueCommand {
         let blamed = stack.frames.first { f in f.module.map { !Self.systemModules.contains($0.lowercased()) } ?? false }
             ?? stack.frames.first
         // Return addresses are looked up inside their call instruction.
-        let lookup = blamed.map { f in f.index == 0 ? f.instructionPointer.value : f.instructionPointer.value &- 1 }
+        let lookup = blamed?.lookupAddress
         let module = lookup.flatMap { s.namer.module(containing: $0) }
         let symbolName: String
         if let f = blamed, let m = module, let lookup {
-            if f.function != nil, let (fn, off) = s.nativeModules.symbol(at: lookup, in: m) {
-                symbolName = "\(m.moduleName)!\(fn)+\(String(f.index == 0 ? off : off + 1, radix: 16))"
+            if f.isInline, f.function != nil {
+                symbolName = f.callSite.replacingOccurrences(of: "+0x", with: "+")
+            } else if f.function != nil, let (fn, off) = s.nativeModules.symbol(at: lookup, in: m) {
+                symbolName = "\(m.moduleName)!\(fn)+\(String(f.isContextFrame ? off : off + 1, radix: 16))"
             } else {
                 symbolName = "\(m.moduleName)+\(String(f.instructionPointer.value &- m.base, radix: 16))"
             }
@@ -268,6 +279,10 @@ struct AnalyzeCommand: ValueCommand {
             contextLines: contextLines, pointerSize: s.pointerSize)
         value.managedException = managed?.exception
         value.managedStack = managed?.frames
+        if managed == nil {
+            value.faultingSourceFile = blamed?.sourceFile
+            value.faultingSourceLine = blamed?.sourceLine
+        }
         return value
     }
 

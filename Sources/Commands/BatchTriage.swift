@@ -50,14 +50,14 @@ public struct TriageRecord: Codable, Sendable {
 public enum BatchTriage {
     /// Opens the dump and analyses it; never throws: a dump that cannot be opened or analysed gives a record
     /// with `error` set.
-    public static func record(dumpPath: String, imagePath: [String]) -> TriageRecord {
+    public static func record(dumpPath: String, imagePath: [String], symbolPath: String = "") -> TriageRecord {
         let start = Date()
-        var r = analyse(dumpPath: dumpPath, imagePath: imagePath)
+        var r = analyse(dumpPath: dumpPath, imagePath: imagePath, symbolPath: symbolPath)
         r.seconds = (Date().timeIntervalSince(start) * 1000).rounded() / 1000
         return r
     }
 
-    private static func analyse(dumpPath: String, imagePath: [String]) -> TriageRecord {
+    private static func analyse(dumpPath: String, imagePath: [String], symbolPath: String) -> TriageRecord {
         var r = TriageRecord(file: dumpPath)
         let dump: any Dump
         do { dump = try DumpLoader.open(path: dumpPath).dump } catch {
@@ -67,6 +67,7 @@ public enum BatchTriage {
         r.threads = dump.threads.count
         let session = Session(dump: dump, output: Output(sink: { _ in }))
         session.imagePath = imagePath
+        session.setSymbolPath(symbolPath)
         // A .NET dump: load SOS as a triage engineer would, so the event thread is the managed exception's.
         if ClrInfo.runtimeModule(in: dump) != nil {
             session.executeTopLevel(line: ".loadby sos clr")

@@ -73,6 +73,7 @@ struct ListModulesCommand: ValueCommand {
         // Where names and unwind data for k come from (and, when no file was used, why).
         let info = s.nativeModules.info(for: m)
         out.append("Symbols:          \(info.symbolSource)")
+        if let why = info.breakpadProblem { out.append("Symbol file:      not used: \(why)") }
         if info.image == nil || info.image?.source.isFile == false, let why = info.fileProblem { out.append("Image file:       not used: \(why)") }
         return out
     }

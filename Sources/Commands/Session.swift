@@ -56,6 +56,11 @@ public final class Session: @unchecked Sendable {
     var nativeModulesCache: NativeModules?
     /// `.exepath` / `-i`: folders searched for images by file name.
     public var imagePath: [String] = []
+    /// `.sympath` / `-y` / `_NT_SYMBOL_PATH`: local folders holding Breakpad symbol files.
+    public var symbolPath = SymbolPath("")
+
+    /// Sets the symbol path from its text form (`-y`, `_NT_SYMBOL_PATH`, `.sympath`).
+    public func setSymbolPath(_ text: String) { symbolPath = SymbolPath(text) }
     /// Set when a command failed, so a script run can exit non-zero.
     public var failures = 0
     /// How many `.catch` blocks the running script is inside (an error there ends the block, not the script).

@@ -5,7 +5,7 @@ import Foundation
 /// The SOS commands dumpdbg implements on its own CLR reader (no DAC). `!` commands answer only after
 /// `.loadby sos clr` / `.load sos` / `.cordll` registered the "sos" extension.
 let sosCommands: [any DebuggerCommand] = [
-    LoadExtensionCommand(), CorDllCommand(), ExePathCommand(),
+    LoadExtensionCommand(), CorDllCommand(), ExePathCommand(), SymbolPathCommand(), ReloadCommand(),
     EEHeapCommand(), DumpHeapCommand(), DumpObjCommand(), DumpArrayCommand(), DumpMTCommand(),
     DumpClassCommand(), DumpModuleCommand(), Name2EECommand(), DumpVCCommand(),
     ClrThreadsCommand(), PrintExceptionCommand(), DumpStackObjectsCommand(), EEVersionCommand(), ClrStackCommand(), IP2MDCommand(),

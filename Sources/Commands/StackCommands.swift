@@ -9,6 +9,7 @@ struct StackOptions: Equatable {
     var frameNumbers = false // n
     var clean = false       // c: call sites only
     var memoryUse = false   // f: bytes between frames
+    var sourceLines = true  // L hides them
 
     /// Every name `k` answers to: k, then one of b/v/p/P/c, then any order of n, f, L.
     static let names: [String] = {
@@ -38,7 +39,8 @@ struct StackOptions: Equatable {
             case "n": frameNumbers = true
             case "c": clean = true
             case "f": memoryUse = true
-            default: break  // p, P: typed parameters need private symbols; L: no source lines to hide.
+            case "L": sourceLines = false
+            default: break  // p, P: typed parameters need private symbols.
             }
         }
     }
@@ -56,10 +58,28 @@ struct StackValue: CommandValue {
         let callSite: String
         let module: String?
         let function: String?
-        /// How the frame was found: context, cfi, frame_pointer or scan (rust-minidump's trust levels).
+        /// How the frame was found: context, cfi, frame_pointer or scan (rust-minidump's trust levels), or
+        /// inline: a call the compiler inlined into the next frame (from the symbol file's INLINE records).
         let trust: String
         /// Up to four stack words (`kb`'s "Args to Child"); nil where not asked for.
         let arguments: [HexValue?]?
+        /// The source line of the frame's code (its call, in callers), from the module's symbol file.
+        var sourceFile: String? = nil
+        var sourceLine: Int? = nil
+        /// The frame of the native walk this frame belongs to (inline frames share their caller's).
+        var walkIndex: Int? = nil
+
+        var isInline: Bool { trust == Self.inlineTrust }
+        /// The frame the walk started from (its instruction pointer is not a return address).
+        var isContextFrame: Bool { (walkIndex ?? index) == 0 }
+        /// Where to look the frame's code up: inside the call instruction for return addresses.
+        var lookupAddress: UInt64 { isContextFrame ? instructionPointer.value : instructionPointer.value &- 1 }
+        static let inlineTrust = "inline"
+
+        enum CodingKeys: String, CodingKey {
+            case index, childSP, framePointer, returnAddress, instructionPointer, callSite, module, function, trust, arguments
+            case sourceFile, sourceLine
+        }
     }
     let threadIndex: Int
     let threadId: HexValue
@@ -97,7 +117,10 @@ struct StackValue: CommandValue {
                 let mem = i > 0 ? String(f.childSP.value &- frames[i - 1].childSP.value, radix: 16) : ""
                 line += String(repeating: " ", count: max(0, 8 - mem.count)) + mem + "  "
             }
-            if !options.clean {
+            if !options.clean && f.isInline {
+                line += x64 ? "(Inline Function) --------`-------- " : "(Inline) -------- "
+                if options.arguments { line += x64 ? ": " + String(repeating: " ", count: 71) + " : " : String(repeating: " ", count: 27) }
+            } else if !options.clean {
                 line += x64 ? "\(a(f.childSP.value)) \(a(f.returnAddress?.value)) " : "\(a(f.framePointer?.value)) \(a(f.returnAddress?.value)) "
                 if let args = f.arguments {
                     let words = args.map { a($0?.value) }.joined(separator: " ")
@@ -105,6 +128,7 @@ struct StackValue: CommandValue {
                 }
             }
             line += options.clean ? (f.function.map { "\(f.module ?? "")!\($0)" } ?? f.callSite) : f.callSite
+            if options.sourceLines, let file = f.sourceFile, let l = f.sourceLine { line += " [\(file) @ \(l)]" }
             if f.trust == FrameTrust.scan.rawValue { line += "  [scan]" }
             out.append(line)
         }
@@ -137,7 +161,8 @@ extension StackValue {
             guard let (module, function, offset) = name(f) else { return f }
             return Frame(index: f.index, childSP: f.childSP, framePointer: f.framePointer, returnAddress: f.returnAddress,
                          instructionPointer: f.instructionPointer, callSite: "\(module)!\(function)+0x\(String(offset, radix: 16))",
-                         module: module, function: function, trust: f.trust, arguments: f.arguments)
+                         module: module, function: function, trust: f.trust, arguments: f.arguments,
+                         sourceFile: f.sourceFile, sourceLine: f.sourceLine, walkIndex: f.walkIndex)
         }
         return StackValue(threadIndex: threadIndex, threadId: threadId, frames: renamed, note: note, options: options, pointerSize: pointerSize)
     }
@@ -164,12 +189,17 @@ struct StackCommand: ValueCommand {
     k[b|v|p|P|c][n][f][L] [= BasePtr [StackPtr [InstructionPtr]]] [FrameCount]
                   walks the current thread's stack (the exception context after .ecxr) and prints one frame per
                   line: Child-SP (x86: ChildEBP), RetAddr, and the call site as module!function+0xoff where a
-                  symbol is known (ELF .symtab/.dynsym of the module's file), else module+0xoff.
+                  symbol is known (a Breakpad .sym on the symbol path, .sympath; PE exports; ELF .symtab/.dynsym
+                  of the module's file), else module+0xoff. A symbol file with line records adds
+                  [file @ line] (kL leaves it out), and its INLINE records add a "(Inline Function)" frame for
+                  each call the compiler inlined, innermost first, before the frame that holds the code.
                   b/v add four "Args to Child" words, n numbers the frames, c prints call sites only, f adds the
                   bytes each frame uses. FrameCount (hex, default 0x100) limits the frames shown.
     How frames are found, for each caller in turn (rust-minidump's order and rules):
-                  1. call frame information (.eh_frame) of the module's file, found by its path or on the image
-                     path (.exepath) with the same build id, or of its image in the dump's memory;
+                  1. call frame information (.eh_frame, .debug_frame; Windows x64 .pdata) of the module's file,
+                     found by its path or on the image path (.exepath) with the same build id, or of its image
+                     in the dump's memory; else the symbol file's STACK CFI rules, or for x86 its STACK WIN
+                     frame data and FPO records (Breakpad's program strings, as minidump_stackwalk runs them);
                   2. the frame pointer chain (not on Windows x64; on ARM64 the fp/lr frame records, with pointer
                      authentication bits stripped, and a record that leads nowhere hands over to scanning);
                   3. stack scanning: the first stack word that points just after a call instruction in a
@@ -248,8 +278,19 @@ struct StackCommand: ValueCommand {
         let ps = s.pointerSize
         func value(_ frames: [NativeFrame], note: String?) -> StackValue {
             let modules = s.nativeModules
-            let out = frames.enumerated().map { i, f -> StackValue.Frame in
+            var out: [StackValue.Frame] = []
+            for (i, f) in frames.enumerated() {
                 let m = modules.module(containing: f.lookupAddress)
+                // Calls the compiler inlined here come first, innermost first, as WinDbg lists them.
+                let sources = modules.sourceFrames(at: f.lookupAddress)
+                for inline in sources.dropLast() where m != nil {
+                    let name = BreakpadSymbolFile.displayName(inline.function)
+                    out.append(StackValue.Frame(index: out.count, childSP: HexValue(f.stackPointer), framePointer: nil, returnAddress: nil,
+                                                instructionPointer: HexValue(f.instructionPointer),
+                                                callSite: "\(m!.moduleName)!\(name)+0x\(String(f.instructionPointer &- inline.start, radix: 16))",
+                                                module: m?.moduleName, function: name, trust: StackValue.Frame.inlineTrust, arguments: nil,
+                                                sourceFile: inline.file, sourceLine: inline.line, walkIndex: i))
+                }
                 let sym = m.flatMap { modules.symbol(at: f.lookupAddress, in: $0) }
                 let site = modules.callSite(of: f) ?? s.address(f.instructionPointer)
                 var args: [HexValue?]?
@@ -258,10 +299,11 @@ struct StackCommand: ValueCommand {
                                                 : f.framePointer.map { $0 &+ 8 }
                     args = (0..<(ps == 8 ? 4 : 3)).map { k in base.flatMap { s.memory.readPointer($0 &+ UInt64(k * ps)) }.map(HexValue.init) }
                 }
-                return StackValue.Frame(index: i, childSP: HexValue(f.stackPointer), framePointer: f.framePointer.map(HexValue.init),
-                                        returnAddress: i + 1 < frames.count ? HexValue(frames[i + 1].instructionPointer) : nil,
-                                        instructionPointer: HexValue(f.instructionPointer), callSite: site, module: m?.moduleName,
-                                        function: sym?.0, trust: f.trust.rawValue, arguments: args)
+                out.append(StackValue.Frame(index: out.count, childSP: HexValue(f.stackPointer), framePointer: f.framePointer.map(HexValue.init),
+                                            returnAddress: i + 1 < frames.count ? HexValue(frames[i + 1].instructionPointer) : nil,
+                                            instructionPointer: HexValue(f.instructionPointer), callSite: site, module: m?.moduleName,
+                                            function: sym?.0, trust: f.trust.rawValue, arguments: args,
+                                            sourceFile: sources.last?.file, sourceLine: sources.last?.line, walkIndex: i))
             }
             return StackValue(threadIndex: index, threadId: HexValue(thread.id), frames: out, note: note, options: options, pointerSize: ps)
         }
@@ -282,7 +324,7 @@ struct StackCommand: ValueCommand {
         var result = value(stack.frames, note: stack.note)
         if let r = s.loadedClrRuntime {
             result = result.naming { f in
-                let lookup = f.index == 0 ? f.instructionPointer.value : f.instructionPointer.value &- 1
+                let lookup = f.lookupAddress
                 guard let code = r.codeMap.code(at: lookup) else { return nil }
                 let name = ManagedMethodName(r.methodName(code.methodDesc))
                 return (name.module, name.method, f.instructionPointer.value &- code.start)
@@ -293,10 +335,10 @@ struct StackCommand: ValueCommand {
 }
 
 extension Session {
-    /// The modules' debug information for the current image path (rebuilt when `.exepath` changes).
+    /// The modules' debug information for the current image and symbol paths (rebuilt when `.exepath` or `.sympath` changes).
     public var nativeModules: NativeModules {
-        if let m = nativeModulesCache, m.imagePath == imagePath { return m }
-        let m = NativeModules(dump: dump, imagePath: imagePath)
+        if let m = nativeModulesCache, m.imagePath == imagePath, m.symbolPath == symbolPath { return m }
+        let m = NativeModules(dump: dump, imagePath: imagePath, symbolPath: symbolPath)
         nativeModulesCache = m
         return m
     }
@@ -422,7 +464,8 @@ struct FrameCommand: DebuggerCommand {
         guard n < UInt64(stack.frames.count) else { throw CommandError("Frame \(String(n, radix: 16)) is not on the stack (it has \(stack.frames.count) frames)") }
         let one = StackValue(threadIndex: stack.threadIndex, threadId: stack.threadId, frames: [stack.frames[Int(n)]], note: nil,
                              options: options, pointerSize: stack.pointerSize)
-        let registers = showRegisters ? walked.flatMap { Int(n) < $0.frames.count ? $0.frames[Int(n)] : nil }?.registers
+        let walkIndex = stack.frames[Int(n)].walkIndex ?? Int(n)
+        let registers = showRegisters ? walked.flatMap { walkIndex < $0.frames.count ? $0.frames[walkIndex] : nil }?.registers
             .map { RegistersValue.Register(name: $0.name, value: HexValue($0.value), bits: s.pointerSize * 8) } : nil
         s.emit(FrameValue(frame: one, registers: registers, pointerSize: s.pointerSize))
     }

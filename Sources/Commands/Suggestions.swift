@@ -9,7 +9,7 @@ enum Suggestions {
     ]
     /// WinDbg and SOS commands dumpdbg does not implement yet (the open issues track them).
     static let notYet: Set<String> = [
-        "dt", "dv", "dx", ".reload", ".sympath", ".symfix", ".srcpath", "!heap", "!locks", "!cs",
+        "dt", "dv", "dx", ".symfix", ".srcpath", "!heap", "!locks", "!cs",
         "!for_each_frame", "!for_each_thread", "!objsize",
         "!dumpil", "!bpmd", "!analyzeoom", "!verifyheap", "!traverseheap", "!gcwhere", "!findappdomain", "!sym", "!dlls", "!chkimg", "kd",
     ]

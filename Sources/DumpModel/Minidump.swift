@@ -299,7 +299,7 @@ public final class Minidump: Dump, @unchecked Sendable {
                     m.pdbGuid = cv.bytes(4, 16)
                     m.pdbAge = cv.u32(20)
                     m.pdbName = cv.cString(24, limit: 1024)
-                case 0x4270_4C45:  // "LEpB": Breakpad ELF build id
+                case 0x4270_454C:  // "LEpB" (MD_CVINFOELF_SIGNATURE): Breakpad ELF build id
                     m.buildId = cv.bytes(4, Int(min(cv.count - 4, 64)))
                 default: break
                 }

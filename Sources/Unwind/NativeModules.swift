@@ -20,9 +20,22 @@ public final class NativeModules: @unchecked Sendable {
         public var peFilePath: String? = nil
         /// Why no file was used, when none was ("no build id in the dump", "not found", "build id differs").
         public let fileProblem: String?
+        /// The module's Breakpad symbol file from the symbol path: names, source lines, inlined calls, unwind rules.
+        public var breakpad: BreakpadSymbolFile? = nil
+        /// Why no symbol file was used, when the symbol path is set and none was.
+        public var breakpadProblem: String? = nil
 
         /// Where names and unwind data come from, for `lmv` and `.help k`.
         public var symbolSource: String {
+            let own = imageSymbolSource
+            guard let breakpad else { return own }
+            var what = ["Breakpad .sym"]
+            if breakpad.hasLines { what.append("lines") }
+            if breakpad.hasCallFrameRules { what.append("unwind rules") }
+            return "\(what.joined(separator: ", ")) (\(breakpad.path))" + (own == "none" ? "" : "; " + own)
+        }
+
+        private var imageSymbolSource: String {
             if !exports.isEmpty || windowsUnwinder != nil {
                 return [exports.isEmpty ? nil : "export symbols", windowsUnwinder != nil ? ".pdata" : nil].compactMap { $0 }.joined(separator: ", ")
                     + (peFilePath.map { " (the dump's memory, then \($0))" } ?? " (the dump's memory)")
@@ -39,13 +52,15 @@ public final class NativeModules: @unchecked Sendable {
 
     public let dump: any Dump
     public let imagePath: [String]
+    public let symbolPath: SymbolPath
     private let namer: AddressNamer
     private var cache: [UInt64: Info] = [:]
     private let lock = NSLock()
 
-    public init(dump: any Dump, imagePath: [String]) {
+    public init(dump: any Dump, imagePath: [String], symbolPath: SymbolPath = SymbolPath("")) {
         self.dump = dump
         self.imagePath = imagePath
+        self.symbolPath = symbolPath
         namer = AddressNamer(dump: dump)
     }
 
@@ -58,7 +73,8 @@ public final class NativeModules: @unchecked Sendable {
         lock.lock()
         if let i = cache[module.base] { lock.unlock(); return i }
         lock.unlock()
-        let i = load(module)
+        var i = load(module)
+        attachSymbolFile(&i)
         lock.lock()
         cache[module.base] = i
         lock.unlock()
@@ -88,6 +104,11 @@ public final class NativeModules: @unchecked Sendable {
     /// The function symbol holding a runtime address, and the offset into it.
     public func symbol(at address: UInt64, in module: DumpModule) -> (String, UInt64)? {
         let i = info(for: module)
+        if let bp = i.breakpad, address >= module.base {
+            let rva = address - module.base
+            if let f = bp.function(at: rva) { return (BreakpadSymbolFile.displayName(f.name), rva - f.start) }
+            if let p = bp.publicSymbol(at: rva) { return (BreakpadSymbolFile.displayName(p.name), rva - p.address) }
+        }
         if !i.exports.isEmpty, address >= module.base, address - module.base < 1 << 32 {
             // Export symbols, as WinDbg uses them: the nearest export at or below the address.
             let rva = UInt32(address - module.base)
@@ -107,6 +128,9 @@ public final class NativeModules: @unchecked Sendable {
     public func functionBounds(at address: UInt64) -> (start: UInt64, end: UInt64)? {
         guard let m = namer.module(containing: address) else { return nil }
         let i = info(for: m)
+        if let bp = i.breakpad, let f = bp.function(at: address - m.base) {
+            return (m.base &+ f.start, m.base &+ f.start &+ f.size)
+        }
         if let pe = i.windowsUnwinder, address - m.base < 1 << 32, let f = pe.function(containing: UInt32(address - m.base)) {
             return (m.base + UInt64(f.begin), m.base + UInt64(f.end))
         }
@@ -117,6 +141,10 @@ public final class NativeModules: @unchecked Sendable {
     /// Every function symbol of a module with its runtime address (names demangled), for `x` and `ln`.
     public func symbols(in module: DumpModule) -> [(address: UInt64, name: String)] {
         let i = info(for: module)
+        if let bp = i.breakpad, !bp.functions.isEmpty || !bp.publics.isEmpty {
+            return (bp.functions.map { (module.base &+ $0.start, BreakpadSymbolFile.displayName($0.name)) }
+                    + bp.publics.map { (module.base &+ $0.address, BreakpadSymbolFile.displayName($0.name)) }).sorted { $0.0 < $1.0 }
+        }
         if !i.exports.isEmpty { return i.exports.map { (module.base &+ UInt64($0.rva), $0.name) } }
         guard let image = i.image else { return [] }
         return image.symbols.map { ($0.start &+ image.bias, Demangler.functionName($0.name)) }
@@ -125,6 +153,10 @@ public final class NativeModules: @unchecked Sendable {
     /// The address of `module!name` (the first symbol of that name; C++ names match demangled or mangled).
     public func address(of name: String, in module: DumpModule) -> UInt64? {
         let i = info(for: module)
+        if let bp = i.breakpad {
+            if let f = bp.functions.first(where: { $0.name == name || BreakpadSymbolFile.displayName($0.name) == name }) { return module.base &+ f.start }
+            if let p = bp.publics.first(where: { $0.name == name || BreakpadSymbolFile.displayName($0.name) == name }) { return module.base &+ p.address }
+        }
         if let e = i.exports.first(where: { $0.name == name }) { return module.base &+ UInt64(e.rva) }
         guard let image = i.image else { return nil }
         if let s = image.symbols.first(where: { $0.name == name }) { return s.start &+ image.bias }
@@ -134,7 +166,44 @@ public final class NativeModules: @unchecked Sendable {
     /// True when the module's image has a symbol table (so an address without a symbol is suspect).
     /// True when the module's image has a symbol table with sizes (so an address outside every symbol is
     /// suspect); export tables do not say where functions end.
-    func hasSymbols(_ module: DumpModule) -> Bool { !(info(for: module).image?.symbols.isEmpty ?? true) }
+    func hasSymbols(_ module: DumpModule) -> Bool {
+        let i = info(for: module)
+        return !(i.breakpad?.functions.isEmpty ?? true) || !(i.image?.symbols.isEmpty ?? true)
+    }
+
+    /// The functions at a code address from the module's symbol file, innermost inlined call first (empty without
+    /// a symbol file or a FUNC/PUBLIC there). Starts are runtime addresses.
+    public func sourceFrames(at address: UInt64) -> [BreakpadSymbolFile.SourceFrame] {
+        guard let m = namer.module(containing: address), let bp = info(for: m).breakpad else { return [] }
+        return bp.sourceFrames(at: address - m.base).map {
+            .init(function: $0.function, start: m.base &+ $0.start, file: $0.file, line: $0.line, isInline: $0.isInline)
+        }
+    }
+
+    func breakpad(for module: DumpModule) -> BreakpadSymbolFile? { info(for: module).breakpad }
+
+    /// Finds the module's symbol file on the symbol path; a file whose MODULE line names another build is refused.
+    private func attachSymbolFile(_ i: inout Info) {
+        guard !symbolPath.folders.isEmpty else { return }
+        guard let id = DebugIdentity(module: i.module) else {
+            i.breakpadProblem = "the dump records no debug id for it"
+            return
+        }
+        guard let path = symbolPath.breakpadFile(for: id) else {
+            i.breakpadProblem = "no \(id.debugFile)/\(id.debugId)/\(id.symbolFileName) on the symbol path"
+            return
+        }
+        do {
+            let file = try BreakpadSymbolFile(path: path)
+            if let fileId = file.identity?.id, fileId.uppercased() != id.debugId.uppercased() {
+                i.breakpadProblem = "\(path) is for debug id \(fileId), not \(id.debugId)"
+                return
+            }
+            i.breakpad = file
+        } catch {
+            i.breakpadProblem = error.message
+        }
+    }
 
     func windowsUnwinder(for module: DumpModule) -> WindowsX64Unwinder? { info(for: module).windowsUnwinder }
 

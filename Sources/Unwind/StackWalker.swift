@@ -54,7 +54,7 @@ public struct StackWalker {
         }
         var frames = [frame(regs, trust: .context, interrupted: true)]
         while frames.count < min(limit, StackWalker.maxFrames) {
-            guard let next = caller(of: frames[frames.count - 1], index: frames.count - 1) else { break }
+            guard let next = caller(of: frames[frames.count - 1], calleeOfCallee: frames.count > 1 ? frames[frames.count - 2] : nil) else { break }
             frames.append(next)
         }
         return NativeStack(frames: frames, note: nil)
@@ -67,7 +67,7 @@ public struct StackWalker {
                            dwarfRegisters: regs)
     }
 
-    private func caller(of callee: NativeFrame, index: Int) -> NativeFrame? {
+    private func caller(of callee: NativeFrame, calleeOfCallee: NativeFrame?) -> NativeFrame? {
         func plausible(_ found: ([Int: UInt64], FrameTrust, Bool)?) -> ([Int: UInt64], FrameTrust, Bool)? {
             guard let f = found, let ip = f.0[arch.instructionPointer], let sp = f.0[arch.stackPointer],
                   ip >= 4096, sp > callee.stackPointer else { return nil }
@@ -77,7 +77,7 @@ public struct StackWalker {
         // frame. On ARM64 a frame record that leads nowhere (zeroed, or outside any module) hands over to
         // scanning, as rust-minidump's arm64 walker does.
         let found: ([Int: UInt64], FrameTrust, Bool)?
-        if let cfi = byCallFrameInfo(callee) {
+        if let cfi = byCallFrameInfo(callee, calleeOfCallee: calleeOfCallee) {
             found = plausible(cfi)
         } else if arch.architecture == .arm64 {
             found = plausible(byFramePointer(callee)) ?? plausible(byScan(callee))
@@ -90,7 +90,7 @@ public struct StackWalker {
 
     // MARK: Call frame information
 
-    private func byCallFrameInfo(_ callee: NativeFrame) -> ([Int: UInt64], FrameTrust, Bool)? {
+    private func byCallFrameInfo(_ callee: NativeFrame, calleeOfCallee: NativeFrame?) -> ([Int: UInt64], FrameTrust, Bool)? {
         let regs = callee.dwarfRegisters
         if modules.module(containing: callee.lookupAddress) == nil, let codeUnwinder,
            let out = codeUnwinder(regs, callee.lookupAddress) {
@@ -101,8 +101,13 @@ public struct StackWalker {
             guard let out = pe.unwind(regs, pc: callee.lookupAddress, interrupted: callee.interrupted) else { return nil }
             return (Self.preservedByCallee(out), .callFrameInfo, false)
         }
-        guard regs[arch.stackPointer] != nil, let m = modules.module(containing: callee.lookupAddress),
-              let (row, _) = modules.unwindRow(at: callee.lookupAddress, in: m) else { return nil }
+        guard regs[arch.stackPointer] != nil, let m = modules.module(containing: callee.lookupAddress) else { return nil }
+        guard let (row, _) = modules.unwindRow(at: callee.lookupAddress, in: m) else {
+            // The image has no rules here (or is not in the dump): the symbol file's, where there is one.
+            guard let symbols = modules.breakpad(for: m) else { return nil }
+            return byBreakpadCallFrameInfo(callee, symbols, module: m)
+                ?? byWindowsFrameInfo(callee, calleeOfCallee: calleeOfCallee, symbols, module: m)
+        }
         let ps = arch.pointerSize
         func reg(_ n: Int) -> UInt64? { regs[n] }
         func read(_ a: UInt64) -> UInt64? { memory.readPointer(a) }

@@ -45,6 +45,9 @@ struct TriageCommand: ParsableCommand {
     @Option(name: .customShort("i"), help: ArgumentHelp("Image path: ';'-separated folders searched for images by file name.", valueName: "folders"))
     var imagePath: String?
 
+    @Option(name: .customShort("y"), help: ArgumentHelp("Symbol path: ';'-separated folders holding Breakpad symbol files.", valueName: "folders"))
+    var symbolPath: String?
+
     /// One dump, analysed in this process: what each child runs.
     @Flag(help: .hidden)
     var worker = false
@@ -58,8 +61,9 @@ struct TriageCommand: ParsableCommand {
     func run() throws {
         let environment = ProcessInfo.processInfo.environment
         let images = ((imagePath ?? "") + ";" + (environment["_NT_EXECUTABLE_IMAGE_PATH"] ?? "")).split(separator: ";").map(String.init)
+        let symbols = [symbolPath, environment["_NT_SYMBOL_PATH"]].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ";")
         if worker {
-            for p in paths { print(Self.analyse(path: p, imagePath: images).jsonLine) }
+            for p in paths { print(Self.analyse(path: p, imagePath: images, symbolPath: symbols).jsonLine) }
             return
         }
         let dumps = DumpFinder.dumps(in: paths)
@@ -72,14 +76,15 @@ struct TriageCommand: ParsableCommand {
             throw ExitCode(2)
         }
         // The analyser run per dump: this dumpdbg, or (for tests of the pool itself) another program.
-        let pool = WorkerPool(executable: environment["DUMPDBG_TRIAGE_WORKER"] ?? Self.ownExecutable, imagePath: imagePath, timeout: timeout)
+        let pool = WorkerPool(executable: environment["DUMPDBG_TRIAGE_WORKER"] ?? Self.ownExecutable, imagePath: imagePath,
+                              symbolPath: symbolPath, timeout: timeout)
         pool.run(dumps, jobs: min(jobs, dumps.count)) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))
         }
     }
 
-    static func analyse(path: String, imagePath: [String]) -> TriageRecord {
-        var r = BatchTriage.record(dumpPath: path, imagePath: imagePath)
+    static func analyse(path: String, imagePath: [String], symbolPath: String) -> TriageRecord {
+        var r = BatchTriage.record(dumpPath: path, imagePath: imagePath, symbolPath: symbolPath)
         if let (hash, size) = FileDigest.sha256(path: path) {
             r.sha256 = hash
             r.bytes = size
@@ -155,15 +160,17 @@ enum FileDigest {
 final class WorkerPool: @unchecked Sendable {
     let executable: String
     let imagePath: String?
+    let symbolPath: String?
     let timeout: Double
     private let lock = NSLock()
     private var next = 0
     private var results: [String?] = []
     private var emitted = 0
 
-    init(executable: String, imagePath: String?, timeout: Double) {
+    init(executable: String, imagePath: String?, symbolPath: String?, timeout: Double) {
         self.executable = executable
         self.imagePath = imagePath
+        self.symbolPath = symbolPath
         self.timeout = timeout
     }
 
@@ -204,7 +211,7 @@ final class WorkerPool: @unchecked Sendable {
     private func analyse(_ path: String) -> String {
         let p = Process()
         p.executableURL = URL(fileURLWithPath: executable)
-        p.arguments = ["triage", "--worker"] + (imagePath.map { ["-i", $0] } ?? []) + ["--", path]
+        p.arguments = ["triage", "--worker"] + (imagePath.map { ["-i", $0] } ?? []) + (symbolPath.map { ["-y", $0] } ?? []) + ["--", path]
         let out = Pipe()
         p.standardOutput = out
         p.standardError = FileHandle.nullDevice

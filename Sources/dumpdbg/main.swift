@@ -44,6 +44,9 @@ struct DumpDbg: ParsableCommand {
     @Option(name: .customShort("i"), help: ArgumentHelp("Image path: ';'-separated folders searched for images by file name.", valueName: "folders"))
     var imagePath: String?
 
+    @Option(name: .customShort("y"), help: ArgumentHelp("Symbol path: ';'-separated folders holding Breakpad symbol files (debug-file/debug-id/name.sym); as .sympath.", valueName: "folders"))
+    var symbolPath: String?
+
     @Option(name: .customLong("transcript"), help: ArgumentHelp("Write the session after the banner (prompts, commands, output) to this file; the same script on the same dump writes the same bytes.", valueName: "file"))
     var transcript: String?
 
@@ -84,6 +87,8 @@ struct DumpDbg: ParsableCommand {
             paths += env.split(separator: ";").map(String.init)
         }
         session.imagePath = paths
+        let symbols = [symbolPath, ProcessInfo.processInfo.environment["_NT_SYMBOL_PATH"]].compactMap { $0 }.filter { !$0.isEmpty }
+        session.setSymbolPath(symbols.joined(separator: ";"))
         if json { session.outputFormat = .json }
         if !noBanner && !json {
             for l in Banner.lines(for: session, decompressedFrom: opened.decompressedPath) { output.line(l) }
