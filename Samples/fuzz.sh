@@ -4,7 +4,8 @@
 # Usage: Samples/fuzz.sh TARGET|all [RUNS] [-- libFuzzer options]
 #   targets: dump (minidump/ELF core bytes, then native commands), metadata (PE + ECMA-335 metadata),
 #            commandline (the line splitter and the MASM evaluator), clr (patches into the hang sample's
-#            runtime structures, then the SOS commands; needs DUMPDBG_RUNTIME_3_1 or Samples/install-deps.sh)
+#            runtime structures, then the SOS commands; needs DUMPDBG_RUNTIME_3_1 or Samples/install-deps.sh),
+#            symbols (a Breakpad .sym file: parsed, resolved, and used to walk minidump2.dmp's x86 stacks)
 #   RUNS     executions per target (default 100000); a crash, leak, or a single run over 10 s fails it
 # Seed corpora come from ../shared/dumps and the project's own samples (copied into .build-fuzz/corpus).
 # Crashes are written to .build-fuzz/crashes/TARGET/; each becomes a regression test with its input.
@@ -12,7 +13,7 @@
 # target); a module is rebuilt when one of its sources is newer, and so is every module after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,12p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
 TARGET=$1; RUNS=${2:-100000}; shift $(( $# >= 2 ? 2 : 1 ))
 [ "${1:-}" = "--" ] && shift
 OUT=.build-fuzz
@@ -57,6 +58,15 @@ corpus() {  # target -> a folder of seeds
         printf '%s' 'db @rsp L?ffffffff; s -a 0 ffffffffffffffff "x"' > "$dir/ranges"; printf '%s' '? ((((-1))))' > "$dir/nest"
         printf '%s' '.for (r $t0 = 0; @$t0 < 3; r $t0 = @$t0 + 1) { .if (@$t0 == 1) { .continue } .else { .printf "%d", @$t0 } }' > "$dir/script"
         printf '%s' 'as /x A @$ip; .foreach /pS 1 (t { r; k 3 }) { .echo ${A} t }; ad *' > "$dir/alias" ;;
+      symbols)
+        # The real symbol files the tests use, cut to the records minidump2's stack needs (and the small inline one).
+        local fx=Tests/Fixtures/breakpad-symbols
+        xz -dc "$fx/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym.xz" | awk '
+          /^(MODULE|FILE)/ { print; next }
+          /^(FUNC|PUBLIC|STACK)/ { keep = ($0 ~ / (41b0|4290|528d|42ae|42af|1dc0) /) }
+          keep { print }' > "$dir/test_app"
+        xz -dc "$fx/linux_inline/BBA6FA10B8AAB33D00000000000000000/linux_inline.sym.xz" > "$dir/linux_inline"
+        xz -dc "$fx/crash-client/509C0610949836F7B70BD88BCF03E5400/crash-client.sym.xz" | head -3000 > "$dir/crash_client" ;;
       clr)
         # Patch records (u16 window, u16 offset, u32 value): zeros, all ones, a self pointer pattern.
         printf '\x00\x00\x08\x00\x00\x00\x00\x00' > "$dir/zero"; printf '\x03\x00\x10\x00\xff\xff\xff\xff' > "$dir/ones"
@@ -90,7 +100,7 @@ if [ -z "${DUMPDBG_RUNTIME_3_1:-}" ]; then
 fi
 
 case $TARGET in
-  all) fail=0; for t in dump metadata commandline clr; do run "$t" "$@" || fail=1; done; exit $fail ;;
-  dump|metadata|commandline|clr) run "$TARGET" "$@" ;;
-  *) echo "unknown target $TARGET (dump, metadata, commandline, clr, all)" >&2; exit 2 ;;
+  all) fail=0; for t in dump metadata commandline clr symbols; do run "$t" "$@" || fail=1; done; exit $fail ;;
+  dump|metadata|commandline|clr|symbols) run "$TARGET" "$@" ;;
+  *) echo "unknown target $TARGET (dump, metadata, commandline, clr, symbols, all)" >&2; exit 2 ;;
 esac

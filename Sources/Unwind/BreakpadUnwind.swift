@@ -167,7 +167,12 @@ extension StackWalker {
         var assigned = Set<String>()
         var trust = FrameTrust.callFrameInfo
         if !evaluator.run(program, &variables, assigned: &assigned) || !assigned.contains("$eip") || !assigned.contains("$esp") {
-            return nil
+            // The program does not fit this stack: scan from the stack pointer, as Breakpad does, rather than let
+            // the frame pointer chain guess (the function may not keep one).
+            guard let (location, found) = scanForReturnAddress(from: esp, words: callee.trust == .context ? 160 : 40) else { return nil }
+            variables["$eip"] = found
+            variables["$esp"] = (location &+ 4) & mask
+            trust = .scan
         }
         var eip = variables["$eip"] ?? 0
         var offset: UInt64 = 0
@@ -175,7 +180,7 @@ extension StackWalker {
             // A return address outside every module: the program was wrong for this frame; scan from the search start.
             if modules.module(containing: eip) == nil {
                 let from = (variables[".raSearchStart"] ?? raSearchStart) &+ 4
-                if let (location, found) = scanForReturnAddress(from: from, words: callee.trust == .context ? 120 : 40) {
+                if let (location, found) = scanForReturnAddress(from: from, words: callee.trust == .context ? 160 : 40) {
                     eip = found
                     variables["$eip"] = found
                     variables["$esp"] = location &+ 4
@@ -200,15 +205,16 @@ extension StackWalker {
                 }
             }
         }
-        var out: [Int: UInt64] = [8: eip, 4: variables["$esp"] ?? 0, 5: variables["$ebp"] ?? 0]
+        var out: [Int: UInt64] = [8: variables["$eip"] ?? eip, 4: variables["$esp"] ?? 0, 5: variables["$ebp"] ?? 0]
         for (name, n) in [("$ebx", 3), ("$esi", 6), ("$edi", 7)] where assigned.contains(name) { out[n] = variables[name] }
         return (out, trust, false)
     }
 
-    /// The first of `words` stack words from `start` that looks like a return address: its location and value.
+    /// The first stack word from `start` on that looks like a return address: its location and value. Breakpad looks
+    /// at `words` words past the first (160 from a context frame, else 40).
     func scanForReturnAddress(from start: UInt64, words: Int) -> (UInt64, UInt64)? {
         let ps = UInt64(arch.pointerSize)
-        for i in 0..<UInt64(words) {
+        for i in 0...UInt64(words) {
             let (slot, overflow) = start.addingReportingOverflow(i * ps)
             guard !overflow, let v = memory.readPointer(slot) else { return nil }
             if looksLikeReturnAddress(v) { return (slot, v) }

@@ -252,3 +252,61 @@ func stackFrames(_ json: String, command: String) -> [[String: Any]] { stackFram
         #expect(lmv.contains("test_app+0x429e"))
     }
 }
+
+/// minidump2.dmp with its exception context replaced by thread 0's own (the dump-writing thread's wait in
+/// kernel32) and its BreakpadInfo stream hidden, so that Breakpad walks both threads from their own contexts:
+/// FPO code in kernel32 and ntdll, STACK WIN frame data, the frame pointer chain and scanning on x86.
+/// `Tests/Fixtures/breakpad-symbols/expected/minidump2-thread0-context.stackwalk.out` is what
+/// `minidump_stackwalk` (Breakpad 418aacd, built here) printed for the same bytes with the same symbol files.
+@Suite struct BreakpadWindowsFrameDataTests {
+    static func retargetedDump() throws -> String {
+        var b = [UInt8](try Data(contentsOf: URL(fileURLWithPath: Fixtures.path("breakpad/minidump2.dmp"))))
+        func u32(_ o: Int) -> Int { Int(b[o]) | Int(b[o + 1]) << 8 | Int(b[o + 2]) << 16 | Int(b[o + 3]) << 24 }
+        func put(_ o: Int, _ v: Int) { for i in 0..<4 { b[o + i] = UInt8((v >> (8 * i)) & 0xFF) } }
+        let count = u32(8), directory = u32(12)
+        var streams: [Int: Int] = [:]
+        for i in 0..<count {
+            let entry = directory + 12 * i
+            streams[u32(entry)] = u32(entry + 8)
+            if u32(entry) == 0x4767_0001 { put(entry, 0xFFFF) }  // BreakpadInfo: its "requesting thread" would be hidden
+        }
+        let thread0 = streams[3]! + 4
+        let exception = streams[6]!
+        put(exception, u32(thread0))                          // ThreadId
+        put(exception + 8 + 152, u32(thread0 + 40))           // ThreadContext.DataSize
+        put(exception + 8 + 156, u32(thread0 + 44))           // ThreadContext.Rva
+        let path = scratchPath("minidump2-thread0-context.dmp")
+        try Data(b).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
+    @Test(.enabled(if: Fixtures.available, Fixtures.absent))
+    func framesAgreeWithBreakpad() throws {
+        let expected = referenceThreads(try String(contentsOfFile: Fixtures.projectRoot
+            .appendingPathComponent("Tests/Fixtures/breakpad-symbols/expected/minidump2-thread0-context.stackwalk.out").path, encoding: .utf8))
+        let dump = try DumpLoader.open(path: try Self.retargetedDump()).dump
+        let buffer = Output.Buffer()
+        let s = Session(dump: dump, output: Output(sink: buffer.append))
+        s.setSymbolPath(BreakpadStore.folder)
+        s.outputFormat = .json
+        for l in [".ecxr", "k", "~1s", "k"] { s.execute(line: l) }
+        let walks = stackFrameLists(buffer.text, command: "k")
+        #expect(walks.count == 2)
+        // Thread 0 frame for frame; thread 1 (the handler thread, mostly stale words) for its first 7 frames: after
+        // them Breakpad keeps a frame pointer of 0 through scanned frames where rust-minidump's rules, which k
+        // follows, leave it unknown, and the two walks part.
+        for (t, agreeing) in [(0, 7), (1, 7)] {
+            let want = expected[t] ?? []
+            #expect(want.count >= agreeing)
+            let frames = walks.count > t ? walks[t] : []
+            if t == 0 { #expect(frames.count == want.count) }
+            for (i, (e, f)) in zip(want.prefix(agreeing), frames).enumerated() {
+                let value = { (k: String) in UInt64((f[k] as? String ?? "").dropFirst(2), radix: 16) }
+                #expect(value("instructionPointer") == e.registers["eip"], "thread \(t) frame \(i)")
+                #expect(value("childSP") == e.registers["esp"], "thread \(t) frame \(i)")
+                #expect(f["trust"] as? String == e.trust, "thread \(t) frame \(i)")
+                if let fn = e.function { #expect(f["function"] as? String == BreakpadSymbolFile.displayName(fn), "thread \(t) frame \(i)") }
+            }
+        }
+    }
+}
