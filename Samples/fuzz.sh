@@ -66,7 +66,7 @@ corpus() {  # target -> a folder of seeds
           /^(FUNC|PUBLIC|STACK)/ { keep = ($0 ~ / (41b0|4290|528d|42ae|42af|1dc0) /) }
           keep { print }' > "$dir/test_app"
         xz -dc "$fx/linux_inline/BBA6FA10B8AAB33D00000000000000000/linux_inline.sym.xz" > "$dir/linux_inline"
-        xz -dc "$fx/crash-client/509C0610949836F7B70BD88BCF03E5400/crash-client.sym.xz" | head -3000 > "$dir/crash_client" ;;
+        xz -dc "$fx/crash-client/509C0610949836F7B70BD88BCF03E5400/crash-client.sym.xz" | head -400 > "$dir/crash_client" ;;
       clr)
         # Patch records (u16 window, u16 offset, u32 value): zeros, all ones, a self pointer pattern.
         printf '\x00\x00\x08\x00\x00\x00\x00\x00' > "$dir/zero"; printf '\x03\x00\x10\x00\xff\xff\xff\xff' > "$dir/ones"

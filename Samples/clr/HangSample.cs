@@ -12,6 +12,10 @@
 //     BankAccount "account-C" (recursion 2): an owned lock nobody waits for.
 //   * A never-completing async chain started on the main thread: Chain.OuterAsync awaits MiddleAsync,
 //     which awaits InnerAsync, which awaits a TaskCompletionSource that is never completed.
+//   * Chain.GateAsync awaits SemaphoreSlim.WaitAsync(token) on a semaphore nobody releases: the runtime's own
+//     async method SemaphoreSlim.WaitUntilCountOrTimeoutAsync (compiled by Roslyn, unlike this file's mcs
+//     state machines: its state lives in <>1__state) waits inside that chain. The token is never cancelled
+//     and there is no timeout, so no timer thread starts.
 //   * 40 reachable Samples.Hang.NativeResource objects with finalizers (kept in a static array) and
 //     10 unreachable ones whose finalizers have already run (GC.WaitForPendingFinalizers).
 //   * The main thread then throws an unhandled InvalidOperationException, so the runtime writes the
@@ -151,6 +155,16 @@ namespace Samples.Hang
     {
         public static readonly TaskCompletionSource<int> Never = new TaskCompletionSource<int>();
         public static Task Pending;
+        public static readonly SemaphoreSlim Gate = new SemaphoreSlim(0);
+        public static readonly CancellationTokenSource NeverCancelled = new CancellationTokenSource();
+        public static Task Gated;
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static async Task GateAsync(int id)
+        {
+            await Gate.WaitAsync(NeverCancelled.Token);
+            Console.WriteLine("unreachable " + id);
+        }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static async Task OuterAsync(int id)
@@ -208,6 +222,9 @@ namespace Samples.Hang
             Chain.Pending = Chain.OuterAsync(7);
             Facts.Fact("async.Pending.status", Chain.Pending.Status);
             Facts.Fact("async.chain", "Samples.Hang.Chain.OuterAsync -> Samples.Hang.Chain.MiddleAsync -> Samples.Hang.Chain.InnerAsync -> TaskCompletionSource<Int32>");
+            Chain.Gated = Chain.GateAsync(3);
+            Facts.Fact("async.Gated.status", Chain.Gated.Status);
+            Facts.Fact("async.gate.chain", "Samples.Hang.Chain.GateAsync -> System.Threading.SemaphoreSlim.WaitUntilCountOrTimeoutAsync");
 
             var sleeper = new Thread(Transfer.Sleeper);
             sleeper.Name = "Sleeper"; sleeper.IsBackground = true;

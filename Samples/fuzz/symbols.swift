@@ -9,7 +9,7 @@ import Native
 let store = "/dev/shm/dumpdbg-fuzz-symbols-\(getpid())"
 let place = store + "/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1"
 let dumpPath = ProcessInfo.processInfo.environment["FUZZ_SYMBOLS_DUMP"] ?? "../shared/dumps/breakpad/minidump2.dmp"
-nonisolated(unsafe) let dump: (any Dump)? = {
+let dump: (any Dump)? = {
     try? FileManager.default.createDirectory(atPath: place, withIntermediateDirectories: true)
     return try? DumpLoader.open(path: dumpPath).dump
 }()
@@ -35,6 +35,6 @@ public func fuzzSymbols(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
     let s = Session(dump: dump, output: Output(sink: { _ in }))
     s.progress = ProgressLine(enabled: false)
     s.setSymbolPath(store)
-    for line in [".ecxr", "kn", "~0 k", "ln @$ip", "x test_app!*", "!analyze -v"] { s.executeTopLevel(line: line) }
+    for line in [".ecxr", "kn", "~0 k", "ln @$ip", "uf @$ip"] { s.executeTopLevel(line: line) }
     return 0
 }

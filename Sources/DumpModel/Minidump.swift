@@ -28,6 +28,9 @@ public final class Minidump: Dump, @unchecked Sendable {
     public private(set) var processId: UInt64?
     public private(set) var processCreateTime: UInt32?
     public private(set) var handles: [HandleInfo]?
+    /// Dynamic function tables (FunctionTableStream): unwind data that code outside every module registered
+    /// (RtlAddFunctionTable / RtlInstallFunctionTableCallback), such as a JIT's.
+    public private(set) var functionTables: [MinidumpFunctionTable] = []
     public private(set) var comment: String?
     public private(set) var commandLine: String?
     public private(set) var warnings: [String] = []
@@ -105,6 +108,7 @@ public final class Minidump: Dump, @unchecked Sendable {
         parseModules()
         parseUnloadedModules()
         parseException()
+        parseFunctionTables()
         parseMemoryInfo()
         parseHandles()
         parseComments()
@@ -333,6 +337,31 @@ public final class Minidump: Dump, @unchecked Sendable {
         exception = e
     }
 
+    /// MINIDUMP_FUNCTION_TABLE_STREAM: a header (its size, the descriptor, native descriptor and entry sizes, the
+    /// descriptor count, and the pad after the header), then per table a MINIDUMP_FUNCTION_TABLE_DESCRIPTOR
+    /// (MinimumAddress, MaximumAddress, BaseAddress, EntryCount, SizeOfAlignPad), the OS's own descriptor, the
+    /// entries and the pad. The entries stay in the file; only the descriptors are read here.
+    private func parseFunctionTables() {
+        guard let v = stream(.functionTable), let headerSize = v.u32(0), let descriptorSize = v.u32(4), let nativeSize = v.u32(8),
+              let entrySize = v.u32(12), let count = v.u32(16), let pad = v.u32(20), descriptorSize >= 32, entrySize >= 12 else { return }
+        var o = UInt64(headerSize) + UInt64(pad)
+        var out: [MinidumpFunctionTable] = []
+        for _ in 0..<min(count, 4096) {
+            guard let minimum = v.u64(o), let maximum = v.u64(o + 8), let base = v.u64(o + 16), let entries = v.u32(o + 24),
+                  let entriesPad = v.u32(o + 28) else { break }
+            let first = o + UInt64(descriptorSize) + UInt64(nativeSize)
+            let bytes = UInt64(entries) * UInt64(entrySize)
+            guard let table = v.sub(first, bytes), table.count == bytes else {
+                warnings.append("FunctionTableStream: the table for \(String(minimum, radix: 16))-\(String(maximum, radix: 16)) runs past the stream")
+                break
+            }
+            out.append(MinidumpFunctionTable(minimumAddress: minimum, maximumAddress: maximum, baseAddress: base,
+                                             entries: table, entrySize: UInt64(entrySize)))
+            o = first + bytes + UInt64(entriesPad)
+        }
+        functionTables = out
+    }
+
     private func parseMemoryInfo() {
         if let v = stream(.memoryInfoList), let hs = v.u32(0), let es = v.u32(4), let n = v.u64(8), es >= 48 {
             let count = min(n, v.remaining(after: UInt64(hs)) / UInt64(es))
@@ -442,5 +471,37 @@ extension StringProtocol {
         while let f = s.first, set.contains(f) { s.removeFirst() }
         while let l = s.last, set.contains(l) { s.removeLast() }
         return String(s)
+    }
+}
+
+/// One dynamic function table of a minidump: the code range it covers and its RUNTIME_FUNCTION entries
+/// (BeginAddress, EndAddress, UnwindInfoAddress, relative to `baseAddress`), sorted by address as the OS keeps them.
+public struct MinidumpFunctionTable: Sendable {
+    public let minimumAddress: UInt64
+    public let maximumAddress: UInt64
+    public let baseAddress: UInt64
+    let entries: ByteView
+    let entrySize: UInt64
+
+    public var count: Int { Int(entries.count / entrySize) }
+
+    public func entry(_ i: Int) -> (begin: UInt32, end: UInt32, unwind: UInt32)? {
+        let o = UInt64(i) * entrySize
+        guard let b = entries.u32(o), let e = entries.u32(o + 4), let u = entries.u32(o + 8) else { return nil }
+        return (b, e, u)
+    }
+
+    /// The entry whose [begin, end) holds `address`.
+    public func entry(containing address: UInt64) -> (begin: UInt32, end: UInt32, unwind: UInt32)? {
+        guard address >= minimumAddress, address < maximumAddress, address >= baseAddress, address - baseAddress < 1 << 32 else { return nil }
+        let rva = UInt32(address - baseAddress)
+        var lo = 0, hi = count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            guard let e = entry(mid) else { return nil }
+            if e.begin <= rva { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0, let e = entry(lo - 1), rva < e.end else { return nil }
+        return e
     }
 }

@@ -96,6 +96,13 @@ public struct StackWalker {
            let out = codeUnwinder(regs, callee.lookupAddress) {
             return (Self.preservedByCallee(out), .callFrameInfo, false)
         }
+        // Code outside every module that registered unwind data with the OS (a JIT's): the dump's function tables.
+        if arch.architecture == .amd64, isWindows, modules.module(containing: callee.lookupAddress) == nil,
+           let (table, function) = functionTableEntry(containing: callee.lookupAddress) {
+            guard let out = WindowsX64Unwinder.virtualUnwind(regs, pc: callee.lookupAddress, function: function, base: table.baseAddress,
+                                                             memory: memory) else { return nil }
+            return (Self.preservedByCallee(out), .callFrameInfo, false)
+        }
         if arch.architecture == .amd64, let m = modules.module(containing: callee.lookupAddress),
            let pe = modules.windowsUnwinder(for: m) {
             guard let out = pe.unwind(regs, pc: callee.lookupAddress, interrupted: callee.interrupted) else { return nil }
@@ -143,6 +150,12 @@ public struct StackWalker {
         out[arch.instructionPointer] = returnAddress
         out[arch.stackPointer] = cfa
         return (out, .callFrameInfo, row.isSignalFrame)
+    }
+
+    private func functionTableEntry(containing address: UInt64) -> (MinidumpFunctionTable, (begin: UInt32, end: UInt32, unwind: UInt32))? {
+        guard let tables = (modules.dump as? Minidump)?.functionTables else { return nil }
+        for t in tables { if let f = t.entry(containing: address) { return (t, f) } }
+        return nil
     }
 
     /// After x64 unwind info ran: only the registers a callee preserves (and rsp, rip) are known in the caller.

@@ -90,30 +90,64 @@ struct HangSampleTests {
     func dumpasyncChainsTheAwaitedTaskToTheThreeStateMachines(_ t: HangSample.Target) throws {
         let (s, b) = try HangSample.session(t)
         let out = ClrFixtures.run(s, b, "!dumpasync")
-        let lines = out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-        let stack = try #require(lines.firstIndex(of: "STACK 1"), "\(out)")
-        #expect(!lines.contains("STACK 2"), "\(out)")
-        let frames = Array(lines[(stack + 1)...].prefix { !$0.isEmpty })
-        #expect(frames.count == 4, "\(out)")
-        guard frames.count == 4 else { return }
+        let stacks = Self.asyncStacks(out)
+        let chain = try #require(stacks.first { $0.first?.hasSuffix(" ( ) System.Threading.Tasks.Task<System.Int32>") == true }, "\(out)")
+        #expect(chain.count == 4, "\(out)")
+        guard chain.count == 4 else { return }
         // depth by indentation, then "<object> <mt> (<state>) <description>"
         let expected = [(0, "( ) System.Threading.Tasks.Task<System.Int32>"),
-                        (2, "(1) Samples.Hang.Chain+<InnerAsync>c__async2"),
-                        (4, "(1) Samples.Hang.Chain+<MiddleAsync>c__async1"),
-                        (6, "(1) Samples.Hang.Chain+<OuterAsync>c__async0")]
-        for (line, (indent, tail)) in zip(frames, expected) {
+                        (2, "(1) Samples.Hang.Chain+<InnerAsync>c__async3"),
+                        (4, "(1) Samples.Hang.Chain+<MiddleAsync>c__async2"),
+                        (6, "(1) Samples.Hang.Chain+<OuterAsync>c__async1")]
+        for (line, (indent, tail)) in zip(chain, expected) {
             #expect(line.prefix { $0 == " " }.count == indent, "\(line)")
             #expect(line.hasSuffix(" " + tail), "\(line)")
         }
         // Each frame is a real object of the type it names.
-        let inner = frames[1].split(separator: " ")[0]
-        #expect(ClrFixtures.run(s, b, "!do \(inner)").contains("AsyncStateMachineBox`1[[System.Int32, System.Private.CoreLib],[Samples.Hang.Chain+<InnerAsync>c__async2, app]]"))
+        let inner = chain[1].split(separator: " ")[0]
+        #expect(ClrFixtures.run(s, b, "!do \(inner)").contains("AsyncStateMachineBox`1[[System.Int32, System.Private.CoreLib],[Samples.Hang.Chain+<InnerAsync>c__async3, app]]"))
         let stats = ClrFixtures.run(s, b, "!dumpasync --stats")
-        #expect(stats.split(separator: "\n").filter { $0.hasSuffix(" Samples.Hang.Chain+<OuterAsync>c__async0") && $0.contains(" 1 ") }.count == 1, "\(stats)")
+        #expect(stats.split(separator: "\n").filter { $0.hasSuffix(" Samples.Hang.Chain+<OuterAsync>c__async1") && $0.contains(" 1 ") }.count == 1, "\(stats)")
         let coalesced = ClrFixtures.run(s, b, "!dumpasync --coalesce")
-        #expect(coalesced.contains("STACKS 1\n[1] ") && coalesced.contains("\n      [1] "), "\(coalesced)")
+        #expect(coalesced.contains("[1] ") && coalesced.contains("\n      [1] "), "\(coalesced)")
         #expect(ClrFixtures.run(s, b, "!dumpasync --type NoSuchType").isEmpty)
         #expect(ClrFixtures.run(s, b, "!dumpasync --bogus").contains("Unknown option '--bogus'"))
+    }
+
+    /// The runtime's own async method, compiled by Roslyn (a struct state machine whose state is `<>1__state`),
+    /// waits inside the sample's GateAsync: SemaphoreSlim's waiter node, then WaitUntilCountOrTimeoutAsync at the
+    /// await it is suspended in (the second of 3.1's method, the only one of 8.0's: the DAC's field layout puts
+    /// those values at `<>1__state`), then the mcs state machine that awaits it.
+    @Test(arguments: targets)
+    func dumpasyncReadsTheRuntimesRoslynStateMachine(_ t: HangSample.Target) throws {
+        let facts = try HangSample.facts(t)
+        #expect(facts["async.gate.chain"] == "Samples.Hang.Chain.GateAsync -> System.Threading.SemaphoreSlim.WaitUntilCountOrTimeoutAsync")
+        #expect(facts["async.Gated.status"] == "WaitingForActivation")
+        let (s, b) = try HangSample.session(t)
+        let out = ClrFixtures.run(s, b, "!dumpasync")
+        let gate = try #require(Self.asyncStacks(out).first { $0.first?.hasSuffix(" ( ) System.Threading.SemaphoreSlim+TaskNode") == true }, "\(out)")
+        #expect(gate.count == 4, "\(out)")
+        guard gate.count == 4 else { return }
+        let state = t == .linux80 ? 0 : 1
+        #expect(gate[2].hasPrefix("    ") && gate[2].contains(" (\(state)) System.Threading.SemaphoreSlim+<WaitUntilCountOrTimeoutAsync>d__"), "\(gate[2])")
+        #expect(gate[3].hasPrefix("      ") && gate[3].hasSuffix(" (1) Samples.Hang.Chain+<GateAsync>c__async0"), "\(gate[3])")
+        // The box holds the Roslyn struct inline; --fields shows its fields, <>1__state among them.
+        let box = gate[2].split(separator: " ")[0]
+        let fields = ClrFixtures.run(s, b, "!dumpasync --address \(box) --fields")
+        #expect(fields.contains("<>1__state") && fields.contains("asyncWaiter"), "\(fields)")
+    }
+
+    /// The stacks `!dumpasync` printed: the lines under each "STACK n" header.
+    static func asyncStacks(_ out: String) -> [[String]] {
+        var stacks: [[String]] = []
+        var current: [String]?
+        for line in out.split(separator: "\n", omittingEmptySubsequences: false).map(String.init) {
+            if line.hasPrefix("STACK ") { if let c = current { stacks.append(c) }; current = []; continue }
+            if line.isEmpty { if let c = current { stacks.append(c) }; current = nil; continue }
+            current?.append(line)
+        }
+        if let c = current { stacks.append(c) }
+        return stacks
     }
 
     /// The account object named `name` (BankAccount.Name), from the heap.

@@ -326,4 +326,28 @@ struct RunawayTests {
         #expect(out.contains("The dump holds no creation times for its threads"), "\(out)")
         #expect(out.split(separator: "\n").filter { $0.contains(" days ") }.count == 4, "\(out)")
     }
+
+    /// Electron's Windows minidump (written by MiniDumpWriteDump) holds a FunctionTableStream: V8 registered its
+    /// 512 MiB code range with one RUNTIME_FUNCTION whose unwind info (at the range's base + 0xc: version 1, an
+    /// exception handler, no unwind codes) says the return address is on top of the stack. A walk that starts in
+    /// that JIT code unwinds by it (trust cfi); without the table it could only scan.
+    @Test func windowsFunctionTableStream() throws {
+        guard Fixtures.available else { return }
+        let dump = try Fixtures.open("electron-node-minidump/windows.dmp")
+        let tables = try #require((dump as? Minidump)?.functionTables)
+        #expect(tables.count == 1)
+        let t = try #require(tables.first)
+        #expect(t.minimumAddress == 0x1f_caa0_0000 && t.maximumAddress == 0x1f_eaa0_0000 && t.baseAddress == 0x1f_caa0_0000)
+        #expect(t.count == 1)
+        #expect(t.entry(containing: 0x1f_caa0_1000).map { [$0.begin, $0.end, $0.unwind] } == [0, 0x2000_0000, 0xc])
+        #expect(t.entry(containing: 0x1f_eaa0_0000) == nil)
+        let (text, _) = Fixtures.run(dump, ["k = 0 6399dab738 1fcaa01000 3"])
+        #expect(text.contains("00000063`99dab740 00007fff`3ea3233c KERNELBASE+0x4c19f\n"), "\(text)")
+        let buffer = Output.Buffer()
+        let session = Session(dump: dump, output: Output(sink: buffer.append))
+        session.outputFormat = .json
+        session.execute(line: "k = 0 6399dab738 1fcaa01000 3")
+        let frames = stackFrames(buffer.text, command: "k = 0 6399dab738 1fcaa01000 3")
+        #expect(frames.map { $0["trust"] as? String } == ["context", "cfi", "scan"], "\(frames)")
+    }
 }
