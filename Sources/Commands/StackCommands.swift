@@ -200,6 +200,8 @@ struct StackCommand: ValueCommand {
                      found by its path or on the image path (.exepath) with the same build id, or of its image
                      in the dump's memory; else the symbol file's STACK CFI rules, or for x86 its STACK WIN
                      frame data and FPO records (Breakpad's program strings, as minidump_stackwalk runs them);
+                     code outside every module unwinds by the dump's function tables (FunctionTableStream: what
+                     a JIT registered with RtlAddFunctionTable) or, once SOS has found it, the CLR's code map;
                   2. the frame pointer chain (not on Windows x64; on ARM64 the fp/lr frame records, with pointer
                      authentication bits stripped, and a record that leads nowhere hands over to scanning);
                   3. stack scanning: the first stack word that points just after a call instruction in a
