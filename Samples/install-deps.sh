@@ -9,7 +9,8 @@
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
 pkgs="libedit-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev libssl-dev pkg-config python3-venv xz-utils"
-[ "${1:-}" = "--tests" ] && pkgs="$pkgs gdb gcc gcc-multilib mono-utils mono-mcs"
+# libc6-dbg: libc's separate debug file, which names its internal functions (start_thread, clone3) in k as gdb does.
+[ "${1:-}" = "--tests" ] && pkgs="$pkgs gdb gcc gcc-multilib mono-utils mono-mcs libc6-dbg"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then
   echo "install-deps: apt-get install $missing" >&2

@@ -12,6 +12,8 @@ struct SymbolPathCommand: DebuggerCommand {
     lay them out (test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1/test_app.sym); a name.sym directly in the
     folder is used when its MODULE line has the module's debug id. srv*CACHE*URL and cache*FOLDER entries
     use their local folder; servers are never contacted. -y on the command line and _NT_SYMBOL_PATH set it too.
+    ELF modules also find their separate debug files there by build id (FOLDER/.build-id/ab/cdef.debug, as
+    /usr/lib/debug and debuginfod's cache lay them out; both are searched too): the names a stripped library lacks.
     A symbol file gives k, ln, x, u and !analyze function names, source lines ([file @ line]), inlined calls,
     and unwind rules (STACK CFI; STACK WIN for x86 code without frame pointers). lmv says which file each
     module uses, or why none.

@@ -131,6 +131,24 @@ public final class ElfImage: @unchecked Sendable {
         self.readRaw = read
     }
 
+    /// This image with the symbols (and, where it has none of its own, the `.debug_frame`) of its separate debug
+    /// file: the `.symtab` a distribution strips from the image and ships in a debug package.
+    public func withDebugFile(_ debug: ElfImage, path: String) -> ElfImage {
+        let useSymbols = debug.symbolTable == ".symtab" && !debug.symbols.isEmpty
+        // Both tables: the debug file's names win where two share an address (lookups take the last of a start),
+        // and the image's exported aliases (pause beside __libc_pause) still resolve `module!name`.
+        var merged = symbols
+        if useSymbols {
+            let ranked = symbols.map { ($0, 0) } + debug.symbols.map { ($0, 1) }
+            var seen = Set<String>()
+            merged = ranked.sorted { ($0.0.start, $0.1) < ($1.0.start, $1.1) }.map(\.0)
+                .filter { seen.insert("\($0.start) \($0.name)").inserted }
+        }
+        return ElfImage(source: source, is64: is64, segments: segments, bias: bias, ehFrameHeader: ehFrameHeader,
+                        ehFrameSection: ehFrameSection, debugFrame: debugFrame ?? debug.debugFrame, symbols: merged,
+                        symbolTable: useSymbols ? (symbolTable.map { $0 + ", " } ?? "") + ".symtab of \(path)" : symbolTable, read: readRaw)
+    }
+
     /// The function symbol holding a link-time address, and the offset into it.
     public func symbol(at vaddr: UInt64) -> (symbol: Symbol, offset: UInt64)? {
         var lo = 0, hi = symbols.count

@@ -280,6 +280,12 @@ public final class NativeModules: @unchecked Sendable {
             problem = "the dump records no build id, so no file can be matched to it"
         }
         if image == nil { image = ElfImage.memory(dump.memory, base: module.base) }
+        // A stripped image's own symbols are its exports (.dynsym) at best: its debug file names the rest.
+        if let i = image, i.symbolTable != ".symtab", let id = module.buildId,
+           let debugPath = ElfDebugFile.path(buildId: id, symbolFolders: symbolPath.folders),
+           let debug = ElfImage.file(path: debugPath, base: module.base) {
+            image = i.withDebugFile(debug, path: debugPath)
+        }
         let cfi = image.flatMap { EhFrameInfo(image: $0) }
         return Info(module: module, image: image, cfi: cfi, debugFrame: image.flatMap { DebugFrameInfo(image: $0) }, exports: [],
                     windowsUnwinder: nil, fileProblem: problem)
