@@ -30,7 +30,7 @@ let package = Package(
         .target(name: "Metadata"),
         // Native meaning of bytes: address -> module+offset, Windows TEB/PEB, disassembly (Capstone), image
         // files found by identity on the image path, ELF symbol tables.
-        .target(name: "Native", dependencies: ["DumpModel", "CCapstone"],
+        .target(name: "Native", dependencies: ["DumpModel", "CCapstone", "CCompression"],
                 // __cxa_demangle for C++ names in stacks: the C++ runtime Swift itself already uses.
                 linkerSettings: [.linkedLibrary("stdc++", .when(platforms: [.linux])), .linkedLibrary("c++", .when(platforms: [.macOS]))]),
         // The WinDbg-language layer: registry, parser, expression evaluator, commands.

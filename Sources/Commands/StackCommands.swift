@@ -192,8 +192,8 @@ struct StackCommand: ValueCommand {
                   symbol is known (a Breakpad .sym on the symbol path, .sympath; PE exports; ELF .symtab/.dynsym
                   of the module's file, or the .symtab of its separate debug file found by build id in
                   FOLDER/.build-id/ab/cdef.debug under the symbol path and /usr/lib/debug, or debuginfod's cache),
-                  else module+0xoff. A symbol file with line records adds
-                  [file @ line] (kL leaves it out), and its INLINE records add a "(Inline Function)" frame for
+                  else module+0xoff. A symbol file with line records, or the DWARF .debug_line of an ELF
+                  module's file or debug file, adds [file @ line] (kL leaves it out), and its INLINE records add a "(Inline Function)" frame for
                   each call the compiler inlined, innermost first, before the frame that holds the code.
                   b/v add four "Args to Child" words, n numbers the frames, c prints call sites only, f adds the
                   bytes each frame uses. FrameCount (hex, default 0x100) limits the frames shown.

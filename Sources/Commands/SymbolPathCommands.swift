@@ -13,7 +13,8 @@ struct SymbolPathCommand: DebuggerCommand {
     folder is used when its MODULE line has the module's debug id. srv*CACHE*URL and cache*FOLDER entries
     use their local folder; servers are never contacted. -y on the command line and _NT_SYMBOL_PATH set it too.
     ELF modules also find their separate debug files there by build id (FOLDER/.build-id/ab/cdef.debug, as
-    /usr/lib/debug and debuginfod's cache lay them out; both are searched too): the names a stripped library lacks.
+    /usr/lib/debug and debuginfod's cache lay them out; both are searched too, unless DUMPDBG_NO_SYSTEM_DEBUG=1):
+    the names and source lines a stripped library lacks.
     A symbol file gives k, ln, x, u and !analyze function names, source lines ([file @ line]), inlined calls,
     and unwind rules (STACK CFI; STACK WIN for x86 code without frame pointers). lmv says which file each
     module uses, or why none.

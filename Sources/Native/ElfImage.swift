@@ -1,3 +1,4 @@
+import CCompression
 import DumpModel
 
 /// Where an ELF image's bytes come from: the file on disk (complete, verified by build id) or the dump's own
@@ -64,6 +65,9 @@ public final class ElfImage: @unchecked Sendable {
     public let symbols: [Symbol]
     /// Which symbol table the symbols came from: ".symtab", ".dynsym" or nil.
     public let symbolTable: String?
+    /// A named section's bytes from the file (zlib-compressed sections inflated), read when asked for: the DWARF
+    /// sections source lines come from. Nil for images in memory. Set once, by the factory, before the image is shared.
+    public internal(set) var section: (@Sendable (String) -> [UInt8]?)? = nil
     private let readRaw: @Sendable (UInt64, Int) -> [UInt8]?
 
     /// Reads `count` bytes at a link-time address; nil unless all of them are there.
@@ -93,8 +97,14 @@ public final class ElfImage: @unchecked Sendable {
         // A compressed section (SHF_COMPRESSED) starts with its Chdr, not a CIE: the parser finds no entry in it.
         let debugFrame = sections.first { $0.name == ".debug_frame" && $0.type == 1 && $0.size > 0 && $0.size < 64 << 20 }
             .flatMap { f.array(at: $0.offset, count: Int($0.size)) }
-        return ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: bias, ehFrameHeader: h.ehFrameHeader(v),
-                        ehFrameSection: eh, debugFrame: debugFrame, symbols: syms, symbolTable: table, read: reader)
+        let image = ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: bias, ehFrameHeader: h.ehFrameHeader(v),
+                             ehFrameSection: eh, debugFrame: debugFrame, symbols: syms, symbolTable: table, read: reader)
+        image.section = { name in
+            guard let s = sections.first(where: { $0.name == name && $0.type == 1 && $0.size > 0 && $0.size < 256 << 20 }),
+                  let bytes = f.array(at: s.offset, count: Int(s.size)) else { return nil }
+            return s.flags & 0x800 == 0 ? bytes : ElfCompressedSection.inflate(bytes, is64: h.is64)
+        }
+        return image
     }
 
     /// The image as the dump's memory holds it at `base`, when at least its ELF and program headers are there.
@@ -144,9 +154,13 @@ public final class ElfImage: @unchecked Sendable {
             merged = ranked.sorted { ($0.0.start, $0.1) < ($1.0.start, $1.1) }.map(\.0)
                 .filter { seen.insert("\($0.start) \($0.name)").inserted }
         }
-        return ElfImage(source: source, is64: is64, segments: segments, bias: bias, ehFrameHeader: ehFrameHeader,
-                        ehFrameSection: ehFrameSection, debugFrame: debugFrame ?? debug.debugFrame, symbols: merged,
-                        symbolTable: useSymbols ? (symbolTable.map { $0 + ", " } ?? "") + ".symtab of \(path)" : symbolTable, read: readRaw)
+        let image = ElfImage(source: source, is64: is64, segments: segments, bias: bias, ehFrameHeader: ehFrameHeader,
+                             ehFrameSection: ehFrameSection, debugFrame: debugFrame ?? debug.debugFrame, symbols: merged,
+                             symbolTable: useSymbols ? (symbolTable.map { $0 + ", " } ?? "") + ".symtab of \(path)" : symbolTable, read: readRaw)
+        // DWARF (source lines) lives in the debug file.
+        let own = section, other = debug.section
+        image.section = { name in other?(name) ?? own?(name) }
+        return image
     }
 
     /// The function symbol holding a link-time address, and the offset into it.
@@ -207,28 +221,32 @@ public final class ElfImage: @unchecked Sendable {
             programHeaders(v).first { $0.type == ElfProgramHeader.gnuEhFrame }?.vaddr
         }
 
-        struct Section { let name: String; let type: UInt32; let address: UInt64; let offset: UInt64; let size: UInt64; let link: UInt32; let entrySize: UInt64 }
+        struct Section {
+            let name: String; let type: UInt32; let address: UInt64; let offset: UInt64; let size: UInt64; let link: UInt32; let entrySize: UInt64
+            var flags: UInt64 = 0
+        }
 
         func sections(_ v: ByteView) -> [Section] {
             guard shentsize >= (is64 ? 64 : 40), shnum < 65536, shoff != 0 else { return [] }
-            struct Raw { let name: UInt32; let type: UInt32; let addr: UInt64; let off: UInt64; let size: UInt64; let link: UInt32; let entsize: UInt64 }
+            struct Raw { let name: UInt32; let type: UInt32; let addr: UInt64; let off: UInt64; let size: UInt64; let link: UInt32; let entsize: UInt64; var flags: UInt64 = 0 }
             var raw: [Raw] = []
             for i in 0..<shnum {
                 let o = shoff &+ i &* shentsize
                 if is64 {
                     guard let n = v.u32(o), let t = v.u32(o + 4), let a = v.u64(o + 0x10), let off = v.u64(o + 0x18), let sz = v.u64(o + 0x20),
                           let l = v.u32(o + 0x28), let es = v.u64(o + 0x38) else { break }
-                    raw.append(Raw(name: n, type: t, addr: a, off: off, size: sz, link: l, entsize: es))
+                    raw.append(Raw(name: n, type: t, addr: a, off: off, size: sz, link: l, entsize: es, flags: v.u64(o + 8) ?? 0))
                 } else {
                     guard let n = v.u32(o), let t = v.u32(o + 4), let a = v.u32(o + 0xC), let off = v.u32(o + 0x10), let sz = v.u32(o + 0x14),
                           let l = v.u32(o + 0x18), let es = v.u32(o + 0x24) else { break }
-                    raw.append(Raw(name: n, type: t, addr: UInt64(a), off: UInt64(off), size: UInt64(sz), link: l, entsize: UInt64(es)))
+                    raw.append(Raw(name: n, type: t, addr: UInt64(a), off: UInt64(off), size: UInt64(sz), link: l, entsize: UInt64(es),
+                                   flags: UInt64(v.u32(o + 8) ?? 0)))
                 }
             }
             let names = Int(shstrndx) < raw.count ? ByteView(file: v.file, offset: raw[Int(shstrndx)].off, count: raw[Int(shstrndx)].size) : nil
             return raw.map { r in
                 Section(name: names?.cString(UInt64(r.name), limit: 256) ?? "", type: r.type, address: r.addr, offset: r.off,
-                        size: r.size, link: r.link, entrySize: r.entsize)
+                        size: r.size, link: r.link, entrySize: r.entsize, flags: r.flags)
             }
         }
 
@@ -268,5 +286,25 @@ public final class ElfImage: @unchecked Sendable {
             }
             return ([], nil)
         }
+    }
+}
+
+/// A section with SHF_COMPRESSED: an Elf32/64_Chdr (type, [reserved], size, alignment) then a zlib stream.
+enum ElfCompressedSection {
+    static func inflate(_ bytes: [UInt8], is64: Bool) -> [UInt8]? {
+        let headerSize = is64 ? 24 : 12
+        guard bytes.count > headerSize else { return nil }
+        func u32(_ o: Int) -> UInt32 { UInt32(bytes[o]) | UInt32(bytes[o + 1]) << 8 | UInt32(bytes[o + 2]) << 16 | UInt32(bytes[o + 3]) << 24 }
+        guard u32(0) == 1 else { return nil }  // ELFCOMPRESS_ZLIB
+        let size = is64 ? UInt64(u32(8)) | UInt64(u32(12)) << 32 : UInt64(u32(4))
+        guard size > 0, size < 1 << 30 else { return nil }
+        var out = [UInt8](repeating: 0, count: Int(size))
+        var outLength = uLongf(size)
+        let status = bytes.withUnsafeBufferPointer { input in
+            out.withUnsafeMutableBufferPointer { output in
+                uncompress(output.baseAddress, &outLength, input.baseAddress! + headerSize, uLong(bytes.count - headerSize))
+            }
+        }
+        return status == Z_OK && outLength == size ? out : nil
     }
 }

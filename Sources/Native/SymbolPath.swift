@@ -100,15 +100,18 @@ public struct SymbolPath: Sendable, Equatable {
 /// Separate ELF debug files, found by build id where gdb, eu-stack and debuginfod put them:
 /// `FOLDER/.build-id/ab/cdef....debug` for each symbol-path folder and /usr/lib/debug, then debuginfod's cache
 /// (`$DEBUGINFOD_CACHE_PATH`, else `$XDG_CACHE_HOME/debuginfod_client`, else `~/.cache/debuginfod_client`).
+/// `DUMPDBG_NO_SYSTEM_DEBUG=1` leaves out the machine's own folders (/usr/lib/debug, debuginfod's cache), so that a
+/// script's output does not depend on which debug packages the machine has installed.
 public enum ElfDebugFile {
     public static func path(buildId: [UInt8], symbolFolders: [String]) -> String? {
         guard buildId.count >= 2 else { return nil }
         let hex = buildId.map { String(format: "%02x", $0) }.joined()
         let env = ProcessInfo.processInfo.environment
+        let system = env["DUMPDBG_NO_SYSTEM_DEBUG"].map { $0.isEmpty || $0 == "0" } ?? true
         let debuginfod = env["DEBUGINFOD_CACHE_PATH"] ?? ((env["XDG_CACHE_HOME"].map { $0 + "/debuginfod_client" })
             ?? (UserFolders.home + "/.cache/debuginfod_client"))
-        let candidates = (symbolFolders + ["/usr/lib/debug"]).map { "\($0)/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug" }
-            + [debuginfod + "/\(hex)/debuginfo"]
+        let candidates = (symbolFolders + (system ? ["/usr/lib/debug"] : [])).map { "\($0)/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug" }
+            + (system ? [debuginfod + "/\(hex)/debuginfo"] : [])
         for p in candidates where FileManager.default.isReadableFile(atPath: p) {
             // The file's own build id must be the module's (a stale link in .build-id points elsewhere).
             if let f = try? MappedFile(path: p), ImageIdentity.elfBuildId(of: f) == buildId { return p }

@@ -58,7 +58,7 @@ struct DwarfReader {
         var out: [UInt8] = []
         while true {
             let b = u8()
-            if failed || b == 0 || out.count > 256 { break }
+            if failed || b == 0 || out.count > 4096 { break }
             out.append(b)
         }
         return String(decoding: out, as: UTF8.self)

@@ -55,6 +55,7 @@ public final class NativeModules: @unchecked Sendable {
     public let symbolPath: SymbolPath
     private let namer: AddressNamer
     private var cache: [UInt64: Info] = [:]
+    private var lineTables: [UInt64: DwarfLineTable?] = [:]
     private let lock = NSLock()
 
     public init(dump: any Dump, imagePath: [String], symbolPath: SymbolPath = SymbolPath("")) {
@@ -174,10 +175,33 @@ public final class NativeModules: @unchecked Sendable {
     /// The functions at a code address from the module's symbol file, innermost inlined call first (empty without
     /// a symbol file or a FUNC/PUBLIC there). Starts are runtime addresses.
     public func sourceFrames(at address: UInt64) -> [BreakpadSymbolFile.SourceFrame] {
-        guard let m = namer.module(containing: address), let bp = info(for: m).breakpad else { return [] }
-        return bp.sourceFrames(at: address - m.base).map {
-            .init(function: $0.function, start: m.base &+ $0.start, file: $0.file, line: $0.line, isInline: $0.isInline)
+        guard let m = namer.module(containing: address) else { return [] }
+        let i = info(for: m)
+        if let bp = i.breakpad {
+            return bp.sourceFrames(at: address - m.base).map {
+                .init(function: $0.function, start: m.base &+ $0.start, file: $0.file, line: $0.line, isInline: $0.isInline)
+            }
         }
+        // An ELF image (or its debug file) with DWARF line tables.
+        guard let image = i.image, let table = lineTable(for: m, image), let (file, line) = table.line(at: address &- image.bias),
+              let (name, offset) = symbol(at: address, in: m) else { return [] }
+        return [.init(function: name, start: address &- offset, file: file, line: line, isInline: false)]
+    }
+
+    /// The module's DWARF line table, read on first use and kept (nil when its files have none).
+    private func lineTable(for module: DumpModule, _ image: ElfImage) -> DwarfLineTable? {
+        lock.lock()
+        if let cached = lineTables[module.base] { lock.unlock(); return cached }
+        lock.unlock()
+        var table: DwarfLineTable?
+        if let read = image.section, let lines = read(".debug_line") {
+            let t = DwarfLineTable(debugLine: lines, lineStrings: read(".debug_line_str"), strings: read(".debug_str"))
+            table = t.isEmpty ? nil : t
+        }
+        lock.lock()
+        lineTables[module.base] = .some(table)
+        lock.unlock()
+        return table
     }
 
     func breakpad(for module: DumpModule) -> BreakpadSymbolFile? { info(for: module).breakpad }

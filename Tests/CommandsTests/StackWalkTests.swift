@@ -1,6 +1,7 @@
 import Commands
 import DumpModel
 import Foundation
+import Native
 import Testing
 import TestSupport
 import Unwind
@@ -11,6 +12,8 @@ struct StackWalkTests {
     struct Frame: Equatable, CustomStringConvertible {
         let sp: UInt64, ip: UInt64, trust: String
         var function: String? = nil
+        var sourceFile: String? = nil
+        var sourceLine: Int? = nil
         var description: String { "sp=\(String(sp, radix: 16)) ip=\(String(ip, radix: 16)) \(trust)" }
         static func == (a: Frame, b: Frame) -> Bool { a.sp == b.sp && a.ip == b.ip && a.trust == b.trust }
     }
@@ -27,7 +30,7 @@ struct StackWalkTests {
     static func frames(_ stack: [String: Any]) -> [Frame] {
         (stack["frames"] as? [[String: Any]] ?? []).map {
             Frame(sp: hex($0["childSP"]) ?? 0, ip: hex($0["instructionPointer"]) ?? 0, trust: $0["trust"] as? String ?? "",
-                  function: $0["function"] as? String)
+                  function: $0["function"] as? String, sourceFile: $0["sourceFile"] as? String, sourceLine: $0["sourceLine"] as? Int)
         }
     }
 
@@ -266,6 +269,29 @@ struct StackWalkTests {
         #expect(cxr.hasPrefix("Unable to read context record at 00000000`00000010"), "\(cxr)")
     }
 
+    /// A damaged `.debug_line` (cut anywhere, bytes flipped) never traps or runs away: the line table keeps what
+    /// parsed. The intact one has main_block's line where gdb has it.
+    @Test func damagedLineTables() throws {
+        guard NativeSampleCores.toolsPresent else { Issue.record("gcc and gdb are needed for the native sample cores"); return }
+        let dir = NativeSampleCores.made.directory
+        let image = try #require(ElfImage.file(path: dir + "/threads", base: 0))
+        let lines = try #require(image.section?(".debug_line"))
+        let strings = image.section?(".debug_line_str")
+        let intact = DwarfLineTable(debugLine: lines, lineStrings: strings, strings: nil)
+        #expect(!intact.isEmpty)
+        let main = try #require(image.symbols.first { $0.name == "main_block" })
+        #expect(intact.line(at: main.start)?.file == "threads.c")
+        var rng = SplitMix(state: 11)
+        for cut in stride(from: 0, to: lines.count, by: max(1, lines.count / 97)) {
+            _ = DwarfLineTable(debugLine: Array(lines.prefix(cut)), lineStrings: strings, strings: nil).line(at: main.start)
+        }
+        for _ in 0..<300 {
+            var bytes = lines
+            for _ in 0..<4 { bytes[Int(rng.next() % UInt64(bytes.count))] = UInt8(truncatingIfNeeded: rng.next()) }
+            _ = DwarfLineTable(debugLine: bytes, lineStrings: strings, strings: nil).line(at: main.start)
+        }
+    }
+
     /// The project's own cores: gdb's backtrace of every thread is a prefix of ours (gdb stops at main), frame
     /// for frame, and no frame on the way is a guess.
     @Test(arguments: ["threads.core", "threads-opt.core", "threads-dbgframe.core", "threads32.core", "threads.crash.core", "threads32.crash.core"])
@@ -284,7 +310,7 @@ struct StackWalkTests {
         let doc = try Self.document(dump, ["~* kn"])
         let threads = try #require((doc["result"] as? [String: Any])?["threads"] as? [[String: Any]])
         #expect(threads.count == dump.threads.count)
-        var compared = 0
+        var compared = 0, sourceLines = 0
         for t in threads {
             let stack = try #require(t["stack"] as? [String: Any])
             let tid = try #require(Self.hex(stack["threadId"]))
@@ -304,10 +330,18 @@ struct StackWalkTests {
                     let name = ours[i].function ?? "(none)"
                     #expect(name == g.function || name.hasSuffix("_" + g.function), "thread \(tid) frame \(i): ours \(name), gdb \(g.function)")
                 }
+                // Source lines from the DWARF line tables of the program (-g) and of libc's debug file, where gdb has one.
+                if let (file, line) = g.source {
+                    #expect(ours[i].sourceFile == file && ours[i].sourceLine == line,
+                            "thread \(tid) frame \(i): ours \(ours[i].sourceFile ?? "-"):\(ours[i].sourceLine ?? 0), gdb \(file):\(line)")
+                    sourceLines += 1
+                }
                 compared += 1
             }
         }
         #expect(compared >= dump.threads.count * 3)
+        // Every frame of the program itself has a line (it is built with -g).
+        #expect(sourceLines >= dump.threads.count * 2, "\(sourceLines) source lines compared")
     }
 }
 

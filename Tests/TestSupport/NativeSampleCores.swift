@@ -34,14 +34,19 @@ public enum NativeSampleCores {
 
     /// gdb's frames of one core: per thread id, the frames' pcs in order, with consecutive repeats (inline
     /// frames, which share their caller's pc) folded.
-    public static func gdbFrames(core: String) -> [UInt64: [(pc: UInt64, function: String)]]? {
+    /// Each frame's source file and line as gdb found them (nil: none).
+    public static func gdbFrames(core: String) -> [UInt64: [(pc: UInt64, function: String, source: (file: String, line: Int)?)]]? {
         guard let text = try? String(contentsOfFile: core + ".frames.txt", encoding: .utf8) else { return nil }
-        var out: [UInt64: [(pc: UInt64, function: String)]] = [:]
+        var out: [UInt64: [(pc: UInt64, function: String, source: (file: String, line: Int)?)]] = [:]
         for line in text.split(separator: "\n") {
             let f = line.split(separator: " ")
             guard f.count >= 4, let tid = UInt64(f[1]), let pc = UInt64(f[2].dropFirst(2), radix: 16) else { continue }
             if out[tid]?.last?.pc == pc { continue }
-            out[tid, default: []].append((pc, String(f[3])))
+            var source: (file: String, line: Int)?
+            if f.count >= 5, let colon = f[4].lastIndex(of: ":"), let n = Int(f[4][f[4].index(after: colon)...]) {
+                source = (String(f[4][..<colon]), n)
+            }
+            out[tid, default: []].append((pc, String(f[3]), source))
         }
         return out
     }
