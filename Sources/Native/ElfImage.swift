@@ -122,8 +122,11 @@ public final class ElfImage: @unchecked Sendable {
         guard let first = segs.first else { return nil }
         let bias = base &- (first.vaddr & ~0xFFF)
         let reader: @Sendable (UInt64, Int) -> [UInt8]? = { vaddr, count in memory.readExact(vaddr &+ bias, count: count) }
+        let dynamic = headers.last { $0.type == 2 }  // PT_DYNAMIC
+        let symbols = dynamic.map { DynamicSymbols.read(memory, dynamic: $0.vaddr &+ bias, size: $0.memorySize, bias: bias, is64: is64) } ?? []
         return ElfImage(source: .dumpMemory, is64: is64, segments: segs, bias: bias, ehFrameHeader: ehHeader,
-                        ehFrameSection: nil, debugFrame: nil, symbols: [], symbolTable: nil, read: reader)
+                        ehFrameSection: nil, debugFrame: nil, symbols: symbols, symbolTable: symbols.isEmpty ? nil : ".dynsym",
+                        read: reader)
     }
 
     init(source: ElfImageSource, is64: Bool, segments: [Segment], bias: UInt64, ehFrameHeader: UInt64?,
@@ -306,5 +309,78 @@ enum ElfCompressedSection {
             }
         }
         return status == Z_OK && outLength == size ? out : nil
+    }
+}
+
+/// The dynamic symbol table of an image in the target's memory, found through its PT_DYNAMIC entries: what names a
+/// library's exports (and the vDSO's functions) when its file is not at hand. The dynamic linker rewrites most
+/// entries to run-time addresses; the vDSO's keep link-time ones: both are accepted. The count comes from DT_HASH,
+/// else from walking DT_GNU_HASH's chains. Bounded: at most 200,000 symbols, names of 1,024 bytes.
+enum DynamicSymbols {
+    static func read(_ memory: AddressSpace, dynamic: UInt64, size: UInt64, bias: UInt64, is64: Bool) -> [ElfImage.Symbol] {
+        let word: (UInt64) -> UInt64? = { is64 ? memory.readU64($0) : memory.readU32($0).map(UInt64.init) }
+        let entrySize: UInt64 = is64 ? 16 : 8
+        var tags: [UInt64: UInt64] = [:]
+        for i in 0..<min(size / entrySize, 512) {
+            guard let tag = word(dynamic &+ i * entrySize), let value = word(dynamic &+ i * entrySize &+ entrySize / 2) else { break }
+            if tag == 0 { break }
+            if tags[tag] == nil { tags[tag] = value }
+        }
+        // DT_SYMTAB 6, DT_STRTAB 5, DT_STRSZ 10, DT_SYMENT 11, DT_HASH 4, DT_GNU_HASH 0x6ffffef5.
+        func address(_ tag: UInt64) -> UInt64? {
+            guard let v = tags[tag], v != 0 else { return nil }
+            // A run-time address already lies at or above the image's load bias; a link-time one needs it added.
+            return bias != 0 && v < bias ? v &+ bias : v
+        }
+        guard let symtab = address(6), let strtab = address(5) else { return [] }
+        let strsz = min(tags[10] ?? 0, 16 << 20)
+        let symentSize = tags[11] ?? (is64 ? 24 : 16)
+        guard symentSize == (is64 ? 24 : 16) else { return [] }
+        var count: UInt64 = 0
+        if let hash = address(4), let n = memory.readU32(hash &+ 4) {
+            count = UInt64(n)
+        } else if let gnu = address(0x6fff_fef5) {
+            count = gnuHashCount(memory, gnu, is64: is64) ?? 0
+        }
+        count = min(count, 200_000)
+        var out: [ElfImage.Symbol] = []
+        for i in 0..<count {
+            let o = symtab &+ i * symentSize
+            let nameOffset: UInt32?, value: UInt64?, symbolSize: UInt64?, info: UInt8?, section: UInt16?
+            if is64 {
+                nameOffset = memory.readU32(o); info = memory.readU8(o + 4); section = memory.readU16(o + 6)
+                value = memory.readU64(o + 8); symbolSize = memory.readU64(o + 16)
+            } else {
+                nameOffset = memory.readU32(o); value = memory.readU32(o + 4).map(UInt64.init); symbolSize = memory.readU32(o + 8).map(UInt64.init)
+                info = memory.readU8(o + 12); section = memory.readU16(o + 14)
+            }
+            guard let nameOffset, let value, let symbolSize, let info, let section else { break }
+            let type = info & 0xF
+            guard type == 2 || type == 10, value != 0, section != 0, nameOffset != 0, UInt64(nameOffset) < strsz || strsz == 0,
+                  let name = memory.readCString(strtab &+ UInt64(nameOffset), limit: 1024), !name.isEmpty else { continue }
+            out.append(ElfImage.Symbol(start: value, size: symbolSize, name: name))
+        }
+        return out.sorted { $0.start < $1.start }
+    }
+
+    /// The number of symbols a DT_GNU_HASH table covers: past the highest bucket's chain end.
+    private static func gnuHashCount(_ memory: AddressSpace, _ table: UInt64, is64: Bool) -> UInt64? {
+        guard let buckets = memory.readU32(table), let symbolOffset = memory.readU32(table + 4), let bloomSize = memory.readU32(table + 8),
+              buckets > 0, buckets < 1 << 20, bloomSize < 1 << 20 else { return nil }
+        let bucketsAt = table + 16 + UInt64(bloomSize) * (is64 ? 8 : 4)
+        var last: UInt32 = 0
+        for i in 0..<UInt64(buckets) {
+            guard let b = memory.readU32(bucketsAt + i * 4) else { return nil }
+            last = max(last, b)
+        }
+        guard last >= symbolOffset else { return UInt64(symbolOffset) }
+        let chainsAt = bucketsAt + UInt64(buckets) * 4
+        var index = UInt64(last)
+        for _ in 0..<200_000 {
+            guard let h = memory.readU32(chainsAt + (index - UInt64(symbolOffset)) * 4) else { return index }
+            if h & 1 == 1 { return index + 1 }
+            index += 1
+        }
+        return index
     }
 }

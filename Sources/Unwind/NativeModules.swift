@@ -164,12 +164,12 @@ public final class NativeModules: @unchecked Sendable {
         return image.symbols.first { $0.name.hasPrefix("_Z") && Demangler.functionName($0.name) == name }.map { $0.start &+ image.bias }
     }
 
-    /// True when the module's image has a symbol table (so an address without a symbol is suspect).
-    /// True when the module's image has a symbol table with sizes (so an address outside every symbol is
-    /// suspect); export tables do not say where functions end.
+    /// True when the module has a complete function table (a .symtab, or a Breakpad file's FUNC records), so that an
+    /// address outside every function is suspect; export tables name only some functions.
     func hasSymbols(_ module: DumpModule) -> Bool {
         let i = info(for: module)
-        return !(i.breakpad?.functions.isEmpty ?? true) || !(i.image?.symbols.isEmpty ?? true)
+        // Exports alone (.dynsym) leave internal functions out: an address outside them proves nothing.
+        return !(i.breakpad?.functions.isEmpty ?? true) || (i.image.map { !$0.symbols.isEmpty && $0.symbolTable?.contains(".symtab") == true } ?? false)
     }
 
     /// The functions at a code address from the module's symbol file, innermost inlined call first (empty without
