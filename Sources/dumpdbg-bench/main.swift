@@ -15,6 +15,8 @@ import Glibc
 //   Section 3 also times the `!dumpheap` listing to a file, as text and as JSON (lines/s).
 //   9. a CoreCLR heap over 2 GiB (Samples: HeapBig): open time, `!dumpheap -stat` time and peak RSS, beside the
 //      DAC oracle's raw walk; skipped with --no-big.
+//  10. symbols: loading a 4 MB Breakpad .sym and walking with it; `~* k` with and without libc's debug file
+//      (its DWARF line table is read on the first walk).
 // Usage: swift run -c release dumpdbg-bench [--no-big] [--no-heap | --no-million] [--work DIR] [--keep-work]
 //          [--only N] (one section) [--heap-million DIR] [--heap-big DIR] (sections 3 and 9 on an existing
 //          HeapMillion / HeapBig folder, not made anew)
@@ -333,6 +335,39 @@ if wanted(8), FileManager.default.fileExists(atPath: shared.path + "/dumps/break
     let empty = runDumpdbg(["-z", shared.path + "/dumps/breakpad/minidump2.dmp", "--no-banner", "-c", "q"])
     let ms = max(1, run.ms - empty.ms)
     print("10,000 commands in \(f(ms, 0)) ms = \(f(10_000 / (ms / 1000), 0)) commands/s (whole run \(f(run.ms, 0)) ms)\n")
+}
+
+// MARK: 10. Symbols
+
+if wanted(10) {
+    print("== 10. symbols: a fresh session each time (files read on first use), best of 3")
+    // The tests' Breakpad store, unpacked from Tests/Fixtures (xz).
+    let store = work + "/breakpad-symbols"
+    let fixtures = projectRoot.path + "/Tests/Fixtures/breakpad-symbols"
+    for relative in (FileManager.default.enumerator(atPath: fixtures)?.allObjects as? [String] ?? []) where relative.hasSuffix(".sym.xz") {
+        let target = store + "/" + String(relative.dropLast(3))
+        try? FileManager.default.createDirectory(atPath: (target as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        shell("xz -dc '\(fixtures)/\(relative)' > '\(target)'")
+    }
+    let macos = shared.path + "/dumps/rust-minidump/pipeline-inlines-macos-segv.dmp"
+    if let dump = try? DumpLoader.open(path: macos).dump {
+        let load = best(3) { let s = silentSession(dump); s.execute(line: ".sympath \(store)"); s.execute(line: "lmv m crash_client") }
+        let walk = best(3) { let s = silentSession(dump); s.execute(line: ".sympath \(store)"); s.execute(line: "~* k") }
+        let plain = best(3) { let s = silentSession(dump); s.execute(line: "~* k") }
+        print(pad("crash-client.sym (4.1 MB) loaded by lmv", 58) + lpad(f(load, 1), 10) + " ms")
+        print(pad("~* k, pipeline-inlines-macos-segv.dmp, with the .sym", 58) + lpad(f(walk, 1), 10) + " ms")
+        print(pad("~* k, the same dump without it", 58) + lpad(f(plain, 1), 10) + " ms")
+    }
+    let sample = FileManager.default.temporaryDirectory.path + "/dumpdbg-native-samples/threads.core"
+    if let dump = try? DumpLoader.open(path: sample).dump {
+        let withDebug = best(3) { let s = silentSession(dump); s.execute(line: "~* k") }
+        setenv("DUMPDBG_NO_SYSTEM_DEBUG", "1", 1)
+        let without = best(3) { let s = silentSession(dump); s.execute(line: "~* k") }
+        unsetenv("DUMPDBG_NO_SYSTEM_DEBUG")
+        print(pad("~* k, threads.core, libc's debug file (names, lines)", 58) + lpad(f(withDebug, 1), 10) + " ms")
+        print(pad("~* k, threads.core, DUMPDBG_NO_SYSTEM_DEBUG=1", 58) + lpad(f(without, 1), 10) + " ms")
+    }
+    print()
 }
 
 // MARK: 5. Long command lines (linear splitting)
