@@ -28,7 +28,9 @@ public struct DwarfLineTable: Sendable {
             if length == 0xFFFF_FFFF { length = r.fixed(8); offsetSize = 8 }
             guard !r.failed, length > 0, length <= UInt64(debugLine.count - r.offset) else { break }
             let unitEnd = r.offset + Int(length)
-            parseUnit(&r, end: unitEnd, offsetSize: offsetSize, lineStrings: lineStrings, strings: strings)
+            // A reader of its own: a unit that fails to parse does not stop the ones after it.
+            var unit = DwarfReader(debugLine, offset: r.offset)
+            parseUnit(&unit, end: unitEnd, offsetSize: offsetSize, lineStrings: lineStrings, strings: strings)
             r.offset = unitEnd
             if r.offset <= start { break }
         }
@@ -87,7 +89,7 @@ public struct DwarfLineTable: Sendable {
                 var format: [(UInt64, UInt64)] = []
                 for _ in 0..<formatCount { format.append((r.uleb(), r.uleb())) }
                 let count = r.uleb()
-                guard !r.failed, count < 100_000 else { r.offset = end; return [] }
+                guard !r.failed, count < 100_000 else { r.offset = r.bytes.count; _ = r.u8(); return [] }
                 var out: [(String, Int)] = []
                 for _ in 0..<count {
                     var path = "", dir = 0
@@ -95,13 +97,14 @@ public struct DwarfLineTable: Sendable {
                         let value = Self.formValue(&r, form: form, offsetSize: offsetSize, lineStrings: lineStrings, strings: strings)
                         if content == 1, case .string(let s)? = value { path = s }
                         if content == 2, case .number(let n)? = value { dir = Int(clamping: n) }
-                        if value == nil { r.offset = end; return out }
+                        if value == nil { r.offset = r.bytes.count; _ = r.u8(); return out }  // an unknown form: give the unit up
                     }
                     out.append((path, dir))
                 }
                 return out
             }
             directories = entries(&r).map(\.path)
+            guard !r.failed else { return }
             unitFiles = entries(&r).map { join($0.path, $0.dir) }
         } else {
             directories = [""]
