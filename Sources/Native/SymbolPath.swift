@@ -75,11 +75,14 @@ public struct SymbolPath: Sendable, Equatable {
     public func breakpadFile(for id: DebugIdentity) -> String? {
         let fm = FileManager.default
         for folder in folders {
-            let p = [folder, id.debugFile, id.debugId, id.symbolFileName].joined(separator: "/")
-            if fm.isReadableFile(atPath: p) { return p }
-            // Stores copied from a case-insensitive file system may spell the id in lower case.
-            let lower = [folder, id.debugFile, id.debugId.lowercased(), id.symbolFileName].joined(separator: "/")
-            if fm.isReadableFile(atPath: lower) { return lower }
+            // As written by symupload, then as stores copied from a case-insensitive file system may spell the id or
+            // the PDB's name (Windows names compare without case).
+            for (file, debugId, symbol) in [(id.debugFile, id.debugId, id.symbolFileName),
+                                            (id.debugFile, id.debugId.lowercased(), id.symbolFileName),
+                                            (id.debugFile.lowercased(), id.debugId, id.symbolFileName.lowercased())] {
+                let p = [folder, file, debugId, symbol].joined(separator: "/")
+                if fm.isReadableFile(atPath: p) { return p }
+            }
         }
         for folder in folders {
             let p = folder + "/" + id.symbolFileName

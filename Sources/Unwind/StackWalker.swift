@@ -111,9 +111,10 @@ public struct StackWalker {
         guard regs[arch.stackPointer] != nil, let m = modules.module(containing: callee.lookupAddress) else { return nil }
         guard let (row, _) = modules.unwindRow(at: callee.lookupAddress, in: m) else {
             // The image has no rules here (or is not in the dump): the symbol file's, where there is one.
+            // Breakpad's order: x86 frame data (STACK WIN) first, then STACK CFI.
             guard let symbols = modules.breakpad(for: m) else { return nil }
-            return byBreakpadCallFrameInfo(callee, symbols, module: m)
-                ?? byWindowsFrameInfo(callee, calleeOfCallee: calleeOfCallee, symbols, module: m)
+            return byWindowsFrameInfo(callee, calleeOfCallee: calleeOfCallee, symbols, module: m)
+                ?? byBreakpadCallFrameInfo(callee, symbols, module: m)
         }
         let ps = arch.pointerSize
         func reg(_ n: Int) -> UInt64? { regs[n] }
