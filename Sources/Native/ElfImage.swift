@@ -63,11 +63,13 @@ public final class ElfImage: @unchecked Sendable {
     public let debugFrame: [UInt8]?
     /// Function symbols sorted by start (`.symtab`, else `.dynsym`); empty when the image has none.
     public let symbols: [Symbol]
-    /// Which symbol table the symbols came from: ".symtab", ".dynsym" or nil.
+    /// Which symbol table the symbols came from, for `lmv`: ".symtab", ".dynsym", ".symtab of DEBUGFILE" or nil.
     public let symbolTable: String?
+    /// True when the symbols include a `.symtab` (every function, not only the exports).
+    public let hasCompleteSymbols: Bool
     /// A named section's bytes from the file (zlib-compressed sections inflated), read when asked for: the DWARF
-    /// sections source lines come from. Nil for images in memory. Set once, by the factory, before the image is shared.
-    public internal(set) var section: (@Sendable (String) -> [UInt8]?)? = nil
+    /// sections source lines come from. Nil for images in memory.
+    public let section: (@Sendable (String) -> [UInt8]?)?
     private let readRaw: @Sendable (UInt64, Int) -> [UInt8]?
 
     /// Reads `count` bytes at a link-time address; nil unless all of them are there.
@@ -97,14 +99,14 @@ public final class ElfImage: @unchecked Sendable {
         // A compressed section (SHF_COMPRESSED) starts with its Chdr, not a CIE: the parser finds no entry in it.
         let debugFrame = sections.first { $0.name == ".debug_frame" && $0.type == 1 && $0.size > 0 && $0.size < 64 << 20 }
             .flatMap { f.array(at: $0.offset, count: Int($0.size)) }
-        let image = ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: bias, ehFrameHeader: h.ehFrameHeader(v),
-                             ehFrameSection: eh, debugFrame: debugFrame, symbols: syms, symbolTable: table, read: reader)
-        image.section = { name in
+        let section: @Sendable (String) -> [UInt8]? = { name in
             guard let s = sections.first(where: { $0.name == name && $0.type == 1 && $0.size > 0 && $0.size < 256 << 20 }),
                   let bytes = f.array(at: s.offset, count: Int(s.size)) else { return nil }
             return s.flags & 0x800 == 0 ? bytes : ElfCompressedSection.inflate(bytes, is64: h.is64)
         }
-        return image
+        return ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: bias, ehFrameHeader: h.ehFrameHeader(v),
+                        ehFrameSection: eh, debugFrame: debugFrame, symbols: syms, symbolTable: table,
+                        hasCompleteSymbols: table == ".symtab", section: section, read: reader)
     }
 
     /// The image as the dump's memory holds it at `base`, when at least its ELF and program headers are there.
@@ -126,12 +128,12 @@ public final class ElfImage: @unchecked Sendable {
         let symbols = dynamic.map { DynamicSymbols.read(memory, dynamic: $0.vaddr &+ bias, size: $0.memorySize, bias: bias, is64: is64) } ?? []
         return ElfImage(source: .dumpMemory, is64: is64, segments: segs, bias: bias, ehFrameHeader: ehHeader,
                         ehFrameSection: nil, debugFrame: nil, symbols: symbols, symbolTable: symbols.isEmpty ? nil : ".dynsym",
-                        read: reader)
+                        hasCompleteSymbols: false, section: nil, read: reader)
     }
 
     init(source: ElfImageSource, is64: Bool, segments: [Segment], bias: UInt64, ehFrameHeader: UInt64?,
          ehFrameSection: (address: UInt64, size: UInt64)?, debugFrame: [UInt8]?, symbols: [Symbol], symbolTable: String?,
-         read: @escaping @Sendable (UInt64, Int) -> [UInt8]?) {
+         hasCompleteSymbols: Bool, section: (@Sendable (String) -> [UInt8]?)?, read: @escaping @Sendable (UInt64, Int) -> [UInt8]?) {
         self.source = source
         self.is64 = is64
         self.segments = segments
@@ -141,13 +143,15 @@ public final class ElfImage: @unchecked Sendable {
         self.debugFrame = debugFrame
         self.symbols = symbols
         self.symbolTable = symbolTable
+        self.hasCompleteSymbols = hasCompleteSymbols
+        self.section = section
         self.readRaw = read
     }
 
     /// This image with the symbols (and, where it has none of its own, the `.debug_frame`) of its separate debug
     /// file: the `.symtab` a distribution strips from the image and ships in a debug package.
     public func withDebugFile(_ debug: ElfImage, path: String) -> ElfImage {
-        let useSymbols = debug.symbolTable == ".symtab" && !debug.symbols.isEmpty
+        let useSymbols = debug.hasCompleteSymbols && !debug.symbols.isEmpty
         // Both tables: the debug file's names win where two share an address (lookups take the last of a start),
         // and the image's exported aliases (pause beside __libc_pause) still resolve `module!name`.
         var merged = symbols
@@ -157,13 +161,12 @@ public final class ElfImage: @unchecked Sendable {
             merged = ranked.sorted { ($0.0.start, $0.1) < ($1.0.start, $1.1) }.map(\.0)
                 .filter { seen.insert("\($0.start) \($0.name)").inserted }
         }
-        let image = ElfImage(source: source, is64: is64, segments: segments, bias: bias, ehFrameHeader: ehFrameHeader,
-                             ehFrameSection: ehFrameSection, debugFrame: debugFrame ?? debug.debugFrame, symbols: merged,
-                             symbolTable: useSymbols ? (symbolTable.map { $0 + ", " } ?? "") + ".symtab of \(path)" : symbolTable, read: readRaw)
         // DWARF (source lines) lives in the debug file.
         let own = section, other = debug.section
-        image.section = { name in other?(name) ?? own?(name) }
-        return image
+        return ElfImage(source: source, is64: is64, segments: segments, bias: bias, ehFrameHeader: ehFrameHeader,
+                        ehFrameSection: ehFrameSection, debugFrame: debugFrame ?? debug.debugFrame, symbols: merged,
+                        symbolTable: useSymbols ? (symbolTable.map { $0 + ", " } ?? "") + ".symtab of \(path)" : symbolTable,
+                        hasCompleteSymbols: hasCompleteSymbols || useSymbols, section: { name in other?(name) ?? own?(name) }, read: readRaw)
     }
 
     /// The function symbol holding a link-time address, and the offset into it.
@@ -262,20 +265,12 @@ public final class ElfImage: @unchecked Sendable {
                     let strtab = sections[Int(s.link)]
                     let strView = ByteView(file: v.file, offset: strtab.offset, count: strtab.size)
                     let count = min(s.size / entry, 4_000_000)
+                    let r = v.elfReaders(is64: is64)
                     for i in 0..<count {
-                        let o = s.offset &+ i &* entry
-                        let nameOff: UInt32?, value: UInt64?, size: UInt64?, info: UInt8?, shndx: UInt16?
-                        if is64 {
-                            nameOff = v.u32(o); info = v.u8(o + 4); shndx = v.u16(o + 6); value = v.u64(o + 8); size = v.u64(o + 16)
-                        } else {
-                            nameOff = v.u32(o); value = v.u32(o + 4).map(UInt64.init); size = v.u32(o + 8).map(UInt64.init)
-                            info = v.u8(o + 12); shndx = v.u16(o + 14)
-                        }
-                        guard let nameOff, let value, let size, let info, let shndx else { break }
-                        let type = info & 0xF
-                        guard type == 2 || type == 10, value != 0, shndx != 0, nameOff != 0,
-                              let name = strView.cString(UInt64(nameOff), limit: 1024), !name.isEmpty else { continue }
-                        out.append(Symbol(start: value, size: size, name: name))
+                        let read = ElfSymbolEntry.function(at: s.offset &+ i &* entry, is64: is64, u8: v.u8, u16: r.u16, u32: r.u32, word: r.word,
+                                                           name: { strView.cString(UInt64($0), limit: 1024) })
+                        guard let read else { break }
+                        if let symbol = read { out.append(symbol) }
                     }
                 }
                 if !out.isEmpty {
@@ -289,6 +284,28 @@ public final class ElfImage: @unchecked Sendable {
             }
             return ([], nil)
         }
+    }
+}
+
+/// One Elf32_Sym / Elf64_Sym, read at `offset` through the given readers (a file's bytes or the target's memory).
+enum ElfSymbolEntry {
+    /// The function (STT_FUNC or STT_GNU_IFUNC, defined, with an address and a name) the entry names: nil when
+    /// the entry cannot be read (the table ends there), `.some(nil)` for an entry that is not such a function.
+    static func function(at offset: UInt64, is64: Bool, u8: (UInt64) -> UInt8?, u16: (UInt64) -> UInt16?, u32: (UInt64) -> UInt32?,
+                         word: (UInt64) -> UInt64?, name: (UInt32) -> String?) -> ElfImage.Symbol?? {
+        let o = offset
+        let nameOffset: UInt32?, value: UInt64?, size: UInt64?, info: UInt8?, section: UInt16?
+        if is64 {
+            nameOffset = u32(o); info = u8(o + 4); section = u16(o + 6); value = word(o + 8); size = word(o + 16)
+        } else {
+            nameOffset = u32(o); value = word(o + 4); size = word(o + 8); info = u8(o + 12); section = u16(o + 14)
+        }
+        guard let nameOffset, let value, let size, let info, let section else { return nil }
+        let type = info & 0xF
+        guard type == 2 || type == 10, value != 0, section != 0, nameOffset != 0, let text = name(nameOffset), !text.isEmpty else {
+            return .some(nil)
+        }
+        return .some(ElfImage.Symbol(start: value, size: size, name: text))
     }
 }
 
@@ -345,20 +362,11 @@ enum DynamicSymbols {
         count = min(count, 200_000)
         var out: [ElfImage.Symbol] = []
         for i in 0..<count {
-            let o = symtab &+ i * symentSize
-            let nameOffset: UInt32?, value: UInt64?, symbolSize: UInt64?, info: UInt8?, section: UInt16?
-            if is64 {
-                nameOffset = memory.readU32(o); info = memory.readU8(o + 4); section = memory.readU16(o + 6)
-                value = memory.readU64(o + 8); symbolSize = memory.readU64(o + 16)
-            } else {
-                nameOffset = memory.readU32(o); value = memory.readU32(o + 4).map(UInt64.init); symbolSize = memory.readU32(o + 8).map(UInt64.init)
-                info = memory.readU8(o + 12); section = memory.readU16(o + 14)
-            }
-            guard let nameOffset, let value, let symbolSize, let info, let section else { break }
-            let type = info & 0xF
-            guard type == 2 || type == 10, value != 0, section != 0, nameOffset != 0, UInt64(nameOffset) < strsz || strsz == 0,
-                  let name = memory.readCString(strtab &+ UInt64(nameOffset), limit: 1024), !name.isEmpty else { continue }
-            out.append(ElfImage.Symbol(start: value, size: symbolSize, name: name))
+            let read = ElfSymbolEntry.function(at: symtab &+ i * symentSize, is64: is64, u8: memory.readU8, u16: memory.readU16,
+                                               u32: memory.readU32, word: word,
+                                               name: { UInt64($0) < strsz || strsz == 0 ? memory.readCString(strtab &+ UInt64($0), limit: 1024) : nil })
+            guard let read else { break }
+            if let symbol = read { out.append(symbol) }
         }
         return out.sorted { $0.start < $1.start }
     }

@@ -169,7 +169,7 @@ public final class NativeModules: @unchecked Sendable {
     func hasSymbols(_ module: DumpModule) -> Bool {
         let i = info(for: module)
         // Exports alone (.dynsym) leave internal functions out: an address outside them proves nothing.
-        return !(i.breakpad?.functions.isEmpty ?? true) || (i.image.map { !$0.symbols.isEmpty && $0.symbolTable?.contains(".symtab") == true } ?? false)
+        return !(i.breakpad?.functions.isEmpty ?? true) || (i.image.map { !$0.symbols.isEmpty && $0.hasCompleteSymbols } ?? false)
     }
 
     /// The functions at a code address from the module's symbol file, innermost inlined call first (empty without
@@ -305,7 +305,7 @@ public final class NativeModules: @unchecked Sendable {
         }
         if image == nil { image = ElfImage.memory(dump.memory, base: module.base) }
         // A stripped image's own symbols are its exports (.dynsym) at best: its debug file names the rest.
-        if let i = image, i.symbolTable != ".symtab", let id = module.buildId,
+        if let i = image, !i.hasCompleteSymbols, let id = module.buildId,
            let debugPath = ElfDebugFile.path(buildId: id, symbolFolders: symbolPath.folders),
            let debug = ElfImage.file(path: debugPath, base: module.base) {
             image = i.withDebugFile(debug, path: debugPath)
