@@ -494,14 +494,6 @@ public struct MinidumpFunctionTable: Sendable {
     /// The entry whose [begin, end) holds `address`.
     public func entry(containing address: UInt64) -> (begin: UInt32, end: UInt32, unwind: UInt32)? {
         guard address >= minimumAddress, address < maximumAddress, address >= baseAddress, address - baseAddress < 1 << 32 else { return nil }
-        let rva = UInt32(address - baseAddress)
-        var lo = 0, hi = count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            guard let e = entry(mid) else { return nil }
-            if e.begin <= rva { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, let e = entry(lo - 1), rva < e.end else { return nil }
-        return e
+        return SortedSearch.runtimeFunction(containing: UInt32(address - baseAddress), count: count, entrySize: entrySize) { entries.u32($0) }
     }
 }

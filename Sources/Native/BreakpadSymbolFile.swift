@@ -255,16 +255,16 @@ public final class BreakpadSymbolFile: @unchecked Sendable {
 
     /// The FUNC covering an address.
     public func function(at address: UInt64) -> Function? {
-        guard let i = Self.lastIndex(functions.count, atOrBelow: address, { functions[$0].start }) else { return nil }
+        guard let i = SortedSearch.lastIndex(functions.count, atOrBelow: address, { functions[$0].start }) else { return nil }
         let f = functions[i]
         return address - f.start < f.size ? f : nil
     }
 
     /// The nearest PUBLIC at or below an address, unless a FUNC starts between them (Breakpad's rule).
     public func publicSymbol(at address: UInt64) -> Public? {
-        guard let i = Self.lastIndex(publics.count, atOrBelow: address, { publics[$0].address }) else { return nil }
+        guard let i = SortedSearch.lastIndex(publics.count, atOrBelow: address, { publics[$0].address }) else { return nil }
         let p = publics[i]
-        if let j = Self.lastIndex(functions.count, atOrBelow: address, { functions[$0].start }), functions[j].start > p.address { return nil }
+        if let j = SortedSearch.lastIndex(functions.count, atOrBelow: address, { functions[$0].start }), functions[j].start > p.address { return nil }
         return p
     }
 
@@ -301,7 +301,7 @@ public final class BreakpadSymbolFile: @unchecked Sendable {
     private func line(in f: Function, at address: UInt64) -> Line? {
         let range = f.lines
         guard !range.isEmpty else { return nil }
-        guard let i = Self.lastIndex(range.count, atOrBelow: address, { lines[range.lowerBound + $0].start }) else { return nil }
+        guard let i = SortedSearch.lastIndex(range.count, atOrBelow: address, { lines[range.lowerBound + $0].start }) else { return nil }
         let l = lines[range.lowerBound + i]
         return address - l.start < l.size ? l : nil
     }
@@ -309,7 +309,7 @@ public final class BreakpadSymbolFile: @unchecked Sendable {
     /// The `STACK CFI` rules in force at an address: register name (`.cfa`, `.ra`, `$rbp`, `x29`...) to postfix
     /// expression; the INIT rules with every delta at or below the address applied.
     public func callFrameRules(at address: UInt64) -> [String: String]? {
-        guard let i = Self.lastIndex(callFrameRules.count, atOrBelow: address, { callFrameRules[$0].start }) else { return nil }
+        guard let i = SortedSearch.lastIndex(callFrameRules.count, atOrBelow: address, { callFrameRules[$0].start }) else { return nil }
         let r = callFrameRules[i]
         guard address - r.start < r.size else { return nil }
         var rules = Self.splitRules(r.initial)
@@ -322,7 +322,7 @@ public final class BreakpadSymbolFile: @unchecked Sendable {
     /// The `STACK WIN` record for an address: frame data before FPO, the innermost of nested records.
     public func windowsFrameInfo(at address: UInt64) -> WindowsFrameInfo? {
         for table in windowsFrames {
-            guard let i = Self.lastIndex(table.count, atOrBelow: address, { table[$0].start }) else { continue }
+            guard let i = SortedSearch.lastIndex(table.count, atOrBelow: address, { table[$0].start }) else { continue }
             var best: WindowsFrameInfo?
             // Records nest (a function's body inside its prologue's range): take the smallest that holds the address.
             for j in stride(from: i, through: max(0, i - 64), by: -1) where address - table[j].start < table[j].size {
@@ -383,15 +383,6 @@ public final class BreakpadSymbolFile: @unchecked Sendable {
         }
         if let name { out[String(name)] = expression.joined(separator: " ") }
         return out
-    }
-
-    private static func lastIndex(_ count: Int, atOrBelow address: UInt64, _ key: (Int) -> UInt64) -> Int? {
-        var lo = 0, hi = count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if key(mid) <= address { lo = mid + 1 } else { hi = mid }
-        }
-        return lo > 0 ? lo - 1 : nil
     }
 
     fileprivate static func isHexDigit(_ b: UInt8) -> Bool {

@@ -1,3 +1,5 @@
+import DumpModel
+
 /// DWARF `.debug_line` (versions 2 to 5): each compilation unit's line program run into rows, then every row of
 /// every sequence sorted by address, so that a code address finds its file and line by binary search.
 /// A damaged unit ends that unit's parse; limits on units, rows and names bound the work on a hostile file.
@@ -39,13 +41,8 @@ public struct DwarfLineTable: Sendable {
 
     /// The file and line of a code address (a link-time address: the image's, not the process's).
     public func line(at address: UInt64) -> (file: String, line: Int)? {
-        var lo = 0, hi = rows.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if rows[mid].address <= address { lo = mid + 1 } else { hi = mid }
-        }
         // Rows of different sequences may share an address; look back a few for one whose range holds it.
-        var i = lo - 1, tries = 0
+        var i = SortedSearch.lastIndex(rows.count, atOrBelow: address) { rows[$0].address } ?? -1, tries = 0
         while i >= 0, tries < 4 {
             let row = rows[i]
             if address >= row.address, address < row.end, row.line > 0, Int(row.file) < files.count {

@@ -26,15 +26,7 @@ public struct WindowsX64Unwinder: Sendable {
     func function(containing rva: UInt32) -> (begin: UInt32, end: UInt32, unwind: UInt32)? {
         guard let table else { return nil }
         let b = UInt64(table.rva)
-        var lo = 0, hi = table.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            guard let begin = image.u32(rva: b &+ UInt64(mid) * 12) else { return nil }
-            if begin <= rva { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, let begin = image.u32(rva: b &+ UInt64(lo - 1) * 12), let end = image.u32(rva: b &+ UInt64(lo - 1) * 12 &+ 4),
-              let unwind = image.u32(rva: b &+ UInt64(lo - 1) * 12 &+ 8), rva < end else { return nil }
-        return (begin, end, unwind)
+        return SortedSearch.runtimeFunction(containing: rva, count: table.count, entrySize: 12) { image.u32(rva: b &+ $0) }
     }
 
     /// The caller's registers, or nil when this module cannot unwind the frame. `interrupted` is true for
