@@ -126,9 +126,7 @@ struct ExePathCommand: DebuggerCommand {
     """
 
     func run(_ inv: Invocation, in s: Session) throws {
-        var args = inv.arguments.trimmingCharacters(in: .whitespaces)
-        var append = false
-        if args.hasPrefix("+") { append = true; args = String(args.dropFirst()).trimmingCharacters(in: .whitespaces) }
+        let (append, args) = inv.pathArguments
         if !args.isEmpty {
             let folders = args.split(separator: ";").map { String($0).trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
             s.imagePath = append ? s.imagePath + folders.filter { !s.imagePath.contains($0) } : folders

@@ -287,12 +287,13 @@ struct StackCommand: ValueCommand {
                 let m = modules.module(containing: f.lookupAddress)
                 // Calls the compiler inlined here come first, innermost first, as WinDbg lists them.
                 let sources = modules.sourceFrames(at: f.lookupAddress)
-                for inline in sources.dropLast() where m != nil {
+                for inline in sources.dropLast() {
+                    guard let m else { break }
                     let name = BreakpadSymbolFile.displayName(inline.function)
                     out.append(StackValue.Frame(index: out.count, childSP: HexValue(f.stackPointer), framePointer: nil, returnAddress: nil,
                                                 instructionPointer: HexValue(f.instructionPointer),
-                                                callSite: "\(m!.moduleName)!\(name)+0x\(String(f.instructionPointer &- inline.start, radix: 16))",
-                                                module: m?.moduleName, function: name, trust: StackValue.Frame.inlineTrust, arguments: nil,
+                                                callSite: "\(m.moduleName)!\(name)+0x\(String(f.instructionPointer &- inline.start, radix: 16))",
+                                                module: m.moduleName, function: name, trust: StackValue.Frame.inlineTrust, arguments: nil,
                                                 sourceFile: inline.file, sourceLine: inline.line, walkIndex: i))
                 }
                 let sym = m.flatMap { modules.symbol(at: f.lookupAddress, in: $0) }

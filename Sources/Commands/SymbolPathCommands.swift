@@ -22,9 +22,7 @@ struct SymbolPathCommand: DebuggerCommand {
     """
 
     func run(_ inv: Invocation, in s: Session) throws {
-        var args = inv.arguments.trimmingCharacters(in: .whitespaces)
-        var append = false
-        if args.hasPrefix("+") { append = true; args = String(args.dropFirst()).trimmingCharacters(in: .whitespaces) }
+        let (append, args) = inv.pathArguments
         if !args.isEmpty {
             s.symbolPath = SymbolPath(append && !s.symbolPath.text.isEmpty ? s.symbolPath.text + ";" + args : args)
         }
@@ -55,5 +53,15 @@ struct ReloadCommand: DebuggerCommand {
     func run(_ inv: Invocation, in s: Session) throws {
         s.nativeModulesCache = nil
         s.output.line("Reloading current modules")
+    }
+}
+
+extension Invocation {
+    /// A path command's arguments (`.exepath`, `.sympath`): the `+` of `.exepath+ DIR` (the splitter leaves it in
+    /// the arguments) says append, then the `;`-separated list.
+    var pathArguments: (append: Bool, list: String) {
+        let text = arguments.trimmingCharacters(in: .whitespaces)
+        guard text.hasPrefix("+") else { return (false, text) }
+        return (true, String(text.dropFirst()).trimmingCharacters(in: .whitespaces))
     }
 }
