@@ -206,6 +206,8 @@ public struct StackWalker {
         let highest = modules.highestAddress
         guard highest > 0 else { return p }
         let bits = 64 - highest.leadingZeroBitCount
+        // A module ending in the top half of the address space leaves no bits to strip (and 1 << 64 is 0).
+        guard bits < 64 else { return p }
         let stripped = p & ((UInt64(1) << UInt64(bits)) - 1)
         return modules.module(containing: stripped) != nil ? stripped : p
     }

@@ -393,3 +393,16 @@ struct RunawayTests {
         #expect(frames.map { $0["trust"] as? String } == ["context", "cfi", "scan"], "\(frames)")
     }
 }
+
+/// Inputs the fuzz targets found that stopped a session; each must now give output and no trap.
+struct FuzzCrasherTests {
+    /// A fuzzed core whose highest module ends in the top half of the address space: the pointer-authentication
+    /// mask computed 1 << 64 - 1 and trapped on the overflow while `~* kn` walked an ARM64-style frame record.
+    @Test func pointerAuthenticationMaskOfAFullWidthAddressSpace() throws {
+        let path = Fixtures.projectRoot.appendingPathComponent("Tests/Fixtures/fuzz-crashers/dump-pac-mask-overflow.core.xz").path
+        _ = Fixtures.cache
+        let dump = try DumpLoader.open(path: path).dump
+        let text = Fixtures.run(dump, ["~* kn"]).text
+        #expect(text.contains("Call Site"), "\(text.prefix(2000))")
+    }
+}
