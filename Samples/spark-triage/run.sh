@@ -34,8 +34,8 @@ if [ -z "$dumpdbg" ]; then
   done
 fi
 if [ -z "$dumpdbg" ]; then
-  echo "spark-triage: building dumpdbg (swift build -c release, a few minutes)" >&2
-  (cd "$root" && swift build -c release --product dumpdbg >&2)
+  echo "spark-triage: building dumpdbg (swift build -c release --static-swift-stdlib, a few minutes)" >&2
+  (cd "$root" && swift build -c release --static-swift-stdlib --product dumpdbg >&2)
   dumpdbg=$root/.build/release/dumpdbg
 fi
 
