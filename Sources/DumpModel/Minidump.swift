@@ -113,19 +113,25 @@ public final class Minidump: Dump, @unchecked Sendable {
         parseHandles()
         parseComments()
         parseBreakpad()
+        decodedStrings = [:]
     }
 
-    /// A MINIDUMP_STRING (u32 byte length + UTF-16LE) at `rva`, at most `maxBytes` of it. Names (modules,
+    /// MINIDUMP_STRINGs already decoded while parsing, by RVA. A damaged list can point
+    /// thousands of modules or handles at one long name; it is decoded once. Emptied when parsing ends.
+    private var decodedStrings: [UInt64: String] = [:]
+
+    /// A MINIDUMP_STRING (u32 byte length + UTF-16LE) at `rva`, at most 8192 bytes of it. Names (modules,
     /// threads, handles) are held to 4096 characters, more than any real path, so a damaged length cannot
     /// make every module name tens of kilobytes long.
-    func string(at rva: UInt64, maxBytes: UInt64 = 8192) -> String? {
+    func string(at rva: UInt64) -> String? {
+        if let known = decodedStrings[rva] { return known }
         guard let len = file.load(UInt32.self, at: rva) else { return nil }
-        let n = Int(min(UInt64(len), file.available(from: rva + 4), maxBytes)) & ~1
+        let n = Int(min(UInt64(len), file.available(from: rva + 4), 8192)) & ~1
         guard let b = file.bytes(at: rva + 4, count: n) else { return nil }
-        var units: [UInt16] = []
-        units.reserveCapacity(n / 2)
-        for i in stride(from: 0, to: n, by: 2) { units.append(UInt16(b[i]) | UInt16(b[i + 1]) << 8) }
-        return String(decoding: units, as: UTF16.self)
+        let units = (0..<n / 2).lazy.map { (i: Int) -> UInt16 in UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 }
+        let s = String(decoding: units, as: UTF16.self)
+        decodedStrings[rva] = s
+        return s
     }
 
     private func parseSystemInfo() {

@@ -173,18 +173,38 @@ public struct DumpModule: Sendable {
 
     /// The file name without folders, for either path style.
     public var fileName: String {
-        // The text after the last separator (either kind: the path is as the dump's machine wrote it).
-        guard let sep = path.lastIndex(where: { $0 == "/" || $0 == "\\" }) else { return path }
-        let tail = path[path.index(after: sep)...]
-        return tail.isEmpty ? String(path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? Substring(path)) : String(tail)
+        // The text after the last separator (either kind: the path is as the dump's machine wrote it). Searched
+        // as UTF-8 bytes: a damaged dump's names run to thousands of characters of any script, and a walk by
+        // Character (grapheme breaking) made `lm` on such a dump the slowest part of a session.
+        let isSeparator = { (byte: UInt8) in byte == UInt8(ascii: "/") || byte == UInt8(ascii: "\\") }
+        guard let sep = path.utf8.lastIndex(where: isSeparator) else { return path }
+        let tail = path[path.utf8.index(after: sep)...]
+        if !tail.isEmpty { return String(tail) }
+        return String(path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last ?? Substring(path))
     }
 
     /// WinDbg's module name: the file name without its last extension, every character a MASM expression
     /// cannot hold replaced by '_' (libc.so.6 -> libc_so, System.Private.CoreLib.dll -> System_Private_CoreLib).
+    /// Decided per Unicode scalar, not per Character, for the same reason.
     public var moduleName: String {
-        var name = fileName
-        if let dot = name.lastIndex(of: "."), dot != name.startIndex { name = String(name[..<dot]) }
-        return String(name.map { $0.isLetter || $0.isNumber || $0 == "_" ? $0 : "_" })
+        let file = fileName
+        var name = Substring(file)
+        if let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex { name = name[..<dot] }
+        var scalars = String.UnicodeScalarView()
+        for scalar in name.unicodeScalars {
+            let kept: Bool
+            switch scalar.value {
+            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F: kept = true
+            case 0..<0x80: kept = false
+            default:
+                // Letters and digits of any script, and the marks that combine with them (é as e + U+0301).
+                let p = scalar.properties
+                kept = p.isAlphabetic || p.numericType != nil
+                    || [.nonspacingMark, .spacingMark, .enclosingMark].contains(p.generalCategory)
+            }
+            scalars.append(kept ? scalar : "_")
+        }
+        return String(scalars)
     }
 }
 
