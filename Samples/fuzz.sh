@@ -2,7 +2,8 @@
 # fuzz.sh - builds dumpdbg's libFuzzer targets (swiftc -sanitize=fuzzer,address) and runs them.
 #
 # Usage: Samples/fuzz.sh TARGET|all [RUNS] [-- libFuzzer options]
-#   targets: dump (minidump/ELF core bytes, then native commands), metadata (PE + ECMA-335 metadata),
+#   targets: dumpmodel (minidump/ELF core bytes: the dump model's parsers and address space, no commands),
+#            dump (the same bytes, then native commands), metadata (PE + ECMA-335 metadata),
 #            commandline (the line splitter and the MASM evaluator), clr (patches into the hang sample's
 #            runtime structures, then the SOS commands; needs DUMPDBG_RUNTIME_3_1 or Samples/install-deps.sh),
 #            symbols (a Breakpad .sym file: parsed, resolved, and used to walk minidump2.dmp's x86 stacks)
@@ -13,7 +14,7 @@
 # target); a module is rebuilt when one of its sources is newer, and so is every module after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,13p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
 TARGET=$1; RUNS=${2:-100000}; shift $(( $# >= 2 ? 2 : 1 ))
 [ "${1:-}" = "--" ] && shift
 OUT=.build-fuzz
@@ -47,7 +48,7 @@ corpus() {  # target -> a folder of seeds
   if [ ! -d "$dir" ]; then
     mkdir -p "$dir"
     case $1 in
-      dump)
+      dump|dumpmodel)
         # Small real dumps of every kind (the large ones only slow each run down).
         find "$SHARED" -type f \( -name '*.dmp' -o -name '*.core' -o -name '*core' \) -size -400k 2>/dev/null \
           | head -40 | while read -r f; do cp "$f" "$dir/"; done ;;
@@ -100,7 +101,7 @@ if [ -z "${DUMPDBG_RUNTIME_3_1:-}" ]; then
 fi
 
 case $TARGET in
-  all) fail=0; for t in dump metadata commandline clr symbols; do run "$t" "$@" || fail=1; done; exit $fail ;;
-  dump|metadata|commandline|clr|symbols) run "$TARGET" "$@" ;;
-  *) echo "unknown target $TARGET (dump, metadata, commandline, clr, symbols, all)" >&2; exit 2 ;;
+  all) fail=0; for t in dumpmodel dump metadata commandline clr symbols; do run "$t" "$@" || fail=1; done; exit $fail ;;
+  dumpmodel|dump|metadata|commandline|clr|symbols) run "$TARGET" "$@" ;;
+  *) echo "unknown target $TARGET (dumpmodel, dump, metadata, commandline, clr, symbols, all)" >&2; exit 2 ;;
 esac
