@@ -181,18 +181,24 @@ extension ClrRuntime {
     /// memory range that holds `top`) that point at valid heap objects. `shouldStop` is polled (Ctrl-C).
     public func objectsOnStack(top: UInt64, bottom: UInt64?, heap: ClrHeap, limit: UInt64,
                                shouldStop: () throws -> Void) rethrows -> [ClrStackObject]? {
+        let memory = self.memory
         guard let i = memory.rangeIndex(containing: top) else { return nil }
         let range = memory.ranges[i]
         var end = min(range.start &+ range.present, top &+ min(limit, UInt64.max - top))
         if let bottom { end = min(end, bottom) }
         var out: [ClrStackObject] = []
-        var a = top & ~7
-        while a &+ 8 <= end, a &+ 8 > a {
-            try shouldStop()
-            if let v = memory.readU64(a), v != 0, heap.isValidObject(v), let t = objectType(v) {
-                out.append(ClrStackObject(slot: a, object: v, type: t))
+        let aligned = top & ~7
+        let first = aligned >= range.start ? aligned : (range.start &+ 7) & ~7
+        let words = end > first ? Int(clamping: (end - first) / 8) : 0
+        // The scanned stack lies in one present range: borrowed from the mapping once, not searched for per word.
+        guard words > 0, let stack = memory.contiguousBytes(first, count: words * 8) else { return out }
+        for k in 0..<words {
+            if k & 0x3FF == 0 { try shouldStop() }
+            let raw = stack.loadUnaligned(fromByteOffset: k * 8, as: UInt64.self)
+            let v = memory.bigEndian ? UInt64(bigEndian: raw) : UInt64(littleEndian: raw)
+            if v != 0, heap.isValidObject(v), let t = objectType(v) {
+                out.append(ClrStackObject(slot: first &+ UInt64(k) * 8, object: v, type: t))
             }
-            a += 8
         }
         return out
     }
