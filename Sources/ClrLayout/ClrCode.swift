@@ -88,13 +88,8 @@ public final class ClrCodeMap: @unchecked Sendable {
     }
 
     private func section(containing ip: UInt64) -> Section? {
-        var lo = 0, hi = sections.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if sections[mid].low <= ip { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, ip < sections[lo - 1].high else { return nil }
-        return sections[lo - 1]
+        guard let i = SortedSearch.lastIndex(sections.count, atOrBelow: ip, { sections[$0].low }), ip < sections[i].high else { return nil }
+        return sections[i]
     }
 
     /// The managed method holding `ip`, or nil (native code, a stub, or memory the dump lacks).
@@ -160,14 +155,10 @@ public final class ClrCodeMap: @unchecked Sendable {
     private func readyToRunCode(_ ip: UInt64, module: UInt64, section s: Section) -> ClrCodeInfo? {
         if entryPoints[module] == nil { entryPoints[module] = readEntryPointMap(module) }
         guard let list = entryPoints[module], !list.isEmpty else { return nil }
-        var lo = 0, hi = list.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if list[mid].start <= ip { lo = mid + 1 } else { hi = mid }
-        }
         // A method is not longer than this: past it, the IP is in code the map does not know.
-        guard lo > 0, list[lo - 1].start >= s.low, ip - list[lo - 1].start < 0x10000 else { return nil }
-        return ClrCodeInfo(kind: .readyToRun, methodDesc: list[lo - 1].md, start: list[lo - 1].start, unwindBase: s.low,
+        guard let i = SortedSearch.lastIndex(list.count, atOrBelow: ip, { list[$0].start }),
+              list[i].start >= s.low, ip - list[i].start < 0x10000 else { return nil }
+        return ClrCodeInfo(kind: .readyToRun, methodDesc: list[i].md, start: list[i].start, unwindBase: s.low,
                            function: readyToRunFunction(ip, module: module, base: s.low), readyToRunModule: module)
     }
 
@@ -177,16 +168,7 @@ public final class ClrCodeMap: @unchecked Sendable {
         let t = runtime.target
         guard let rti = t.u64(module &+ layout.moduleReadyToRunInfo), rti != 0, let table = t.u64(rti &+ layout.r2rRuntimeFunctions),
               let count = t.u32(rti &+ layout.r2rRuntimeFunctionCount), count < 4_000_000, ip >= base, ip - base < 1 << 32 else { return nil }
-        let rva = UInt32(ip - base)
-        var lo = 0, hi = Int(count)
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            guard let b = t.u32(table &+ UInt64(mid) * 12) else { return nil }
-            if b <= rva { lo = mid + 1 } else { hi = mid }
-        }
-        let e = table &+ UInt64(lo - 1) * 12
-        guard lo > 0, let b = t.u32(e), let en = t.u32(e &+ 4), let u = t.u32(e &+ 8), rva < en else { return nil }
-        return (b, en, u)
+        return SortedSearch.runtimeFunction(containing: UInt32(ip - base), count: Int(count), entrySize: 12) { t.u32(table &+ $0) }
     }
 
     /// The index of a ReadyToRun method's main RUNTIME_FUNCTION (the one that starts at its entry point), which

@@ -246,14 +246,9 @@ struct ObjectBitmap {
     }
 
     private func locate(_ a: UInt64) -> (Int, Int, UInt64)? {
-        var lo = 0, hi = starts.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if starts[mid] <= a { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, a < ends[lo - 1] else { return nil }
-        let slot = (a - starts[lo - 1]) / 8
-        return (lo - 1, Int(slot / 64), UInt64(1) << (slot % 64))
+        guard let i = SortedSearch.lastIndex(starts.count, atOrBelow: a, { starts[$0] }), a < ends[i] else { return nil }
+        let slot = (a - starts[i]) / 8
+        return (i, Int(slot / 64), UInt64(1) << (slot % 64))
     }
 
     func contains(_ a: UInt64) -> Bool {

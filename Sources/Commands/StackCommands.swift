@@ -392,11 +392,8 @@ struct NearSymbolCommand: ValueCommand {
             return NearSymbolValue(address: HexValue(a), before: nil, after: nil, name: "", pointerSize: s.pointerSize)
         }
         let syms = modules.symbols(in: m)
-        var lo = 0, hi = syms.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if syms[mid].address <= a { lo = mid + 1 } else { hi = mid }
-        }
+        // The first symbol above the address follows the last one at or below it.
+        let lo = (SortedSearch.lastIndex(syms.count, atOrBelow: a) { syms[$0].address } ?? -1) + 1
         let before = lo > 0 ? NearSymbolValue.Symbol(address: HexValue(syms[lo - 1].address), name: "\(m.moduleName)!\(syms[lo - 1].name)") : nil
         let after = lo < syms.count ? NearSymbolValue.Symbol(address: HexValue(syms[lo].address), name: "\(m.moduleName)!\(syms[lo].name)") : nil
         return NearSymbolValue(address: HexValue(a), before: before ?? .init(address: HexValue(m.base), name: m.moduleName), after: after,

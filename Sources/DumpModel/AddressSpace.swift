@@ -48,13 +48,7 @@ public struct AddressSpace: Sendable {
 
     /// The index of the range that holds `address`, if any.
     public func rangeIndex(containing address: UInt64) -> Int? {
-        var lo = 0, hi = ranges.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if ranges[mid].start <= address { lo = mid + 1 } else { hi = mid }
-        }
-        let i = lo - 1
-        guard i >= 0, address < ranges[i].end else { return nil }
+        guard let i = SortedSearch.lastIndex(ranges.count, atOrBelow: address, { ranges[$0].start }), address < ranges[i].end else { return nil }
         return i
     }
 
@@ -166,12 +160,7 @@ public struct AddressSpace: Sendable {
             if address - ranges[i].start < ranges[i].present { return address }
             j = i + 1
         } else {
-            var lo = 0, hi = ranges.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if ranges[mid].start <= address { lo = mid + 1 } else { hi = mid }
-            }
-            j = lo
+            j = (SortedSearch.lastIndex(ranges.count, atOrBelow: address) { ranges[$0].start } ?? -1) + 1
         }
         while j < ranges.count {
             if ranges[j].present > 0 { return ranges[j].start }
@@ -181,12 +170,8 @@ public struct AddressSpace: Sendable {
     }
 
     public func nextRangeStart(after address: UInt64) -> UInt64? {
-        var lo = 0, hi = ranges.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if ranges[mid].start <= address { lo = mid + 1 } else { hi = mid }
-        }
-        return lo < ranges.count ? ranges[lo].start : nil
+        let next = (SortedSearch.lastIndex(ranges.count, atOrBelow: address) { ranges[$0].start } ?? -1) + 1
+        return next < ranges.count ? ranges[next].start : nil
     }
 
     /// Total bytes the dump holds for the target.

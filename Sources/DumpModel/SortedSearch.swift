@@ -2,6 +2,7 @@
 public enum SortedSearch {
     /// The last index whose key is at or below `address` (nil when every key is above it); `key` must not
     /// decrease with the index.
+    @inlinable
     public static func lastIndex(_ count: Int, atOrBelow address: UInt64, _ key: (Int) -> UInt64) -> Int? {
         var lo = 0, hi = count
         while lo < hi {

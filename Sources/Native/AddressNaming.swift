@@ -14,13 +14,9 @@ public struct AddressNamer: Sendable {
     }
 
     public func module(containing address: UInt64) -> DumpModule? {
-        var lo = 0, hi = modules.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if modules[mid].base <= address { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, modules[lo - 1].contains(address) else { return nil }
-        return modules[lo - 1]
+        guard let i = SortedSearch.lastIndex(modules.count, atOrBelow: address, { modules[$0].base }),
+              modules[i].contains(address) else { return nil }
+        return modules[i]
     }
 
     /// `chrome+0x6cc480`, `ntdll` (at the base), or nil outside every module.

@@ -171,13 +171,8 @@ public final class ElfImage: @unchecked Sendable {
 
     /// The function symbol holding a link-time address, and the offset into it.
     public func symbol(at vaddr: UInt64) -> (symbol: Symbol, offset: UInt64)? {
-        var lo = 0, hi = symbols.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if symbols[mid].start <= vaddr { lo = mid + 1 } else { hi = mid }
-        }
         // Symbols may nest or share a start (aliases); look back a few for one whose range holds the address.
-        var i = lo - 1
+        var i = SortedSearch.lastIndex(symbols.count, atOrBelow: vaddr) { symbols[$0].start } ?? -1
         var tries = 0
         while i >= 0, tries < 8 {
             let s = symbols[i]

@@ -1,3 +1,4 @@
+import DumpModel
 import Native
 
 /// How to find one register's value in the caller (DWARF's register rules).
@@ -120,21 +121,17 @@ final class EhFrameInfo: @unchecked Sendable {
                       let fde = r.encodedPointer(h.tableEncoding, pointerSize: pointerSize, dataBase: h.address) else { return nil }
                 return (start, fde)
             }
-            var lo = 0, hi = h.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                guard let (start, _) = entryAt(mid) else { return nil }
-                if start <= pc { lo = mid + 1 } else { hi = mid }
+            var unreadable = false
+            let found = SortedSearch.lastIndex(h.count, atOrBelow: pc) { i in
+                guard let (start, _) = entryAt(i) else { unreadable = true; return UInt64.max }
+                return start
             }
-            return lo > 0 ? entryAt(lo - 1)?.1 : nil
+            guard !unreadable, let i = found else { return nil }
+            return entryAt(i)?.1
         }
-        var lo = 0, hi = linearIndex.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if linearIndex[mid].start <= pc { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, pc < linearIndex[lo - 1].end else { return nil }
-        return linearIndex[lo - 1].fde
+        guard let i = SortedSearch.lastIndex(linearIndex.count, atOrBelow: pc, { linearIndex[$0].start }),
+              pc < linearIndex[i].end else { return nil }
+        return linearIndex[i].fde
     }
 }
 

@@ -1,3 +1,4 @@
+import DumpModel
 import Native
 
 /// `.debug_frame`: DWARF call frame information that the loader never maps. Compilers put a function's rules
@@ -47,12 +48,8 @@ final class DebugFrameInfo: @unchecked Sendable {
 
     /// The rules at link-time address `pc`.
     func row(at pc: UInt64) -> UnwindRow? {
-        var lo = 0, hi = index.count
-        while lo < hi {
-            let mid = (lo + hi) / 2
-            if index[mid].start <= pc { lo = mid + 1 } else { hi = mid }
-        }
-        guard lo > 0, pc < index[lo - 1].end, let fde = entry(at: index[lo - 1].fde) else { return nil }
+        guard let i = SortedSearch.lastIndex(index.count, atOrBelow: pc, { index[$0].start }),
+              pc < index[i].end, let fde = entry(at: index[i].fde) else { return nil }
         return CfaProgram.run(cie: fde.cie, fde: fde, until: pc)
     }
 

@@ -113,12 +113,8 @@ public final class NativeModules: @unchecked Sendable {
         if !i.exports.isEmpty, address >= module.base, address - module.base < 1 << 32 {
             // Export symbols, as WinDbg uses them: the nearest export at or below the address.
             let rva = UInt32(address - module.base)
-            var lo = 0, hi = i.exports.count
-            while lo < hi {
-                let mid = (lo + hi) / 2
-                if i.exports[mid].rva <= rva { lo = mid + 1 } else { hi = mid }
-            }
-            return lo > 0 ? (i.exports[lo - 1].name, UInt64(rva - i.exports[lo - 1].rva)) : nil
+            guard let e = SortedSearch.lastIndex(i.exports.count, atOrBelow: UInt64(rva), { UInt64(i.exports[$0].rva) }) else { return nil }
+            return (i.exports[e].name, UInt64(rva - i.exports[e].rva))
         }
         guard let image = i.image, !image.symbols.isEmpty else { return nil }
         guard let (s, off) = image.symbol(at: address &- image.bias) else { return nil }
