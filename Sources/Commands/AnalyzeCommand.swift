@@ -191,8 +191,8 @@ struct AnalyzeCommand: ValueCommand {
         let module = lookup.flatMap { s.namer.module(containing: $0) }
         let symbolName: String
         if let f = blamed, let m = module, let lookup {
-            if f.isInline, f.function != nil {
-                symbolName = f.callSite.replacingOccurrences(of: "+0x", with: "+")
+            if f.isInline, let fn = f.function, let off = f.inlineOffset {
+                symbolName = "\(m.moduleName)!\(fn)+\(String(off, radix: 16))"
             } else if f.function != nil, let (fn, off) = s.nativeModules.symbol(at: lookup, in: m) {
                 symbolName = "\(m.moduleName)!\(fn)+\(String(f.isContextFrame ? off : off + 1, radix: 16))"
             } else {

@@ -68,6 +68,8 @@ struct StackValue: CommandValue {
         var sourceLine: Int? = nil
         /// The frame of the native walk this frame belongs to (inline frames share their caller's).
         var walkIndex: Int? = nil
+        /// The instruction pointer's offset from the start of an inlined call's code (inline frames only).
+        var inlineOffset: UInt64? = nil
 
         var isInline: Bool { trust == Self.inlineTrust }
         /// The frame the walk started from (its instruction pointer is not a return address).
@@ -162,7 +164,8 @@ extension StackValue {
             return Frame(index: f.index, childSP: f.childSP, framePointer: f.framePointer, returnAddress: f.returnAddress,
                          instructionPointer: f.instructionPointer, callSite: "\(module)!\(function)+0x\(String(offset, radix: 16))",
                          module: module, function: function, trust: f.trust, arguments: f.arguments,
-                         sourceFile: f.sourceFile, sourceLine: f.sourceLine, walkIndex: f.walkIndex)
+                         sourceFile: f.sourceFile, sourceLine: f.sourceLine, walkIndex: f.walkIndex,
+                         inlineOffset: f.isInline ? offset : nil)
         }
         return StackValue(threadIndex: threadIndex, threadId: threadId, frames: renamed, note: note, options: options, pointerSize: pointerSize)
     }
@@ -294,7 +297,8 @@ struct StackCommand: ValueCommand {
                                                 instructionPointer: HexValue(f.instructionPointer),
                                                 callSite: "\(m.moduleName)!\(name)+0x\(String(f.instructionPointer &- inline.start, radix: 16))",
                                                 module: m.moduleName, function: name, trust: StackValue.Frame.inlineTrust, arguments: nil,
-                                                sourceFile: inline.file, sourceLine: inline.line, walkIndex: i))
+                                                sourceFile: inline.file, sourceLine: inline.line, walkIndex: i,
+                                                inlineOffset: f.instructionPointer &- inline.start))
                 }
                 let sym = m.flatMap { modules.symbol(at: f.lookupAddress, in: $0) }
                 let site = modules.callSite(of: f) ?? s.address(f.instructionPointer)

@@ -128,7 +128,10 @@ public final class Minidump: Dump, @unchecked Sendable {
         guard let len = file.load(UInt32.self, at: rva) else { return nil }
         let n = Int(min(UInt64(len), file.available(from: rva + 4), 8192)) & ~1
         guard let b = file.bytes(at: rva + 4, count: n) else { return nil }
-        let units = (0..<n / 2).lazy.map { (i: Int) -> UInt16 in UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 }
+        let units = [UInt16](unsafeUninitializedCapacity: n / 2) { out, count in
+            for i in 0..<n / 2 { out[i] = UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 }
+            count = n / 2
+        }
         let s = String(decoding: units, as: UTF16.self)
         decodedStrings[rva] = s
         return s

@@ -293,4 +293,11 @@ public protocol Dump: AnyObject, Sendable {
     var warnings: [String] { get }
     /// Free-form lines for `vertarget`/`||` that only one format knows.
     var details: [(String, String)] { get }
+    /// Unwind tables the process registered at run time (RtlAddFunctionTable) for code outside its modules,
+    /// such as a JIT's code range; only a minidump's FunctionTableStream records them.
+    var functionTables: [MinidumpFunctionTable] { get }
+}
+
+extension Dump {
+    public var functionTables: [MinidumpFunctionTable] { [] }
 }

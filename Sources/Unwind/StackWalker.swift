@@ -154,8 +154,7 @@ public struct StackWalker {
     }
 
     private func functionTableEntry(containing address: UInt64) -> (MinidumpFunctionTable, (begin: UInt32, end: UInt32, unwind: UInt32))? {
-        guard let tables = (modules.dump as? Minidump)?.functionTables else { return nil }
-        for t in tables { if let f = t.entry(containing: address) { return (t, f) } }
+        for t in modules.dump.functionTables { if let f = t.entry(containing: address) { return (t, f) } }
         return nil
     }
 
