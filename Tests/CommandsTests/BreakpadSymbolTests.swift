@@ -175,6 +175,10 @@ func stackFrames(_ json: String, command: String) -> [[String: Any]] { stackFram
         // kL leaves the source lines out.
         let hidden = run([".ecxr", "kL 4"])
         #expect(hidden.contains("linux_inline!main+0x686\n") && !hidden.contains("[a.cpp @ 42]"))
+        // !analyze blames the innermost inlined call, named as WinDbg names it (offset in hex, no 0x).
+        let analysis = run(["!analyze -v"])
+        #expect(analysis.contains("SYMBOL_NAME:  linux_inline!func+633\n"), "\(analysis)")
+        #expect(analysis.contains("FAULTING_SOURCE_LINE_NUMBER:  27\n"))
         // The module's build id comes from the Breakpad CodeView record ("LEpB") and names the symbol file.
         let lmv = run(["lmv m linux_inline"])
         #expect(lmv.contains("Build ID:         10faa6bbaab83db3"))
