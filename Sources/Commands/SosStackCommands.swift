@@ -16,6 +16,12 @@ struct ManagedStacksValue: CommandValue {
         /// With -a/-p: the arguments; with -a/-l: the locals (nil when the method has no local signature).
         var parameters: [Variable]? = nil
         var locals: [Variable]? = nil
+        /// With -r: the frame's registers as the runtime's stack walk carries them (see `ClrStackCommand.frames`).
+        var registers: [Register]? = nil
+    }
+    struct Register: Encodable {
+        let name: String
+        let value: HexValue
     }
     /// An argument or local: where the JIT keeps it at this IP and its value.
     struct Variable: Encodable {
@@ -44,12 +50,24 @@ struct ManagedStacksValue: CommandValue {
             out.append("        Child SP               IP Call Site")
             for f in t.frames {
                 out.append("\(Sos.P(f.childSP.value)) \(Sos.P(f.ip.value)) \(f.callSite)")
-                guard variablesRequested, f.managed else { continue }
-                out += Self.variableLines(f)
-                out.append("")
+                if variablesRequested, f.managed {
+                    out += Self.variableLines(f)
+                    out.append("")
+                }
+                if let registers = f.registers { out += Self.registerLines(registers) }
             }
         }
         return out
+    }
+
+    /// SOS's PrintManagedFrameContext for x64: three registers a line, names right-aligned in three columns.
+    static func registerLines(_ registers: [Register]) -> [String] {
+        let value = Dictionary(registers.map { ($0.name, $0.value.value) }, uniquingKeysWith: { a, _ in a })
+        return ClrStackCommand.registerLayout.map { names in
+            "    " + names.map { name in
+                String(repeating: " ", count: max(0, 3 - name.count)) + name + "=" + Hex.pad(value[name] ?? 0, 16)
+            }.joined(separator: " ")
+        }
     }
 
     /// SOS's ClrStackImpl::ShowArgs / ShowLocals lines.
@@ -94,14 +112,14 @@ struct ManagedStacksValue: CommandValue {
     }
 }
 
-/// `!CLRStack [-a|-p|-l] [-f] [-all]`: the managed call stack, found by unwinding from the thread's context through
+/// `!CLRStack [-a|-p|-l] [-f] [-r] [-all]`: the managed call stack, found by unwinding from the thread's context through
 /// native code (call frame information) and managed code (the JIT's unwind info), with method names from the
 /// runtime's MethodDescs.
 struct ClrStackCommand: ValueCommand {
     let names = ["!CLRStack", "!clrstack"]
     let summary = "show the managed call stack of the current thread (-all: every managed thread)"
     let help = """
-    !CLRStack [-a | -p | -l] [-f] [-all]
+    !CLRStack [-a | -p | -l] [-f] [-r] [-all]
     Unwinds the thread from its context: native frames by call frame information (libcoreclr's .eh_frame,
     coreclr.dll's .pdata), JIT-compiled frames by the unwind info in their code headers, ReadyToRun frames by
     the image's RUNTIME_FUNCTIONs; each managed frame is named from its MethodDesc (Docs/clr/code-lookup.md).
@@ -111,13 +129,21 @@ struct ClrStackCommand: ValueCommand {
     (its debug info: JIT'd methods' code headers, ReadyToRun images' DEBUG_INFO section) and the value
     there. Argument names come from metadata; locals have no names without a PDB, as in SOS. A variable
     with no live location at the IP prints <no data>; one in a register prints <CLR reg>.
+    -r adds each frame's registers (x64) as the runtime's stack walk carries them: callee-saved registers as
+    unwinding restored them, the others as the thread left them. -i (ICorDebug's view) is not available.
     Example: !CLRStack -a
     """
     var extensionName: String? { "sos" }
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-a", "-p", "-l", "-f", "-all", "-i", "-r"], positionals: 0...0,
-                                        usage: "!CLRStack [-a | -p | -l] [-f] [-all]")
+                                        usage: "!CLRStack [-a | -p | -l] [-f] [-r] [-all]")
+        if args.has("-i") {
+            throw CommandError("!CLRStack -i shows variables through ICorDebug, which dumpdbg does not have: -a shows each frame's parameters and locals")
+        }
+        if args.has("-r"), s.dump.system.architecture != .amd64 {
+            throw CommandError("!CLRStack -r shows x64 registers; this dump is \(s.dump.system.architecture)")
+        }
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         var indices: [Int]
         if args.has("-all") {
@@ -136,13 +162,17 @@ struct ClrStackCommand: ValueCommand {
             let params = args.has("-a") || args.has("-p"), locals = args.has("-a") || args.has("-l")
             threads.append(.init(threadIndex: i, osId: HexValue(s.dump.threads[i].id),
                                  frames: Self.frames(thread: i, context: context, native: args.has("-f"), r, s,
-                                                     parameters: params, locals: locals)))
+                                                     parameters: params, locals: locals, registers: args.has("-r"))))
         }
         return ManagedStacksValue(threads: threads, variablesRequested: args.has("-a") || args.has("-p") || args.has("-l"))
     }
 
+    /// The registers `-r` prints after each frame, a line each, in SOS's order.
+    static let registerLayout = [["rsp", "rbp", "rip"], ["rax", "rbx", "rcx"], ["rdx", "rsi", "rdi"], ["r8", "r9", "r10"],
+                                 ["r11", "r12", "r13"], ["r14", "r15"]]
+
     static func frames(thread i: Int, context: RegisterContext?, native: Bool, _ r: ClrRuntime, _ s: Session,
-                       parameters: Bool = false, locals: Bool = false) -> [ManagedStacksValue.Frame] {
+                       parameters: Bool = false, locals: Bool = false, registers showRegisters: Bool = false) -> [ManagedStacksValue.Frame] {
         guard let context, let sp = context.stackPointer,
               var walker = StackWalker(modules: s.nativeModules, stack: StackWalker.stackRange(thread: s.dump.threads[i], stackPointer: sp, memory: s.memory))
         else { return [] }
@@ -154,25 +184,42 @@ struct ClrStackCommand: ValueCommand {
         let osId = s.dump.threads[i].id
         var explicit = r.threads().first { $0.osId == osId }.map { r.explicitFrames(thread: $0.address) } ?? []
         let inlinedCallers = Dictionary(explicit.compactMap { $0.inlinedCaller.map { ($0.sp, $0.returnAddress) } }, uniquingKeysWith: { a, _ in a })
+        // Registers as the runtime's own stack walk carries them: the thread's context, with each frame's
+        // unwound (callee-saved) registers laid over it; volatile ones keep the thread's values, as SOS shows.
+        var registers: [String: UInt64] = [:]
+        for name in ClrRuntimeRegisterNames.all + ["rip"] { if let v = context[name] { registers[name] = v } }
+        func snapshot() -> [ManagedStacksValue.Register] {
+            registerLayout.joined().map { .init(name: $0, value: HexValue(registers[$0] ?? 0)) }
+        }
         func flush(below sp: UInt64?) {
             while let e = explicit.first, sp.map({ e.address < $0 }) ?? true {
                 explicit.removeFirst()
                 // SOS: "[Class: address] " and, when the Frame stands for a method (a HelperMethodFrame's FCall), its name.
-                out.append(.init(childSP: HexValue(e.address), ip: HexValue(0),
+                var frame = ManagedStacksValue.Frame(childSP: HexValue(e.address), ip: HexValue(0),
                                  callSite: "[\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))] " + (e.methodDesc.map { r.methodName($0, withModule: false) } ?? ""),
-                                 managed: false, codeKind: nil, methodDesc: e.methodDesc.map(HexValue.init)))
+                                 managed: false, codeKind: nil, methodDesc: e.methodDesc.map(HexValue.init))
+                if showRegisters { frame.registers = snapshot() }
+                out.append(frame)
             }
         }
-        // Registers as the runtime's own stack walk carries them: the thread's context, with each frame's
-        // unwound (callee-saved) registers laid over it; volatile ones keep the thread's values, as SOS shows.
-        var registers: [String: UInt64] = [:]
-        for name in ClrRuntimeRegisterNames.all { if let v = context[name] { registers[name] = v } }
+        // The registers where the walk last left managed code (at first, the thread's context).
+        var leftManagedCode = registers
         for f in walker.walk(context).frames {
-            for (name, value) in f.registers { registers[name] = value }
+            if inlinedCallers[f.stackPointer] != nil {
+                // The runtime's walk does not unwind the native frames below an active P/Invoke: it resumes at the
+                // InlinedCallFrame, which sets rsp, rbp and rip only; the other registers keep the values they had
+                // where the walk left managed code (checked against the DAC's frame contexts).
+                registers = leftManagedCode
+                for (name, value) in f.registers where name == "rsp" || name == "rbp" { registers[name] = value }
+            } else {
+                for (name, value) in f.registers { registers[name] = value }
+            }
+            registers["rip"] = f.instructionPointer
             if let code = map.code(at: f.lookupAddress) {
                 flush(below: f.stackPointer)
                 // Below an active P/Invoke the runtime shows the caller at the InlinedCallFrame's return address.
                 let ip = inlinedCallers[f.stackPointer] ?? f.instructionPointer
+                registers["rip"] = ip
                 var frame = ManagedStacksValue.Frame(childSP: HexValue(f.stackPointer), ip: HexValue(ip),
                                  callSite: r.methodName(code.methodDesc, withModule: false), managed: true, codeKind: code.kind.rawValue,
                                  methodDesc: HexValue(code.methodDesc))
@@ -181,7 +228,9 @@ struct ClrStackCommand: ValueCommand {
                     if parameters { frame.parameters = (v?.parameters ?? []).map(Self.variable) }
                     if locals { frame.locals = v?.locals.map { $0.map(Self.variable) } }
                 }
+                if showRegisters { frame.registers = snapshot() }
                 out.append(frame)
+                leftManagedCode = registers
             } else if native {
                 out.append(.init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
                                  callSite: s.nativeModules.callSite(of: f) ?? s.address(f.instructionPointer),
