@@ -13,8 +13,7 @@ struct ClrStackTests {
 
     @Test func linux31MatchesTheDAC() throws {
         guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return }
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try ClrFixtures.seedSessionWithSos()
         #expect(Self.frames(s, b, thread: 0) == [
             "00007FFF382B4C98 0000000000000000 [HelperMethodFrame: 00007fff382b4c98] System.Threading.Thread.SleepInternal(Int32)",
             "00007FFF382B4DE0 00007FB0971760DB System.Threading.Thread.Sleep(Int32)",
@@ -87,8 +86,7 @@ struct ClrStackTests {
         guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return }
         let bucket = "FAILURE_BUCKET_ID:  CLR_EXCEPTION_System.NullReferenceException_80004003_app.exe!CrashLab.AccountController+<LoginAsync>c__async0.MoveNext"
         var sessions: [(String, Session, Output.Buffer, String)] = []
-        let (s31, b31) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s31, b31, ".loadby sos clr")
+        let (s31, b31) = try ClrFixtures.seedSessionWithSos()
         sessions.append(("linux-3.1", s31, b31, "FAULTING_THREAD:  3811"))
         let (sw, bw) = try Win31.session()
         sessions.append(("windows-3.1", sw, bw, "FAULTING_THREAD:  194"))
@@ -107,8 +105,7 @@ struct ClrStackTests {
     /// `!IP2MD`, `!DumpMD` and `!U` on the 3.1 dump: the values code-lookup.md §2.3 checked against the DAC.
     @Test func ip2mdDumpmdAndU() throws {
         guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return }
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try ClrFixtures.seedSessionWithSos()
         let ip2md = ClrFixtures.run(s, b, "!ip2md 7fb09766a39b")
         #expect(ip2md.hasPrefix("MethodDesc:   00007fb09770fe90\nMethod Name:          CrashLab.Program.WorkerThreadProc()\n"), "\(ip2md)")
         #expect(ip2md.contains("mdToken:              0000000006000005\n") && ip2md.contains("Current CodeAddr:     00007fb09766a340\n"), "\(ip2md)")

@@ -71,8 +71,7 @@ enum ClrStackOracle {
 struct ClrStackVariablesTests {
     @Test(.enabled(if: ClrFixtures.seedAvailable && ClrFixtures.runtimeFolder != nil))
     func linux31() throws {
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try ClrFixtures.seedSessionWithSos()
         try ClrStackOracle.compare(s, b, expectedFile: "linux-3.1.dac-clrstack-a.txt")
     }
 

@@ -59,6 +59,13 @@ enum ClrFixtures {
         return (s, buffer)
     }
 
+    /// A session on the bundled 3.1 seed dump with SOS loaded (`.loadby sos clr`).
+    static func seedSessionWithSos() throws -> (Session, Output.Buffer) {
+        let (s, b) = try session(dump: seedDump, appFolder: seedFolder)
+        _ = run(s, b, ".loadby sos clr")
+        return (s, b)
+    }
+
     /// Runs one command line and returns what it printed.
     static func run(_ s: Session, _ buffer: Output.Buffer, _ line: String) -> String {
         let before = buffer.text.count

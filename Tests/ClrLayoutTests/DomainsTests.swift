@@ -19,8 +19,7 @@ struct DomainsTests {
 
     @Test(.enabled(if: ClrFixtures.seedAvailable && ClrFixtures.runtimeFolder != nil))
     func linux31() throws {
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try ClrFixtures.seedSessionWithSos()
         try Self.check(s, b, "linux-3.1")
         // One domain by its address; a wrong address says so.
         let domain = try #require(ClrFixtures.run(s, b, "!DumpDomain").split(separator: "\n").first { $0.hasPrefix("Domain 1:") }?.split(separator: " ").last)

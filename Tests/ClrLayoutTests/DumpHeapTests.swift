@@ -40,8 +40,7 @@ struct DumpHeapTests {
     func programCounts() throws {
         guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return }
         guard ClrFixtures.runtimeFolder != nil else { print("skip: " + ClrFixtures.skipRuntime); return }
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try ClrFixtures.seedSessionWithSos()
         let rows = StatRow.parse(ClrFixtures.run(s, b, "!dumpheap -stat"))
         func count(_ n: String) -> Int? { rows.first { $0.name == n }?.count }
         #expect(count("CrashLab.UserProfile") == 2000)

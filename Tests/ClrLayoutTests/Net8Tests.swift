@@ -35,8 +35,7 @@ struct Net8Tests {
     @Test func theProgramsOwnTypesCountTheSameOn31And80() throws {
         guard ClrFixtures.runtimeFolder != nil, ClrFixtures.seedAvailable else { return }
         let (s8, b8) = try Net8.session()
-        let (s3, b3) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s3, b3, ".loadby sos clr")
+        let (s3, b3) = try ClrFixtures.seedSessionWithSos()
         // The program's own classes; compiler-generated ones (`<LoginAsync>c__async0`) are left out: 3.1 boxes
         // the async state machine where 8.0 keeps it inside its AsyncStateMachineBox.
         func own(_ rows: [StatRow]) -> [String: Int] {

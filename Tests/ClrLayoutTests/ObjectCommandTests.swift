@@ -10,8 +10,7 @@ struct ObjectCommandTests {
     static func seed() throws -> (Session, Output.Buffer)? {
         guard ClrFixtures.seedAvailable else { print("skip: ../shared/dumps is absent"); return nil }
         guard ClrFixtures.runtimeFolder != nil else { print("skip: " + ClrFixtures.skipRuntime); return nil }
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try ClrFixtures.seedSessionWithSos()
         return (s, b)
     }
 

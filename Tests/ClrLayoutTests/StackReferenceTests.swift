@@ -49,8 +49,7 @@ enum StackReferenceOracle {
 struct StackReferenceTests {
     @Test(.enabled(if: ClrFixtures.seedAvailable && ClrFixtures.runtimeFolder != nil))
     func linux31() throws {
-        let (s, b) = try ClrFixtures.session(dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try ClrFixtures.seedSessionWithSos()
         try StackReferenceOracle.check(s, b, "linux-3.1.dac-stackrefs.txt")
     }
 
