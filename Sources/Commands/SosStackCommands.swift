@@ -205,7 +205,9 @@ struct ClrStackCommand: ValueCommand {
         // The registers where the walk last left managed code (at first, the thread's context).
         var leftManagedCode = registers
         for f in walker.walk(context).frames {
-            if inlinedCallers[f.stackPointer] != nil {
+            // Below an active P/Invoke the runtime shows the caller at the InlinedCallFrame's return address.
+            let inlinedCaller = inlinedCallers[f.stackPointer]
+            if inlinedCaller != nil {
                 // The runtime's walk does not unwind the native frames below an active P/Invoke: it resumes at the
                 // InlinedCallFrame, which sets rsp, rbp and rip only; the other registers keep the values they had
                 // where the walk left managed code (checked against the DAC's frame contexts).
@@ -217,8 +219,7 @@ struct ClrStackCommand: ValueCommand {
             registers["rip"] = f.instructionPointer
             if let code = map.code(at: f.lookupAddress) {
                 flush(below: f.stackPointer)
-                // Below an active P/Invoke the runtime shows the caller at the InlinedCallFrame's return address.
-                let ip = inlinedCallers[f.stackPointer] ?? f.instructionPointer
+                let ip = inlinedCaller ?? f.instructionPointer
                 registers["rip"] = ip
                 var frame = ManagedStacksValue.Frame(childSP: HexValue(f.stackPointer), ip: HexValue(ip),
                                  callSite: r.methodName(code.methodDesc, withModule: false), managed: true, codeKind: code.kind.rawValue,
