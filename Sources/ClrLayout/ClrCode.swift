@@ -27,8 +27,8 @@ public final class ClrCodeMap: @unchecked Sendable {
     // @unchecked: filled in init, then only read.
     struct Section { let low: UInt64; let high: UInt64; let heapList: UInt64?; let module: UInt64? }
     // unowned: the runtime keeps its code map (codeMapCache); a strong reference back would be a cycle.
-    private unowned let runtime: ClrRuntime
-    private let layout: ClrCodeLookupLayout
+    unowned let runtime: ClrRuntime
+    let layout: ClrCodeLookupLayout
     private let sections: [Section]
     /// Per ReadyToRun module: its methods' entry points, sorted, with their MethodDescs.
     private var entryPoints: [UInt64: [(start: UInt64, md: UInt64)]] = [:]

@@ -207,6 +207,23 @@ public final class ClrHeap: @unchecked Sendable {
     /// A segment that lies in one range of the dump is read straight from the mapping; sizes are cached per
     /// MethodTable, and the last one is kept at hand because objects of one type tend to sit together.
     public func enumerateObjects(_ body: (ClrHeapObject) throws -> Bool) rethrows {
+        try enumerateObjects(in: segments, body)
+    }
+
+    /// The object an interior pointer points into (walking its segment from the start), or nil when the
+    /// address is not in an object on the heap.
+    public func object(containing a: UInt64) -> UInt64? {
+        guard let seg = segment(containing: a) else { return nil }
+        var found: UInt64?
+        enumerateObjects(in: [seg]) { o in
+            if o.address > a { return false }
+            if a < o.address &+ o.size { found = o.address; return false }
+            return true
+        }
+        return found
+    }
+
+    private func enumerateObjects(in segments: [ClrSegment], _ body: (ClrHeapObject) throws -> Bool) rethrows {
         walkProblems = []
         let l = runtime.layout, mem = runtime.memory
         let align = l.objectAlignment - 1

@@ -297,6 +297,11 @@ public struct ClrCodeLookupLayout: Sendable {
     public let helperFrameMethodDesc: UInt64
     public let helperFrameFCallEntry: UInt64
     public let helperFrameReturnAddress: UInt64
+    /// GCFrame (GCPROTECT in native runtime code): its array of protected references, their count (u32), and
+    /// whether they may be interior pointers (a BOOL).
+    public var gcFrameObjectRefs: UInt64 = 0x10
+    public var gcFrameCount: UInt64 = 0x18
+    public var gcFrameMaybeInterior: UInt64 = 0x28
 }
 
 /// Where a build keeps its monitors and its finalization queue (Docs/clr/sync-finalize-handles.md §2–3).

@@ -94,9 +94,10 @@ struct GCRootCommand: ValueCommand {
                       through these: handle -> Object[] -> the static's value); dependent handles add
                       their secondary object as a reference of their primary
       Finalizer Queue: objects waiting for the finalizer thread
-    Stack roots are found by scanning each thread's stack, from its first managed frame up, for references
-    to valid objects, as !dso does: the JIT's GC info is not decoded, so a slot the method no longer uses
-    can still show up as a root.
+    Stack roots are what the GC would report (x64): in each managed frame, the registers and stack slots its
+    GC info says hold live references at the frame's IP (rbp-38, rbx), and the references GCFrames protect;
+    an interior pointer roots the object it points into. A frame whose GC info cannot be read has its stack words scanned for
+    valid objects instead, as !dso does.
     -nostacks leaves the stacks out. Ctrl-C stops the search.
     Example: !gcroot 00007f5c3c048098
     """
@@ -114,32 +115,31 @@ struct GCRootCommand: ValueCommand {
             path.map { .init(object: HexValue($0), type: r.objectType($0)?.name ?? "<unknown type>") }
         }
         if !args.has("-nostacks") {
+            let windows = s.dump.system.os == .windows
             for t in r.threads() where !t.isDead {
                 guard let i = s.dump.threads.firstIndex(where: { $0.id == t.osId }) else { continue }
                 let thread = s.dump.threads[i]
-                let context = i == s.currentThread ? s.context : thread.context
-                guard let sp = context?.stackPointer else { continue }
-                let frames = ClrStackCommand.frames(thread: i, context: context, native: false, r, s)
-                func frame(of slot: UInt64) -> ManagedStacksValue.Frame? {
-                    frames.last { $0.managed && $0.childSP.value <= slot } ?? frames.first
+                guard let context = i == s.currentThread ? s.context : thread.context else { continue }
+                let walk = r.stackFrames(thread: thread, context: context, modules: s.nativeModules)
+                let refs = r.stackReferences(walk, windowsABI: windows, heap: heap)
+                func root(_ f: ClrStackFrame?, location: String?, slot: UInt64?, _ path: [UInt64]) {
+                    roots.append(.init(kind: "stack", thread: HexValue(t.osId), frame: f.map { Self.frameText(ClrStackCommand.frame($0, r, s)) },
+                                       location: location, slot: slot.map(HexValue.init), handleType: nil, chain: chain(path)))
                 }
-                // Registers first (the thread's own context), then the stack from its pointer up.
-                for name in ClrRuntimeRegisterNames.all where name != "rsp" {
-                    guard let v = context?[name], v != 0, heap.isValidObject(v), let path = try finder.path(from: v) else { continue }
-                    roots.append(.init(kind: "stack", thread: HexValue(t.osId), frame: frames.first.map(Self.frameText),
-                                       location: name, slot: nil, handleType: nil, chain: chain(path)))
+                // What the GC reports: each frame's live slots by its GC info, each GCFrame's protected references.
+                for ref in refs.references {
+                    guard let o = ref.object, o != 0, let path = try finder.path(from: o) else { continue }
+                    let f = walk.first { ref.fromExplicitFrame ? $0.stackPointer == ref.source : ($0.instructionPointer == ref.source && $0.stackPointer == ref.stackPointer) }
+                    root(f, location: ClrStackCommand.reference(ref, r).location, slot: ref.address, path)
                 }
-                // Slots from the first managed frame up: below it are the runtime's native frames, whose object
-                // references the GC reaches through its explicit Frames, and stale copies that only look like roots.
-                let from = frames.first(where: \.managed)?.childSP.value ?? sp
-                let slots = try r.objectsOnStack(top: max(sp, from), bottom: nil, heap: heap, limit: 16 << 20, shouldStop: { try s.checkInterrupt() }) ?? []
-                for o in slots {
-                    guard let path = try finder.path(from: o.object) else { continue }
-                    let f = frame(of: o.slot)
-                    let base = f?.childSP.value ?? sp
-                    let location = o.slot >= base ? "rsp+\(String(o.slot - base, radix: 16))" : "rsp-\(String(base - o.slot, radix: 16))"
-                    roots.append(.init(kind: "stack", thread: HexValue(t.osId), frame: f.map(Self.frameText), location: location,
-                                       slot: HexValue(o.slot), handleType: nil, chain: chain(path)))
+                // A frame whose GC info cannot be read: its stack words, scanned as !dso does.
+                for f in walk where refs.failedFrames.contains(f.instructionPointer) {
+                    let slots = try r.objectsOnStack(top: f.stackPointer, bottom: f.callerStackPointer ?? f.stackPointer &+ 0x1000, heap: heap,
+                                                     limit: 1 << 20, shouldStop: { try s.checkInterrupt() }) ?? []
+                    for o in slots {
+                        guard let path = try finder.path(from: o.object) else { continue }
+                        root(f, location: "rsp+" + String(o.slot - f.stackPointer, radix: 16), slot: o.slot, path)
+                    }
                 }
             }
         }

@@ -18,6 +18,31 @@ struct ManagedStacksValue: CommandValue {
         var locals: [Variable]? = nil
         /// With -r: the frame's registers as the runtime's stack walk carries them (see `ClrStackCommand.frames`).
         var registers: [Register]? = nil
+        /// With -gc: the references the GC would report from this frame (its GC info at the IP; a GCFrame's
+        /// protected slots), and whether its GC info could not be read.
+        var references: [Reference]? = nil
+        var referencesFailed: Bool? = nil
+    }
+    /// A GC reference from a frame: where it is (`rbp-38`, `rbx`; none for a Frame's slot), the slot, the object.
+    struct Reference: Encodable {
+        let location: String?
+        let address: HexValue?
+        /// Nil when the dump lacks the slot's memory.
+        let object: HexValue?
+        let type: String?
+        let interior: Bool
+        let pinned: Bool
+
+        /// SOS's BuildRegisterOutput, then the type (PrintRef).
+        var text: String {
+            var out = location.map { $0 + ": " } ?? ""
+            if let address { out += Sos.p(address.value) + " -> " }
+            out += object.map { Sos.p($0.value) } ?? "????????????????"
+            if pinned { out += " (pinned)" }
+            if interior { out += " (interior)" }
+            if let type { out += " - " + type }
+            return out
+        }
     }
     struct Register: Encodable {
         let name: String
@@ -50,6 +75,10 @@ struct ManagedStacksValue: CommandValue {
             out.append("        Child SP               IP Call Site")
             for f in t.frames {
                 out.append("\(Sos.P(f.childSP.value)) \(Sos.P(f.ip.value)) \(f.callSite)")
+                // SOS's table writes them in the Call Site column, after two blank 16-wide columns.
+                let column = String(repeating: " ", count: 34)
+                for ref in f.references ?? [] { out.append(column + ref.text) }
+                if f.referencesFailed == true { out.append(column + "Failed to enumerate GC references.") }
                 if variablesRequested, f.managed {
                     out += Self.variableLines(f)
                     out.append("")
@@ -119,7 +148,7 @@ struct ClrStackCommand: ValueCommand {
     let names = ["!CLRStack", "!clrstack"]
     let summary = "show the managed call stack of the current thread (-all: every managed thread)"
     let help = """
-    !CLRStack [-a | -p | -l] [-f] [-r] [-all]
+    !CLRStack [-a | -p | -l] [-f] [-r] [-gc] [-all]
     Unwinds the thread from its context: native frames by call frame information (libcoreclr's .eh_frame,
     coreclr.dll's .pdata), JIT-compiled frames by the unwind info in their code headers, ReadyToRun frames by
     the image's RUNTIME_FUNCTIONs; each managed frame is named from its MethodDesc (Docs/clr/code-lookup.md).
@@ -131,18 +160,21 @@ struct ClrStackCommand: ValueCommand {
     with no live location at the IP prints <no data>; one in a register prints <CLR reg>.
     -r adds each frame's registers (x64) as the runtime's stack walk carries them: callee-saved registers as
     unwinding restored them, the others as the thread left them. -i (ICorDebug's view) is not available.
+    -gc adds, under each frame, the object references the GC would report from it (x64): the registers and
+    stack slots the method's GC info says are live at the frame's IP (rbp-38: slot -> object - type), and the
+    references a GCFrame protects.
     Example: !CLRStack -a
     """
     var extensionName: String? { "sos" }
 
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
-        let args = try CommandArguments(inv, flags: ["-a", "-p", "-l", "-f", "-all", "-i", "-r"], positionals: 0...0,
-                                        usage: "!CLRStack [-a | -p | -l] [-f] [-r] [-all]")
+        let args = try CommandArguments(inv, flags: ["-a", "-p", "-l", "-f", "-all", "-i", "-r", "-gc"], positionals: 0...0,
+                                        usage: "!CLRStack [-a | -p | -l] [-f] [-r] [-gc] [-all]")
         if args.has("-i") {
             throw CommandError("!CLRStack -i shows variables through ICorDebug, which dumpdbg does not have: -a shows each frame's parameters and locals")
         }
-        if args.has("-r"), s.dump.system.architecture != .amd64 {
-            throw CommandError("!CLRStack -r shows x64 registers; this dump is \(s.dump.system.architecture)")
+        for option in ["-r", "-gc"] where args.has(option) && s.dump.system.architecture != .amd64 {
+            throw CommandError("!CLRStack \(option) reads x64 registers and GC info; this dump is \(s.dump.system.architecture)")
         }
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         var indices: [Int]
@@ -162,7 +194,8 @@ struct ClrStackCommand: ValueCommand {
             let params = args.has("-a") || args.has("-p"), locals = args.has("-a") || args.has("-l")
             threads.append(.init(threadIndex: i, osId: HexValue(s.dump.threads[i].id),
                                  frames: Self.frames(thread: i, context: context, native: args.has("-f"), r, s,
-                                                     parameters: params, locals: locals, registers: args.has("-r"))))
+                                                     parameters: params, locals: locals, registers: args.has("-r"),
+                                                     references: args.has("-gc"))))
         }
         return ManagedStacksValue(threads: threads, variablesRequested: args.has("-a") || args.has("-p") || args.has("-l"))
     }
@@ -172,74 +205,68 @@ struct ClrStackCommand: ValueCommand {
                                  ["r11", "r12", "r13"], ["r14", "r15"]]
 
     static func frames(thread i: Int, context: RegisterContext?, native: Bool, _ r: ClrRuntime, _ s: Session,
-                       parameters: Bool = false, locals: Bool = false, registers showRegisters: Bool = false) -> [ManagedStacksValue.Frame] {
-        guard let context, let sp = context.stackPointer,
-              var walker = StackWalker(modules: s.nativeModules, stack: StackWalker.stackRange(thread: s.dump.threads[i], stackPointer: sp, memory: s.memory))
-        else { return [] }
-        let map = r.codeMap
-        walker.codeUnwinder = { regs, pc in map.unwind(regs, pc: pc) }
-        var out: [ManagedStacksValue.Frame] = []
-        // The runtime's explicit Frames live on the stack: SOS prints them where their address falls among the
-        // managed frames' SPs, with IP 0.
-        let osId = s.dump.threads[i].id
-        var explicit = r.threads().first { $0.osId == osId }.map { r.explicitFrames(thread: $0.address) } ?? []
-        let inlinedCallers = Dictionary(explicit.compactMap { $0.inlinedCaller.map { ($0.sp, $0.returnAddress) } }, uniquingKeysWith: { a, _ in a })
-        // Registers as the runtime's own stack walk carries them: the thread's context, with each frame's
-        // unwound (callee-saved) registers laid over it; volatile ones keep the thread's values, as SOS shows.
-        var registers: [String: UInt64] = [:]
-        for name in ClrRuntimeRegisterNames.all + ["rip"] { if let v = context[name] { registers[name] = v } }
-        func snapshot() -> [ManagedStacksValue.Register] {
-            registerLayout.joined().map { .init(name: $0, value: HexValue(registers[$0] ?? 0)) }
-        }
-        func flush(below sp: UInt64?) {
-            while let e = explicit.first, sp.map({ e.address < $0 }) ?? true {
-                explicit.removeFirst()
-                // SOS: "[Class: address] " and, when the Frame stands for a method (a HelperMethodFrame's FCall), its name.
-                var frame = ManagedStacksValue.Frame(childSP: HexValue(e.address), ip: HexValue(0),
-                                 callSite: "[\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))] " + (e.methodDesc.map { r.methodName($0, withModule: false) } ?? ""),
-                                 managed: false, codeKind: nil, methodDesc: e.methodDesc.map(HexValue.init))
-                if showRegisters { frame.registers = snapshot() }
-                out.append(frame)
-            }
-        }
-        // The registers where the walk last left managed code (at first, the thread's context).
-        var leftManagedCode = registers
-        for f in walker.walk(context).frames {
-            // Below an active P/Invoke the runtime shows the caller at the InlinedCallFrame's return address.
-            let inlinedCaller = inlinedCallers[f.stackPointer]
-            if inlinedCaller != nil {
-                // The runtime's walk does not unwind the native frames below an active P/Invoke: it resumes at the
-                // InlinedCallFrame, which sets rsp, rbp and rip only; the other registers keep the values they had
-                // where the walk left managed code (checked against the DAC's frame contexts).
-                registers = leftManagedCode
-                for (name, value) in f.registers where name == "rsp" || name == "rbp" { registers[name] = value }
-            } else {
-                for (name, value) in f.registers { registers[name] = value }
-            }
-            registers["rip"] = f.instructionPointer
-            if let code = map.code(at: f.lookupAddress) {
-                flush(below: f.stackPointer)
-                let ip = inlinedCaller ?? f.instructionPointer
-                registers["rip"] = ip
-                var frame = ManagedStacksValue.Frame(childSP: HexValue(f.stackPointer), ip: HexValue(ip),
-                                 callSite: r.methodName(code.methodDesc, withModule: false), managed: true, codeKind: code.kind.rawValue,
-                                 methodDesc: HexValue(code.methodDesc))
+                       parameters: Bool = false, locals: Bool = false, registers showRegisters: Bool = false,
+                       references showReferences: Bool = false) -> [ManagedStacksValue.Frame] {
+        guard let context else { return [] }
+        let walk = r.stackFrames(thread: s.dump.threads[i], context: context, modules: s.nativeModules, includeNative: native)
+        let refs = showReferences ? r.stackReferences(walk, windowsABI: s.dump.system.os == .windows,
+                                                    heap: try? SosRuntimes.heap(for: s).1) : nil
+        let failed = Set(refs?.failedFrames ?? [])
+        return walk.map { f in
+            var frame = Self.frame(f, r, s)
+            switch f.kind {
+            case .managed(let code):
                 if parameters || locals {
-                    let v = r.frameVariables(code, ip: ip, registers: registers, stackPointer: f.stackPointer)
+                    let v = r.frameVariables(code, ip: f.instructionPointer, registers: f.registers, stackPointer: f.stackPointer)
                     if parameters { frame.parameters = (v?.parameters ?? []).map(Self.variable) }
                     if locals { frame.locals = v?.locals.map { $0.map(Self.variable) } }
                 }
-                if showRegisters { frame.registers = snapshot() }
-                out.append(frame)
-                leftManagedCode = registers
-            } else if native {
-                out.append(.init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
-                                 callSite: s.nativeModules.callSite(of: f) ?? s.address(f.instructionPointer),
-                                 managed: false, codeKind: nil, methodDesc: nil))
+                if let refs {
+                    frame.references = refs.references.filter { !$0.fromExplicitFrame && $0.source == f.instructionPointer && $0.stackPointer == f.stackPointer }
+                        .map { Self.reference($0, r) }
+                    frame.referencesFailed = failed.contains(f.instructionPointer)
+                }
+            case .explicit(let e):
+                if let refs {
+                    frame.references = refs.references.filter { $0.fromExplicitFrame && $0.source == e.address }.map { Self.reference($0, r) }
+                }
+            case .native:
+                return frame
             }
+            if showRegisters { frame.registers = registerLayout.joined().map { .init(name: $0, value: HexValue(f.registers[$0] ?? 0)) } }
+            return frame
         }
-        flush(below: nil)
-        return out
+    }
+
+    /// A frame's line: SP, IP and call site.
+    static func frame(_ f: ClrStackFrame, _ r: ClrRuntime, _ s: Session) -> ManagedStacksValue.Frame {
+        switch f.kind {
+        case .managed(let code):
+            return .init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
+                         callSite: r.methodName(code.methodDesc, withModule: false), managed: true, codeKind: code.kind.rawValue,
+                         methodDesc: HexValue(code.methodDesc))
+        case .explicit(let e):
+            // SOS: "[Class: address] " and, when the Frame stands for a method (a HelperMethodFrame's FCall), its name.
+            return .init(childSP: HexValue(e.address), ip: HexValue(0),
+                         callSite: "[\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))] " + (e.methodDesc.map { r.methodName($0, withModule: false) } ?? ""),
+                         managed: false, codeKind: nil, methodDesc: e.methodDesc.map(HexValue.init))
+        case .native:
+            return .init(childSP: HexValue(f.stackPointer), ip: HexValue(f.instructionPointer),
+                         callSite: f.native.flatMap { s.nativeModules.callSite(of: $0) } ?? s.address(f.instructionPointer),
+                         managed: false, codeKind: nil, methodDesc: nil)
+        }
+    }
+
+    static func reference(_ ref: ClrStackReference, _ r: ClrRuntime) -> ManagedStacksValue.Reference {
+        let location: String?
+        switch ref.location {
+        case .register(let name): location = name
+        case .stack(let base, let offset):
+            location = base + (offset == 0 ? "" : (offset > 0 ? "+" : "-") + String(offset.magnitude, radix: 16))
+        case .frame: location = nil
+        }
+        return .init(location: location, address: ref.address.map(HexValue.init), object: ref.object.map(HexValue.init),
+                     type: ref.interior ? nil : ref.object.flatMap { Sos.typeWithExtraInfo($0, r) }, interior: ref.interior, pinned: ref.pinned)
     }
 
     static func variable(_ v: ClrFrameVariable) -> ManagedStacksValue.Variable {
@@ -252,10 +279,6 @@ struct ClrStackCommand: ValueCommand {
     }
 }
 
-/// The general-purpose registers a managed frame's variables can live in.
-enum ClrRuntimeRegisterNames {
-    static let all = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi", "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
-}
 
 /// `!IP2MD` and `!DumpMD`: a method's MethodDesc, name, type, token, module and code.
 struct MethodDescValue: CommandValue {

@@ -39,6 +39,16 @@ enum Sos {
     static func p(_ v: UInt64) -> String { Hex.pad(v, 16) }
     static func P(_ v: UInt64) -> String { Hex.pad(v, 16).uppercased() }
 
+    /// sos::BuildTypeWithExtraInfo: an array's element type with "[]", a string with its first 31 characters
+    /// quoted, else the type name; nil for null, and `<invalid object>` for what is not an object.
+    static func typeWithExtraInfo(_ object: UInt64, _ r: ClrRuntime) -> String? {
+        guard object != 0 else { return nil }
+        guard let t = r.objectType(object) else { return "<invalid object>" }
+        if t.isArray { return (t.elementType?.name ?? "<unknown>") + "[]" }
+        if t.isString { return "\(t.name): \"\(r.stringValue(object, limit: 31) ?? "")\"" }
+        return t.name
+    }
+
     /// Runs `body`, turning CLR errors into command errors.
     static func run<T>(_ body: () throws -> T) throws -> T {
         do { return try body() } catch let e as ClrError { throw e.command }

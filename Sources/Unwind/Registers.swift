@@ -89,7 +89,7 @@ public struct NativeFrame: Sendable {
     public let registers: [(name: String, value: UInt64)]
     /// True when this frame's function was interrupted (frame 0, or the caller of a signal trampoline): its
     /// instruction pointer is not a return address.
-    let interrupted: Bool
+    public let interrupted: Bool
     let dwarfRegisters: [Int: UInt64]
 
     /// The address to look up in symbols and unwind tables: inside the call instruction for return addresses.

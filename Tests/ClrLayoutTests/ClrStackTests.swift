@@ -127,6 +127,6 @@ struct ClrStackTests {
                 && dump.contains("System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw(), calling libcoreclr!IL_Throw+0x271"), "\(dump)")
         let help = ClrFixtures.run(s, b, "!soshelp")
         #expect(help.contains("  !CLRStack ") && help.contains("  !DumpObj (!do, !DumpObject) "), "\(help)")
-        #expect(ClrFixtures.run(s, b, "!soshelp clrstack").hasPrefix("!CLRStack [-a | -p | -l] [-f] [-r] [-all]\n"))
+        #expect(ClrFixtures.run(s, b, "!soshelp clrstack").hasPrefix("!CLRStack [-a | -p | -l] [-f] [-r] [-gc] [-all]\n"))
     }
 }

@@ -94,7 +94,7 @@ struct JSONOutputTests {
             s.outputFormat = .json
             s.imagePath = [runtime]
             for l in Self.sosCommands + ["~0s", "!dso", "r", "~* k", "!clrstack -all -f", "!ip2md @$ip", "!eestack", "!U @$ip",
-                                          "!syncblk -all", "!fq -detail", "!clrstack -a -all", "!clrstack -r", "!gchandles", "!gcroot @$csp", "!dumpdomain", "!threadpool", "!threadpool -wi", "!eeheap -gc", "!eeheap", "!Name2EE * System.String", "!Name2EE * System.Threading.Thread.Sleep", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
+                                          "!syncblk -all", "!fq -detail", "!clrstack -a -all", "!clrstack -r", "!clrstack -gc -all", "!gchandles", "!gcroot @$csp", "!dumpdomain", "!threadpool", "!threadpool -wi", "!eeheap -gc", "!eeheap", "!Name2EE * System.String", "!Name2EE * System.Threading.Thread.Sleep", "!dumpasync --tasks --fields", "!dumpasync --stats", "!dumpasync --coalesce",
                                           "!analyze -v -hang", "!runaway 7"] { s.executeTopLevel(line: l) }
             // !do on the objects the stack holds, strings and exceptions among them.
             // !DumpMT -all -MD and !DumpClass on the type of the first object the stack holds.
