@@ -6,7 +6,8 @@
 #            dump (the same bytes, then native commands), metadata (PE + ECMA-335 metadata),
 #            commandline (the line splitter and the MASM evaluator), clr (patches into the hang sample's
 #            runtime structures, then the SOS commands; needs DUMPDBG_RUNTIME_3_1 or Samples/install-deps.sh),
-#            symbols (a Breakpad .sym file: parsed, resolved, and used to walk minidump2.dmp's x86 stacks)
+#            symbols (a Breakpad .sym file: parsed, resolved, and used to walk minidump2.dmp's x86 stacks),
+#            gcinfo (the JIT's x64 GC info: header, safe points, slot table, live slots at an offset)
 #   RUNS     executions per target (default 100000); a crash, leak, or a single run over 10 s fails it
 # Seed corpora come from ../shared/dumps and the project's own samples (copied into .build-fuzz/corpus).
 # Crashes are written to .build-fuzz/crashes/TARGET/; each becomes a regression test with its input.
@@ -68,6 +69,8 @@ corpus() {  # target -> a folder of seeds
           keep { print }' > "$dir/test_app"
         xz -dc "$fx/linux_inline/BBA6FA10B8AAB33D00000000000000000/linux_inline.sym.xz" > "$dir/linux_inline"
         xz -dc "$fx/crash-client/509C0610949836F7B70BD88BCF03E5400/crash-client.sym.xz" | head -400 > "$dir/crash_client" ;;
+      gcinfo)
+        cp Samples/fuzz/seeds/gcinfo/* "$dir/" ;;
       clr)
         # Patch records (u16 window, u16 offset, u32 value): zeros, all ones, a self pointer pattern.
         printf '\x00\x00\x08\x00\x00\x00\x00\x00' > "$dir/zero"; printf '\x03\x00\x10\x00\xff\xff\xff\xff' > "$dir/ones"
@@ -101,7 +104,7 @@ if [ -z "${DUMPDBG_RUNTIME_3_1:-}" ]; then
 fi
 
 case $TARGET in
-  all) fail=0; for t in dumpmodel dump metadata commandline clr symbols; do run "$t" "$@" || fail=1; done; exit $fail ;;
-  dumpmodel|dump|metadata|commandline|clr|symbols) run "$TARGET" "$@" ;;
-  *) echo "unknown target $TARGET (dumpmodel, dump, metadata, commandline, clr, symbols, all)" >&2; exit 2 ;;
+  all) fail=0; for t in dumpmodel dump metadata commandline clr symbols gcinfo; do run "$t" "$@" || fail=1; done; exit $fail ;;
+  dumpmodel|dump|metadata|commandline|clr|symbols|gcinfo) run "$TARGET" "$@" ;;
+  *) echo "unknown target $TARGET (dumpmodel, dump, metadata, commandline, clr, symbols, gcinfo, all)" >&2; exit 2 ;;
 esac
