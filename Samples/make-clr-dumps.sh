@@ -4,12 +4,13 @@
 # Usage: make-clr-dumps.sh OUTDIR [targets...]
 #   targets: linux-3.1 linux-8.0 windows-3.1
 #   default: AsyncCrash -> linux-3.1 linux-8.0 windows-3.1;  HangSample -> linux-3.1 linux-8.0;
+#            TransitionFrames -> linux-3.1 linux-8.0;
 #            HeapMillion -> linux-3.1;  PoolStarvation -> linux-3.1 linux-8.0;  HeapBig -> linux-3.1 (HeapMillion.cs with every count times HEAP_SCALE,
 #            default 45: a heap over 2 GiB; made only when SAMPLES names it, as the benchmark does)
 #   Targets given on the command line are used for every selected sample.
 #
 # Environment:
-#   SAMPLES="AsyncCrash HangSample HeapMillion PoolStarvation"   which samples (default: these four)
+#   SAMPLES="AsyncCrash HangSample HeapMillion PoolStarvation TransitionFrames"   which samples (default: these five)
 #   LAB_SCRIPT   the lab generator (default: ../shared/labs/make-clr-dumps.sh beside the repo)
 #   GC_SERVER=1    run the samples with server GC (COMPlus_gcServer / DOTNET_gcServer; one heap per core, so a
 #                  machine with one core still gets workstation GC); writes gc-server.txt beside the dumps
@@ -31,17 +32,18 @@ LAB_SCRIPT=${LAB_SCRIPT:-$HERE/../../shared/labs/make-clr-dumps.sh}
 mkdir -p "$1"; OUT=$(cd "$1" && pwd); shift
 USER_TARGETS="$*"
 for t in $USER_TARGETS; do case $t in linux-3.1|linux-8.0|windows-3.1) ;; *) echo "unknown target $t" >&2; usage;; esac; done
-SAMPLES=${SAMPLES:-AsyncCrash HangSample HeapMillion PoolStarvation}
+SAMPLES=${SAMPLES:-AsyncCrash HangSample HeapMillion PoolStarvation TransitionFrames}
 if [ "${GC_SERVER:-}" = 1 ]; then export COMPlus_gcServer=1 DOTNET_gcServer=1; fi
 
 # sample -> directory, default targets, expected exception line in the log
-dir_of()     { case $1 in AsyncCrash) echo async-crash;; HangSample) echo hang;; HeapMillion) echo heap-million;; HeapBig) echo heap-big;; PoolStarvation) echo pool;; *) return 1;; esac; }
-targets_of() { case $1 in AsyncCrash) echo linux-3.1 linux-8.0 windows-3.1;; HangSample|PoolStarvation) echo linux-3.1 linux-8.0;; HeapMillion|HeapBig) echo linux-3.1;; esac; }
+dir_of()     { case $1 in AsyncCrash) echo async-crash;; HangSample) echo hang;; HeapMillion) echo heap-million;; HeapBig) echo heap-big;; PoolStarvation) echo pool;; TransitionFrames) echo transition-frames;; *) return 1;; esac; }
+targets_of() { case $1 in AsyncCrash) echo linux-3.1 linux-8.0 windows-3.1;; HangSample|PoolStarvation|TransitionFrames) echo linux-3.1 linux-8.0;; HeapMillion|HeapBig) echo linux-3.1;; esac; }
 expect_of()  { case $1 in
   AsyncCrash)  echo 'Unhandled exception. System.NullReferenceException: Object reference not set to an instance of an object.';;
   HangSample)  echo 'Unhandled exception. System.InvalidOperationException: HangSample: the deadlock is ready';;
   HeapMillion|HeapBig) echo 'Unhandled exception. System.InvalidOperationException: HeapMillion: heap is ready';;
-  PoolStarvation) echo 'Unhandled exception. System.InvalidOperationException: PoolStarvation: the pool is starved';; esac; }
+  PoolStarvation) echo 'Unhandled exception. System.InvalidOperationException: PoolStarvation: the pool is starved';;
+  TransitionFrames) echo 'Unhandled exception. System.InvalidOperationException: TransitionFrames: the threads are blocked';; esac; }
 # facts that legitimately differ per target/run
 VARYING='^FACT (pid|clr_version|os|.*os_tid.*|.*managed_id|stack\..*)='   # stacks: the runtime's own frames differ by version
 
@@ -51,7 +53,7 @@ for s in $SAMPLES; do
   # HeapBig: HeapMillion.cs with every count times HEAP_SCALE (default 45: a heap over 2 GiB, a core of
   # about 2.3 GB; not made by default, the benchmark makes it).
   if [ "$s" = HeapBig ]; then src=$HERE/clr/HeapMillion.cs; export HEAP_SCALE=${HEAP_SCALE:-45}; else unset HEAP_SCALE; fi
-  sd=$(dir_of "$s") || { echo "unknown sample $s (AsyncCrash, HangSample, HeapMillion, HeapBig, PoolStarvation)" >&2; exit 2; }
+  sd=$(dir_of "$s") || { echo "unknown sample $s (AsyncCrash, HangSample, HeapMillion, HeapBig, PoolStarvation, TransitionFrames)" >&2; exit 2; }
   [ -f "$src" ] || { echo "missing $src" >&2; exit 1; }
   tg=${USER_TARGETS:-$(targets_of "$s")}
   echo "== $s -> $OUT/$sd ($tg)"

@@ -251,6 +251,8 @@ extension ClrRuntime {
             if frame.name == "InlinedCallFrame", let ra = target.u64(f &+ l.inlinedCallerReturnAddress), ra != 0,
                let sp = target.u64(f &+ l.inlinedCallSiteSP) {
                 frame.inlinedCaller = (sp, ra)
+                // m_Datum: the P/Invoke's MethodDesc, when it is one (a calli keeps a small number there).
+                if let datum = target.u64(f &+ l.inlinedCallDatum), datum > 0xFFFF, methodDescInfo(datum) != nil { frame.methodDesc = datum }
             }
             if frame.name?.hasPrefix("HelperMethodFrame") == true { frame.methodDesc = helperFrameMethod(f) }
             out.append(frame)

@@ -204,6 +204,11 @@ public struct ClrLayoutTable: Sendable {
     /// MethodDesc: the 16-bit token remainder and the byte index of the MethodDesc in its chunk.
     public let mdTokenRemainder: UInt64
     public let mdChunkIndex: UInt64
+    /// A DynamicMethodDesc (classification 7 in `mdFlags`: a dynamic method or IL stub): its stored signature, the
+    /// signature's length (u32) and its UTF-8 name (method.hpp; 3.1 and 8.0 alike).
+    public var dynamicMethodSignature: UInt64 = 0x08
+    public var dynamicMethodSignatureLength: UInt64 = 0x10
+    public var dynamicMethodName: UInt64 = 0x18
     /// The vtable pointer of a C++ object points this far into its `_ZTV` symbol (past offset-to-top and RTTI).
     public let vtableSymbolOffset: UInt64
     /// Instruction pointer -> code range -> method (Docs/clr/code-lookup.md).
@@ -292,6 +297,8 @@ public struct ClrCodeLookupLayout: Sendable {
     /// frame is not active). The runtime's stack walk shows the caller at that address.
     public let inlinedCallSiteSP: UInt64
     public let inlinedCallerReturnAddress: UInt64
+    /// InlinedCallFrame's m_Datum: the P/Invoke's MethodDesc (3.1 and 8.0 alike).
+    public var inlinedCallDatum: UInt64 = 0x10
     /// HelperMethodFrame: its MethodDesc (valid when the machine state's return address is set), the FCall entry
     /// it was made for, and that return address (LazyMachState._pRetAddr).
     public let helperFrameMethodDesc: UInt64

@@ -163,10 +163,51 @@ extension ClrRuntime {
     public func methodName(_ md: UInt64, withModule: Bool = true) -> String {
         guard let (t, token) = methodDescInfo(md) else { return "<unknown method \(Hex16.s(md))>" }
         let prefix = withModule ? (t.module?.fileName ?? "<unknown>") + "!" : ""
+        if let dynamic = dynamicMethodName(md) { return prefix + dynamic }
         guard let mdr = t.module?.metadata, let info = try? mdr.methodInfo(MetadataToken(rawValue: token)) else {
             return prefix + t.name + ".<method 0x\(String(token, radix: 16))>"
         }
         let params = info.displayName.firstIndex(of: "(").map { String(info.displayName[$0...]) } ?? "()"
         return prefix + t.name + "." + info.name + params
+    }
+
+    /// A dynamic MethodDesc (an IL stub or a DynamicMethod) has no metadata row: its name and signature are stored
+    /// with it. The runtime names the type `ILStubClass` for IL stubs (whose names it makes: `IL_STUB_PInvoke`,
+    /// `IL_STUB_ReversePInvoke`, ...) and `DynamicClass` for the others. Nil for any other MethodDesc.
+    func dynamicMethodName(_ md: UInt64) -> String? {
+        let l = layout
+        guard let flags = target.u16(md &+ l.mdFlags), flags & 7 == 7, let namePointer = target.u64(md &+ l.dynamicMethodName),
+              let name = memory.readCString(namePointer, limit: 512), !name.isEmpty else { return nil }
+        let owner = name.hasPrefix("IL_STUB") ? "ILStubClass" : "DynamicClass"
+        var params = "()"
+        if let sig = target.u64(md &+ l.dynamicMethodSignature), let length = target.u32(md &+ l.dynamicMethodSignatureLength),
+           length > 0, length < 4096, let bytes = target.read(sig, count: Int(length)),
+           let signature = try? MethodSignature.decodeRuntimeSignature(bytes) {
+            let module = methodDescInfo(md)?.type.module?.metadata
+            params = "(" + signature.parameters.map { signatureTypeName($0, module) }.joined(separator: ", ") + ")"
+        }
+        return owner + "." + name + params
+    }
+
+    /// A parameter type as SOS prints it in a method name: metadata's signature style, with a runtime TypeHandle
+    /// named from its own module's metadata.
+    func signatureTypeName(_ t: TypeSignature, _ module: MetadataReader?, depth: Int = 0) -> String {
+        guard depth < 16 else { return "<type>" }
+        switch t {
+        case .runtimeHandle(let h):
+            guard let type = typeForHandle(h) else { return "<TypeHandle \(Hex16.s(h))>" }
+            if let m = type.module?.metadata, !type.isArray, type.genericsKind == 0, type.token & 0xFFFFFF != 0,
+               let text = try? m.format(.named(MetadataToken(rawValue: type.token), isValueType: type.isValueType), style: .signature) {
+                return text
+            }
+            return type.name
+        case .szArray(let e): return signatureTypeName(e, module, depth: depth + 1) + "[]"
+        case .byRef(let e): return signatureTypeName(e, module, depth: depth + 1) + " ByRef"
+        case .pointer(let e): return signatureTypeName(e, module, depth: depth + 1) + "*"
+        case .modified(let e, _, _), .pinned(let e): return signatureTypeName(e, module, depth: depth + 1)
+        default:
+            if case .primitive(let p) = t { return p == .string || p == .object ? "System." + p.systemName : p.systemName }
+            return module.flatMap { try? $0.format(t, style: .signature) } ?? "<type>"
+        }
     }
 }

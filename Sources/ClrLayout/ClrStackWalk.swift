@@ -13,13 +13,14 @@ public struct ClrStackFrame: Sendable {
     public let kind: Kind
     /// The frame's SP; an explicit Frame's own address.
     public let stackPointer: UInt64
-    /// The IP the runtime shows: below an active P/Invoke, the InlinedCallFrame's return address; 0 for an
-    /// explicit Frame.
+    /// The IP the runtime shows: below an active P/Invoke, the InlinedCallFrame's return address; for an explicit
+    /// Frame, where the runtime's walk stands when it meets the Frame (the IP it last left managed code for).
     public let instructionPointer: UInt64
     /// x64 registers by name, as the runtime's walk carries them here: callee-saved ones as unwinding restored
     /// them, volatile ones as the thread left them.
     public let registers: [String: UInt64]
-    /// The SP once this frame is unwound (its caller's SP), when the walk got that far.
+    /// The SP once this frame is unwound (its caller's SP), when the walk got that far; for an explicit Frame,
+    /// the SP the runtime's walk has when it meets the Frame.
     public let callerStackPointer: UInt64?
     /// How the thread stands in this frame: executing in it (the leaf), interrupted by a fault in it (an
     /// exception unwinds through it), or at a call.
@@ -44,16 +45,22 @@ extension ClrRuntime {
         let map = codeMap
         walker.codeUnwinder = { regs, pc in map.unwind(regs, pc: pc) }
         var explicit = threads().first { $0.osId == thread.id }.map { explicitFrames(thread: $0.address) } ?? []
-        let inlinedCallers = Dictionary(explicit.compactMap { $0.inlinedCaller.map { ($0.sp, $0.returnAddress) } }, uniquingKeysWith: { a, _ in a })
+        // Active InlinedCallFrames by their managed caller's SP.
+        let inlinedCallers = Dictionary(explicit.compactMap { e in e.inlinedCaller.map { ($0.sp, e) } }, uniquingKeysWith: { a, _ in a })
         var registers: [String: UInt64] = [:]
         for name in Self.x64RegisterNames + ["rip"] { if let v = context[name] { registers[name] = v } }
         var out: [ClrStackFrame] = []
-        var currentSP = sp
+        // Where the runtime's walk stands when it meets an explicit Frame: where it last left managed code (the
+        // managed frame's caller), or the thread's context before any managed frame.
+        var walkSP = sp, walkIP = context["rip"] ?? 0
+        func explicitFrame(_ e: ClrExplicitFrame, ip: UInt64) -> ClrStackFrame {
+            ClrStackFrame(kind: .explicit(e), stackPointer: e.address, instructionPointer: ip, registers: registers,
+                          callerStackPointer: walkSP, isActive: false, isFaulted: false, native: nil)
+        }
         func flush(below sp: UInt64?) {
             while let e = explicit.first, sp.map({ e.address < $0 }) ?? true {
                 explicit.removeFirst()
-                out.append(ClrStackFrame(kind: .explicit(e), stackPointer: e.address, instructionPointer: 0, registers: registers,
-                                         callerStackPointer: currentSP, isActive: false, isFaulted: false, native: nil))
+                out.append(explicitFrame(e, ip: walkIP))
             }
         }
         // The registers where the walk last left managed code (at first, the thread's context).
@@ -61,8 +68,8 @@ extension ClrRuntime {
         let native = walker.walk(context).frames
         for (k, f) in native.enumerated() {
             let callerSP = k + 1 < native.count ? native[k + 1].stackPointer : nil
-            let inlinedCaller = inlinedCallers[f.stackPointer]
-            if inlinedCaller != nil {
+            let inlined = inlinedCallers[f.stackPointer]
+            if inlined != nil {
                 // The runtime's walk does not unwind the native frames below an active P/Invoke: it resumes at the
                 // InlinedCallFrame, which sets rsp, rbp and rip only; the other registers keep the values they had
                 // where the walk left managed code (checked against the DAC's frame contexts).
@@ -74,13 +81,26 @@ extension ClrRuntime {
             registers["rip"] = f.instructionPointer
             if let code = map.code(at: f.lookupAddress) {
                 flush(below: f.stackPointer)
-                let ip = inlinedCaller ?? f.instructionPointer
+                var ip = f.instructionPointer
+                if let icf = inlined, let caller = icf.inlinedCaller {
+                    // The walk meets an active InlinedCallFrame twice, as SOS lists it: from the native code below
+                    // it, then at its return address, where the managed caller resumes.
+                    explicit.removeAll { $0.address == icf.address }
+                    out.append(explicitFrame(icf, ip: walkIP))
+                    walkSP = caller.sp
+                    walkIP = caller.returnAddress
+                    out.append(explicitFrame(icf, ip: walkIP))
+                    ip = caller.returnAddress
+                }
                 registers["rip"] = ip
                 out.append(ClrStackFrame(kind: .managed(code), stackPointer: f.stackPointer, instructionPointer: ip, registers: registers,
                                          callerStackPointer: callerSP, isActive: k == 0 && f.interrupted,
-                                         isFaulted: k > 0 && f.interrupted && inlinedCaller == nil, native: f))
+                                         isFaulted: k > 0 && f.interrupted && inlined == nil, native: f))
                 leftManagedCode = registers
-                if let callerSP { currentSP = callerSP }
+                if let callerSP, k + 1 < native.count {
+                    walkSP = callerSP
+                    walkIP = native[k + 1].instructionPointer
+                }
             } else if includeNative {
                 out.append(ClrStackFrame(kind: .native, stackPointer: f.stackPointer, instructionPointer: f.instructionPointer,
                                          registers: registers, callerStackPointer: callerSP, isActive: false, isFaulted: false, native: f))

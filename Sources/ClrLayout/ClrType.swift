@@ -462,6 +462,7 @@ extension ClrRuntime {
         case .byRef: return CorElementType.byref.rawValue
         case .functionPointer: return CorElementType.fnptr.rawValue
         case .modified(let inner, _, _), .pinned(let inner): return elementType(of: inner)
+        case .runtimeHandle: return 0x21
         }
     }
 

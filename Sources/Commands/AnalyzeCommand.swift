@@ -92,7 +92,7 @@ struct AnalysisValue: CommandValue {
         if let frames = managedStack, !frames.isEmpty {
             out.append("MANAGED_STACK: !CLRStack")
             out.append("        Child SP               IP Call Site")
-            out += frames.map { "\(Sos.P($0.childSP.value)) \(Sos.P($0.ip.value)) \($0.callSite)" }
+            out += frames.map(ManagedStacksValue.frameLine)
             out.append("")
         }
         out.append("STACK_TEXT:  ")

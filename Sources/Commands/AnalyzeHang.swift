@@ -98,7 +98,7 @@ struct HangAnalysisValue: CommandValue {
         if !managedStack.isEmpty {
             out.append("MANAGED_STACK: !CLRStack")
             out.append("        Child SP               IP Call Site")
-            out += managedStack.map { "\(Sos.P($0.childSP.value)) \(Sos.P($0.ip.value)) \($0.callSite)" }
+            out += managedStack.map(ManagedStacksValue.frameLine)
             out.append("")
         }
         field("STACK_COMMAND", "~\(blockingThread)s; !clrstack")

@@ -74,7 +74,7 @@ struct ManagedStacksValue: CommandValue {
             out.append("OS Thread Id: 0x\(String(t.osId.value, radix: 16)) (\(t.threadIndex))")
             out.append("        Child SP               IP Call Site")
             for f in t.frames {
-                out.append("\(Sos.P(f.childSP.value)) \(Sos.P(f.ip.value)) \(f.callSite)")
+                out.append(Self.frameLine(f))
                 // SOS's table writes them in the Call Site column, after two blank 16-wide columns.
                 let column = String(repeating: " ", count: 34)
                 for ref in f.references ?? [] { out.append(column + ref.text) }
@@ -87,6 +87,12 @@ struct ManagedStacksValue: CommandValue {
             }
         }
         return out
+    }
+
+    /// A frame's line: Child SP, IP and call site. SOS writes a method's IP in upper case, an explicit Frame's
+    /// (where the runtime's walk stands) and a native frame's in lower case.
+    static func frameLine(_ f: Frame) -> String {
+        "\(Sos.P(f.childSP.value)) \(f.managed ? Sos.P(f.ip.value) : Sos.p(f.ip.value)) \(f.callSite)"
     }
 
     /// SOS's PrintManagedFrameContext for x64: three registers a line, names right-aligned in three columns.
@@ -247,7 +253,7 @@ struct ClrStackCommand: ValueCommand {
                          methodDesc: HexValue(code.methodDesc))
         case .explicit(let e):
             // SOS: "[Class: address] " and, when the Frame stands for a method (a HelperMethodFrame's FCall), its name.
-            return .init(childSP: HexValue(e.address), ip: HexValue(0),
+            return .init(childSP: HexValue(e.address), ip: HexValue(f.instructionPointer),
                          callSite: "[\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))] " + (e.methodDesc.map { r.methodName($0, withModule: false) } ?? ""),
                          managed: false, codeKind: nil, methodDesc: e.methodDesc.map(HexValue.init))
         case .native:
@@ -436,7 +442,9 @@ struct DumpStackCommand: DebuggerCommand {
         for i in (all ? Array(s.dump.threads.indices) : [s.currentThread]) {
             try s.checkInterrupt()
             let context = i == s.currentThread ? s.context : s.dump.threads[i].context
-            let frames = ClrStackCommand.frames(thread: i, context: context, native: true, r, s).filter { $0.ip.value != 0 }
+            // The frames the unwinder found: the runtime's explicit Frames are not code.
+            let walk = context.map { r.stackFrames(thread: s.dump.threads[i], context: $0, modules: s.nativeModules, includeNative: true) } ?? []
+            let frames = walk.filter { if case .explicit = $0.kind { return false }; return true }.map { ClrStackCommand.frame($0, r, s) }
             threads.append(.init(threadIndex: i, osId: HexValue(s.dump.threads[i].id), frames: frames))
         }
         s.emit(MixedStacksValue(threads: threads, everyThread: all))

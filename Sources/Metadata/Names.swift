@@ -172,6 +172,9 @@ extension MetadataReader {
             return try format(m.returnType, style: style, depth: depth) + " (" + params.joined(separator: ", ") + ")"
         case .modified(let t, _, _), .pinned(let t):
             return try format(t, style: style, depth: depth)
+        case .runtimeHandle(let h):
+            // Metadata cannot name a runtime TypeHandle; the runtime layer names these before formatting.
+            return "<TypeHandle 0x" + String(h, radix: 16) + ">"
         }
     }
 
@@ -205,7 +208,7 @@ extension MetadataReader {
              .modified(let e, _, _), .pinned(let e):
             return try assemblyName(of: e, depth: depth + 1)
         case .functionPointer: return try coreLibraryName()
-        case .typeParameter, .methodParameter: return nil
+        case .typeParameter, .methodParameter, .runtimeHandle: return nil
         }
     }
 

@@ -54,6 +54,9 @@ public indirect enum TypeSignature: Sendable, Equatable {
     /// modreq/modopt wrapping a type (kept so nothing is lost; formatters show the inner type).
     case modified(TypeSignature, modifier: MetadataToken, isRequired: Bool)
     case pinned(TypeSignature)
+    /// ELEMENT_TYPE_INTERNAL: a runtime TypeHandle (a MethodTable or TypeDesc address) in place of a token. Only
+    /// the runtime's own signatures hold one (IL stubs'); metadata never does.
+    case runtimeHandle(UInt64)
 
     /// Whether a field of this type is stored inline (SOS's VT column).
     public var isValueType: Bool {
@@ -96,6 +99,8 @@ struct SignatureDecoder {
     let blob: [UInt8]
     var position = 0
     var depth = 0
+    /// Runtime-made signatures (a stored-signature MethodDesc's) may hold TypeHandles (64-bit targets).
+    var allowsRuntimeHandles = false
     static let maxDepth = 64
     static let maxCount = 0x1_0000 // parameters, generic arguments, array dimensions
 
@@ -198,6 +203,10 @@ struct SignatureDecoder {
             let modifier = try typeToken()
             return .modified(try type(), modifier: modifier, isRequired: b == 0x1F)
         case 0x45: return .pinned(try type())
+        case 0x21 where allowsRuntimeHandles:
+            var handle: UInt64 = 0
+            for i in 0..<8 { handle |= UInt64(try byte()) << (8 * UInt64(i)) }
+            return .runtimeHandle(handle)
         default:
             throw MetadataError(.badSignature, "unknown element type 0x\(String(b, radix: 16)) at byte \(position - 1)")
         }
@@ -224,6 +233,16 @@ struct SignatureDecoder {
         }
         return MethodSignature(callingConvention: conv, genericParameterCount: generic,
                                returnType: ret, parameters: params, sentinelIndex: sentinel)
+    }
+}
+
+extension MethodSignature {
+    /// A method signature the runtime built and stored with a MethodDesc (IL stubs, dynamic methods): metadata's
+    /// encoding, plus ELEMENT_TYPE_INTERNAL with an 8-byte TypeHandle.
+    public static func decodeRuntimeSignature(_ bytes: [UInt8]) throws(MetadataError) -> MethodSignature {
+        var d = SignatureDecoder(bytes)
+        d.allowsRuntimeHandles = true
+        return try d.method()
     }
 }
 

@@ -218,7 +218,7 @@ extension ClrLayoutTable {
             moduleReadyToRunInfo: 0x2b8, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0xe8, threadFrame: 0x10,
             rchDebugInfo: 0x00, jitDebugInfoFlagByte: false,
             // from frames.h (no active InlinedCallFrame in the 3.1 dumps: unverified)
-            inlinedCallSiteSP: 0x18, inlinedCallerReturnAddress: 0x20,
+            inlinedCallSiteSP: 0x20, inlinedCallerReturnAddress: 0x28,
             // Docs/clr/fcall-frames.md
             helperFrameMethodDesc: 0x10, helperFrameFCallEntry: 0x28, helperFrameReturnAddress: 0xc0),
         // Docs/clr/sync-finalize-handles.md: Crst is 0x30 bytes on Windows; SyncBlock has the EnC pointer.

@@ -221,8 +221,8 @@ extension ClrLayoutTable {
             rchMethodDesc: 0x18, rchGCInfo: 0x10, rchUnwindCount: 0x20, rchUnwindInfos: 0x24,
             moduleReadyToRunInfo: 0x4c0, r2rRuntimeFunctions: 0x18, r2rRuntimeFunctionCount: 0x20, r2rEntryPointMap: 0x150, threadFrame: 0x10,
             rchDebugInfo: 0x00, jitDebugInfoFlagByte: false,
-            // from frames.h (no active InlinedCallFrame in the 3.1 dumps: unverified)
-            inlinedCallSiteSP: 0x18, inlinedCallerReturnAddress: 0x20,
+            // m_StubSecretArg at +0x18 as in 8.0: checked on the TransitionFrames sample's P/Invoke (Docs/clr/code-lookup.md §4.5)
+            inlinedCallSiteSP: 0x20, inlinedCallerReturnAddress: 0x28,
             // Docs/clr/fcall-frames.md
             helperFrameMethodDesc: 0x10, helperFrameFCallEntry: 0x28, helperFrameReturnAddress: 0xa0),
         // Docs/clr/sync-finalize-handles.md: Crst is 0x98 bytes in the PAL build; 10-bit thin-lock thread ids.

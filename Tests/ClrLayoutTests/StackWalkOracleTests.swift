@@ -1,0 +1,123 @@
+import ClrLayout
+@testable import Commands
+import DumpModel
+import Foundation
+import TestSupport
+import Testing
+
+/// dumpdbg's walk of every managed thread against the DAC's (IXCLRDataStackWalk, Expected/<dump>.dac-frames.txt):
+/// the same frames in the same order, each managed frame with its SP, IP and name, each explicit Frame with the SP
+/// and IP the walk has where it meets it (what SOS prints as the Frame line's IP), its class and its method. Eight
+/// Linux dumps: the shared async crash, and the project's hang, pool starvation and transition-frame samples, each
+/// on 3.1 and 8.0.
+enum StackWalkOracle {
+    struct Case: CustomTestStringConvertible, Sendable {
+        let name: String
+        let dump: String
+        let appFolder: String
+        let runtime: String?
+        var testDescription: String { name }
+        var frames: String { name + ".dac-frames.txt" }
+    }
+
+    static let samples = ClrFixtures.projectRoot.appendingPathComponent("Samples/dumps").path
+
+    static let all: [Case] = [
+        Case(name: "linux-3.1", dump: ClrFixtures.seedDump, appFolder: ClrFixtures.seedFolder, runtime: installedRuntime31()),
+        Case(name: "linux-8.0", dump: Net8.dump, appFolder: ClrFixtures.seedFolder, runtime: installedRuntime80()),
+    ] + ["hang", "pool", "transition-frames"].flatMap { sample in
+        [Case(name: "\(sample)-3.1", dump: "\(samples)/\(sample)/linux-3.1.core.xz", appFolder: "\(samples)/\(sample)", runtime: installedRuntime31()),
+         Case(name: "\(sample)-8.0", dump: "\(samples)/\(sample)/linux-8.0.core.xz", appFolder: "\(samples)/\(sample)", runtime: installedRuntime80())]
+    }
+
+    /// The cases whose dump and runtime are here (a missing one is said, and skipped).
+    static let available = all.filter { c in
+        guard FileManager.default.fileExists(atPath: c.dump), c.runtime != nil else {
+            print("skip stack walk oracle \(c.name): no dump at \(c.dump) or no runtime for it")
+            return false
+        }
+        return true
+    }
+
+    static func session(_ c: Case) throws -> (Session, Output.Buffer) {
+        setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
+        let buffer = Output.Buffer()
+        let s = Session(dump: try DumpLoader.open(path: c.dump).dump, output: Output(sink: { buffer.append($0) }))
+        s.imagePath = [try ClrFixtures.linkFolder([c.runtime!]), try ClrFixtures.linkFolder([c.appFolder], files: ["app.exe"])]
+        _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
+        return (s, buffer)
+    }
+
+    /// OS thread id -> the DAC's frame lines, for threads with managed frames.
+    static func expected(_ file: String) throws -> [UInt64: [String]] {
+        let text = try String(contentsOf: ClrStackOracle.expected.appendingPathComponent(file), encoding: .utf8)
+        var out: [UInt64: [String]] = [:]
+        var current: UInt64?
+        for line in text.split(separator: "\n").map(String.init) {
+            if line.hasPrefix("# Thread ") {
+                current = line.split(separator: " ").last.flatMap { UInt64($0) }
+            } else if let c = current, line.hasPrefix("SP "), !line.hasSuffix("<not managed>") {
+                out[c, default: []].append(line)
+            }
+        }
+        return out
+    }
+
+    /// Two things the oracle's own output lacks: the 3.1 DAC names no method of app.exe (it looks for the file
+    /// where the dump was made: `app.exe!Unknown`), and gives no MethodDesc for a 3.1 HelperMethodFrame whose
+    /// machine state is lazy (the method SOS prints for it, from the FCall table, was checked against
+    /// `IXCLRDataFrame::GetMethodInstance` in Docs/clr/fcall-frames.md). There only the part before is compared.
+    static func matches(_ ours: String, _ dac: String) -> Bool {
+        if dac.hasSuffix("!Unknown"), let ip = dac.range(of: " IP ") {
+            return ours.hasPrefix(String(dac[..<ip.upperBound]) + dac[ip.upperBound...].prefix(17))
+        }
+        if dac.hasSuffix("]") { return ours == dac || ours.hasPrefix(dac + " ") }
+        return ours == dac
+    }
+
+    /// The same lines from dumpdbg's walk.
+    static func ours(_ s: Session) throws -> [UInt64: [String]] {
+        let r = try SosRuntimes.runtime(for: s)
+        var out: [UInt64: [String]] = [:]
+        for t in r.threads() where !t.isDead {
+            guard let i = s.dump.threads.firstIndex(where: { $0.id == t.osId }), let context = s.dump.threads[i].context else { continue }
+            for f in r.stackFrames(thread: s.dump.threads[i], context: context, modules: s.nativeModules) {
+                let line: String
+                switch f.kind {
+                case .managed(let code):
+                    line = "SP \(Hex.pad(f.stackPointer, 16)) IP \(Hex.pad(f.instructionPointer, 16)) \(r.methodName(code.methodDesc, withModule: false))"
+                case .explicit(let e):
+                    line = "SP \(Hex.pad(f.callerStackPointer ?? 0, 16)) IP \(Hex.pad(f.instructionPointer, 16)) [\(e.name ?? "Frame"): \(Hex.pad(e.address, 16))]"
+                        + (e.methodDesc.map { " " + r.methodName($0, withModule: false) } ?? "")
+                case .native:
+                    continue
+                }
+                out[t.osId, default: []].append(line)
+            }
+        }
+        return out
+    }
+}
+
+@Suite("Managed stack walk: every frame and explicit Frame as the DAC walks them")
+struct StackWalkOracleTests {
+    @Test(arguments: StackWalkOracle.available)
+    func framesEqualTheDACs(_ c: StackWalkOracle.Case) throws {
+        let (s, _) = try StackWalkOracle.session(c)
+        let want = try StackWalkOracle.expected(c.frames), got = try StackWalkOracle.ours(s)
+        #expect(want.values.map(\.count).reduce(0, +) >= 15, "the oracle file should hold the frames of several threads")
+        for (tid, lines) in want.sorted(by: { $0.key < $1.key }) {
+            let ours = got[tid] ?? []
+            #expect(ours.count == lines.count && zip(ours, lines).allSatisfy(StackWalkOracle.matches),
+                    "thread \(tid):\n--- dumpdbg\n\(ours.joined(separator: "\n"))\n--- DAC\n\(lines.joined(separator: "\n"))")
+        }
+    }
+
+    /// The transition-frame sample's precise references: a class constructor run from JIT'd code, a P/Invoke
+    /// with a callback, IL stubs.
+    @Test(arguments: StackWalkOracle.available.filter { $0.name.hasPrefix("transition-frames") })
+    func transitionFrameReferencesEqualTheDACs(_ c: StackWalkOracle.Case) throws {
+        let (s, _) = try StackWalkOracle.session(c)
+        try PreciseStackReferenceOracle.check(s, c.name + ".dac-stackrefs.txt")
+    }
+}
