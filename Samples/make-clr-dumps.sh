@@ -43,7 +43,7 @@ expect_of()  { case $1 in
   HangSample)  echo 'Unhandled exception. System.InvalidOperationException: HangSample: the deadlock is ready';;
   HeapMillion|HeapBig) echo 'Unhandled exception. System.InvalidOperationException: HeapMillion: heap is ready';;
   PoolStarvation) echo 'Unhandled exception. System.InvalidOperationException: PoolStarvation: the pool is starved';;
-  TransitionFrames) echo 'Unhandled exception. System.InvalidOperationException: TransitionFrames: the threads are blocked';; esac; }
+  TransitionFrames) echo 'Unhandled exception. System.NullReferenceException: Object reference not set to an instance of an object.';; esac; }
 # facts that legitimately differ per target/run
 VARYING='^FACT (pid|clr_version|os|.*os_tid.*|.*managed_id|stack\..*)='   # stacks: the runtime's own frames differ by version
 

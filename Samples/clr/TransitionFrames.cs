@@ -12,7 +12,9 @@
 //   * Thread "Callback" calls libc's qsort through P/Invoke with a managed comparison callback; the callback
 //     blocks forever on its first call. So managed frames sit above native ones (qsort's), which sit above
 //     managed ones again (the P/Invoke's caller).
-//   * The main thread then throws an unhandled InvalidOperationException, so the runtime writes the dump.
+//   * The main thread then reads a field through a null reference in Program.Crash: a hardware fault the runtime
+//     turns into an unhandled NullReferenceException (a FaultingExceptionFrame over the faulting frame), so the
+//     runtime writes the dump while the faulting frame is still on the stack.
 // Each blocked thread prints its own managed stack (Environment.StackTrace) as FACT lines before it blocks.
 using System;
 using System.Runtime.CompilerServices;
@@ -139,6 +141,18 @@ namespace Samples.Frames
             Facts.Fact("callback.never", Marshal.ReadInt32(items));
         }
 
+        static Keeper Missing;
+
+        // Faults on purpose: Missing is null. `holder` stays live in the faulting frame.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        static int Crash(Keeper holder)
+        {
+            Keeper k = Missing;
+            int n = k.Name.Length + holder.Name.Length;
+            GC.KeepAlive(holder);
+            return n;
+        }
+
         public static int Main(string[] args)
         {
             string mode = args.Length > 0 ? args[0] : "crash";
@@ -158,9 +172,10 @@ namespace Samples.Frames
             InCallback.WaitOne();
             ExecutionContext.RestoreFlow();
             Thread.Sleep(500);   // both are past their FACT lines and inside their waits
-            Facts.Fact("exception.type", "System.InvalidOperationException");
+            Facts.Fact("exception.type", "System.NullReferenceException");
+            Facts.Fact("stack.main.0", "Samples.Frames.Program.Crash");
             Console.Out.Flush();
-            throw new InvalidOperationException("TransitionFrames: the threads are blocked");
+            return Crash(new Keeper("main-holder"));
         }
     }
 }

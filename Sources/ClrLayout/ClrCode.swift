@@ -281,12 +281,11 @@ extension ClrRuntime {
         return nil
     }
 
-    /// vtable address point -> Frame class name, for the Frame classes this build's layout names.
+    /// vtable address point -> Frame class name, for the Frame classes this build's globals can find.
     var frameVTableNames: [UInt64: String] {
         var out: [UInt64: String] = [:]
-        for g in ClrGlobal.allCases {
-            guard let name = g.frameClassName, let a = global(g) else { continue }
-            out[a &+ layout.vtableSymbolOffset] = name
+        for name in ClrFrameClasses.names {
+            if let a = globals.frameVTable(name) { out[a &+ layout.vtableSymbolOffset] = name }
         }
         return out
     }

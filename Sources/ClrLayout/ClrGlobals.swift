@@ -9,24 +9,6 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     case appDomain, flatImageLayoutVTable
     /// 3.1: `ExecutionManager::m_CodeRangeList` (holds the list head); 8.0: `g_codeRangeMap`, the map itself.
     case codeRangeList
-    /// The vtables of the runtime's explicit Frame classes (`!CLRStack`'s `[HelperMethodFrame: …]` lines).
-    case helperMethodFrameVTable, gcFrameVTable, debuggerU2MCatchHandlerFrameVTable, inlinedCallFrameVTable
-    case helperMethodFrame1ObjVTable, helperMethodFrame2ObjVTable, helperMethodFrame3ObjVTable, helperMethodFrameProtectObjVTable
-
-    /// The Frame class a vtable global names.
-    public var frameClassName: String? {
-        switch self {
-        case .helperMethodFrameVTable: return "HelperMethodFrame"
-        case .gcFrameVTable: return "GCFrame"
-        case .debuggerU2MCatchHandlerFrameVTable: return "DebuggerU2MCatchHandlerFrame"
-        case .inlinedCallFrameVTable: return "InlinedCallFrame"
-        case .helperMethodFrame1ObjVTable: return "HelperMethodFrame_1OBJ"
-        case .helperMethodFrame2ObjVTable: return "HelperMethodFrame_2OBJ"
-        case .helperMethodFrame3ObjVTable: return "HelperMethodFrame_3OBJ"
-        case .helperMethodFrameProtectObjVTable: return "HelperMethodFrame_PROTECTOBJ"
-        default: return nil
-        }
-    }
     /// The stub a method's precode calls until the method is compiled (a code address).
     case thePreStub
     /// Pointers to the sync table (SyncTableEntry*), the SyncBlockCache, the thin-lock IdDispenser and the
@@ -46,6 +28,24 @@ public enum ClrGlobal: String, Sendable, CaseIterable {
     /// timer queue (a LIST_ENTRY).
     case tpCpuUtilization, tpWorkerCounter, tpMinWorkers, tpMaxWorkers, tpWorkRequestHead, tpCPThreadCounter
     case tpMaxFreeCPThreads, tpMaxLimitCPThreads, tpMinLimitCPThreads, tpTimerQueue
+}
+
+/// The runtime's explicit Frame classes `!CLRStack` names (`[HelperMethodFrame: …]`), found by their vtables: on a
+/// build with a symbol table by `_ZTV<length><name>`, through the DAC table by the entry each layout lists.
+public enum ClrFrameClasses {
+    public static let names = [
+        "HelperMethodFrame", "HelperMethodFrame_1OBJ", "HelperMethodFrame_2OBJ", "HelperMethodFrame_3OBJ",
+        "HelperMethodFrame_PROTECTOBJ", "GCFrame", "InlinedCallFrame", "DebuggerU2MCatchHandlerFrame",
+        "DebuggerClassInitMarkFrame", "DebuggerSecurityCodeMarkFrame", "DebuggerExitFrame", "FaultingExceptionFrame",
+        "FuncEvalFrame", "HijackFrame", "ResumableFrame", "RedirectedThreadFrame", "MulticastFrame", "PInvokeCalliFrame",
+        "PrestubMethodFrame", "CallCountingHelperFrame", "ProtectByRefsFrame", "ProtectValueClassFrame", "StubDispatchFrame",
+        "ExternalMethodFrame", "DynamicHelperFrame", "StubHelperFrame", "TailCallFrame", "ExceptionFilterFrame",
+        "SecureDelegateFrame", "ContextTransitionFrame", "UMThkCallFrame", "ComMethodFrame", "ComPlusMethodFrame",
+        "ComPrestubMethodFrame", "CLRToCOMMethodFrame",
+    ]
+
+    /// The Itanium C++ ABI name of a class's vtable.
+    static func vtableSymbol(_ name: String) -> String { "_ZTV\(name.utf8.count)\(name)" }
 }
 
 /// How a runtime build's globals are found.
@@ -78,6 +78,8 @@ public struct ClrDacTableLayout: Sendable {
     public let gcFields: [ClrGlobal: UInt64]
     /// GcDacVars' major version this layout was read from (checked before any field is trusted).
     public let gcDacVarsMajorVersion: UInt8
+    /// The VPTR entries of the explicit Frame classes (vptr_list.h order), by class name.
+    public var frameVTables: [String: Int] = [:]
 }
 
 /// The addresses of a runtime's globals in the target, whatever way the build makes them findable.
@@ -86,6 +88,8 @@ public protocol ClrGlobalsSource: Sendable {
     var provenance: String { get }
     /// The address of the global itself (not the value stored there); nil when this build does not have it.
     func address(of global: ClrGlobal) -> UInt64?
+    /// The vtable of an explicit Frame class (as its symbol or DAC entry gives it); nil when not known.
+    func frameVTable(_ name: String) -> UInt64?
 }
 
 /// Globals through the runtime's DAC table: each entry names the address of a global (or of a function or
@@ -132,6 +136,10 @@ struct DacTableGlobals: ClrGlobalsSource {
     }
 
     private func gcDacVarsVersion(_ vars: UInt64) -> UInt8? { read(vars).map { UInt8(truncatingIfNeeded: $0) } }
+
+    func frameVTable(_ name: String) -> UInt64? {
+        layout.frameVTables[name].flatMap(entry).flatMap { $0 == 0 ? nil : $0 }
+    }
 }
 
 /// Globals from the ELF symbol table of the runtime's own file.
@@ -145,5 +153,9 @@ struct ElfSymbolGlobals: ClrGlobalsSource {
     func address(of global: ClrGlobal) -> UInt64? {
         guard let name = names[global], let s = symbols.symbols[name] else { return nil }
         return base &+ s.value
+    }
+
+    func frameVTable(_ name: String) -> UInt64? {
+        symbols.symbols[ClrFrameClasses.vtableSymbol(name)].map { base &+ $0.value }
     }
 }

@@ -57,10 +57,15 @@ extension ClrRuntime {
             ClrStackFrame(kind: .explicit(e), stackPointer: e.address, instructionPointer: ip, registers: registers,
                           callerStackPointer: walkSP, isActive: false, isFaulted: false, native: nil)
         }
+        // The managed frame after a FaultingExceptionFrame was interrupted by a fault; after a ResumableFrame (a
+        // thread redirected for a GC or a debugger), it resumes where it stopped (stackwalk.cpp's frame attributes).
+        var faulted = false, resumable = false
         func flush(below sp: UInt64?) {
             while let e = explicit.first, sp.map({ e.address < $0 }) ?? true {
                 explicit.removeFirst()
                 out.append(explicitFrame(e, ip: walkIP))
+                faulted = e.name == "FaultingExceptionFrame"
+                resumable = e.name == "ResumableFrame" || e.name == "RedirectedThreadFrame"
             }
         }
         // The registers where the walk last left managed code (at first, the thread's context).
@@ -94,8 +99,10 @@ extension ClrRuntime {
                 }
                 registers["rip"] = ip
                 out.append(ClrStackFrame(kind: .managed(code), stackPointer: f.stackPointer, instructionPointer: ip, registers: registers,
-                                         callerStackPointer: callerSP, isActive: k == 0 && f.interrupted,
-                                         isFaulted: k > 0 && f.interrupted && inlined == nil, native: f))
+                                         callerStackPointer: callerSP, isActive: (k == 0 && f.interrupted) || resumable,
+                                         isFaulted: faulted || (k > 0 && f.interrupted && inlined == nil), native: f))
+                faulted = false
+                resumable = false
                 leftManagedCode = registers
                 if let callerSP, k + 1 < native.count {
                     walkSP = callerSP

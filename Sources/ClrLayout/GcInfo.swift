@@ -63,7 +63,7 @@ public struct GcInfo: Sendable {
         if hasGenericsContext { _ = try r.varSigned(6) }
         if flags & 0x40 != 0 {
             // RBP is encoded as 0.
-            stackBaseRegister = slim ? 5 : Int(try r.varUnsigned(3) ^ 5) & 0xF
+            stackBaseRegister = slim ? 5 : Int(truncatingIfNeeded: try r.varUnsigned(3) ^ 5) & 0xF
         } else {
             stackBaseRegister = nil
         }
@@ -130,7 +130,7 @@ public struct GcInfo: Sendable {
         let tracked = table.trackedCount
         if tracked > 0 {
             var bitsPerLiveStateOffset = 0
-            if safePointCount > 0, try r.read(1) != 0 { bitsPerLiveStateOffset = try Int(r.varUnsigned(3)) + 1 }
+            if safePointCount > 0, try r.read(1) != 0 { bitsPerLiveStateOffset = try r.bitWidth(3, plusOne: true) }
             if atSafePoint {
                 try liveAtSafePoint(safePoint, tracked: tracked, bitsPerOffset: bitsPerLiveStateOffset, &r, into: &live)
             } else {
@@ -211,7 +211,7 @@ public struct GcInfo: Sendable {
         let chunkCount = Int((length + chunkSize - 1) / chunkSize)
         let breakChunk = Int(pseudoOffset / chunkSize)
         guard breakChunk < chunkCount else { throw GcInfoError() }
-        let bitsPerPointer = try Int(r.varUnsigned(3))
+        let bitsPerPointer = try r.bitWidth(3, plusOne: false)
         guard bitsPerPointer > 0 else { return }
         let pointerTable = r.position
         var chunk = breakChunk
@@ -394,6 +394,13 @@ struct GcInfoBitReader {
         let v = try varUnsigned(base)
         guard v < 1 << 24 else { throw GcInfoError() }
         return Int(v)
+    }
+
+    /// The width of a table's entries, in bits: an offset into the info itself, so never over 32.
+    mutating func bitWidth(_ base: Int, plusOne: Bool) throws -> Int {
+        let v = try varUnsigned(base)
+        guard v <= 32 else { throw GcInfoError() }
+        return Int(v) + (plusOne ? 1 : 0)
     }
 
     mutating func varU32(_ base: Int) throws -> UInt32 {

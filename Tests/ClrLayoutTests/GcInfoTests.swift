@@ -51,6 +51,22 @@ struct GcInfoTests {
         }
     }
 
+    /// Inputs the fuzz target (Samples/fuzz/gcinfo.swift) trapped on, kept in Tests/Fixtures/fuzz-crashers: each
+    /// must decode to an error or to slots, at every offset and kind of frame the target tries.
+    @Test(arguments: ["gcinfo-live-state-offset-width"])
+    func fuzzCrashers(_ name: String) throws {
+        let d = try [UInt8](Data(contentsOf: ClrFixtures.projectRoot.appendingPathComponent("Tests/Fixtures/fuzz-crashers/" + name)))
+        let offset = UInt32(d[0]) | UInt32(d[1]) << 8 | UInt32(d[2]) << 16 | UInt32(d[3]) << 24
+        for version in [1, 2] {
+            guard let info = try? GcInfo(bytes: Array(d.dropFirst(4)), version: version) else { continue }
+            for kind in [GcInfo.FrameKind(), .init(active: true), .init(executionAborted: true), .init(parentOfFunclet: true)] {
+                for at in [offset, offset % max(info.codeLength, 1), info.codeLength &- 1] {
+                    _ = try? info.liveSlots(at: at, frame: kind, isScratchRegister: { $0 < 3 }, isOutgoingAreaSlot: { _, _ in false })
+                }
+            }
+        }
+    }
+
     @Test func bitReaderVariableLengthNumbers() throws {
         // Base 2: the chunks (01, more) then (11, end), read from the byte's lowest bit: 0b1101 = 13 unsigned,
         // and -3 signed (sign-extended from the last chunk's top bit).

@@ -114,10 +114,10 @@ struct StackWalkOracleTests {
     }
 
     /// The transition-frame sample's precise references: a class constructor run from JIT'd code, a P/Invoke
-    /// with a callback, IL stubs.
+    /// with a callback, IL stubs, and the frame a hardware fault interrupted (reported as execution aborted).
     @Test(arguments: StackWalkOracle.available.filter { $0.name.hasPrefix("transition-frames") })
     func transitionFrameReferencesEqualTheDACs(_ c: StackWalkOracle.Case) throws {
         let (s, _) = try StackWalkOracle.session(c)
-        try PreciseStackReferenceOracle.check(s, c.name + ".dac-stackrefs.txt")
+        try PreciseStackReferenceOracle.check(s, c.name + ".dac-stackrefs.txt", atLeast: 35)
     }
 }

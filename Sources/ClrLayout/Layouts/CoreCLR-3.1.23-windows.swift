@@ -21,16 +21,20 @@ extension ClrLayoutTable {
                 .tpCpuUtilization: 17, .tpWorkerCounter: 18, .tpMinWorkers: 19, .tpMaxWorkers: 20, .tpWorkRequestHead: 21,
                 .tpCPThreadCounter: 23, .tpMaxFreeCPThreads: 24, .tpMaxLimitCPThreads: 25, .tpMinLimitCPThreads: 26, .tpTimerQueue: 27,
             ],
-            addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115,
-                        // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §3).
-                        .helperMethodFrameVTable: 164, .gcFrameVTable: 163, .debuggerU2MCatchHandlerFrameVTable: 160, .inlinedCallFrameVTable: 170,
-                        .helperMethodFrame1ObjVTable: 165, .helperMethodFrame2ObjVTable: 166, .helperMethodFrame3ObjVTable: 167,
-                        .helperMethodFrameProtectObjVTable: 168],
+            addresses: [.flatImageLayoutVTable: 152, .thePreStub: 115],
             gcDacGlobals: 34,
             gcFields: [.generationTable: 0x28, .maxGeneration: 0x30, .ephemeralHeapSegment: 0x48, .allocAllocated: 0x70, .finalizeQueue: 0x88, .handleTableMap: 0xe0,
                        // Server GC: n_heaps and g_heaps (Docs/clr/server-gc.md; the Linux 3.1 GcDacVars has them at the same offsets).
                        .gcHeapCount: 0xa8, .gcHeapList: 0xb0],
-            gcDacVarsMajorVersion: 1)),
+            gcDacVarsMajorVersion: 1,
+            // Frame vtables: VPTR entries in vptr_list.h order (Docs/clr/code-lookup.md §3, §4.6). GCFrame, U2M, HMF and
+            // ICF are checked on the dumps; the entries between them follow from the list; the three debugger Frames
+            // precede U2M in every version of it. Later entries (Prestub..., StubDispatch...) move with #ifdefs that
+            // cannot be settled without the build's own list: left out.
+            frameVTables: ["DebuggerClassInitMarkFrame": 157, "DebuggerSecurityCodeMarkFrame": 158, "DebuggerExitFrame": 159,
+                           "DebuggerU2MCatchHandlerFrame": 160, "FaultingExceptionFrame": 161, "FuncEvalFrame": 162, "GCFrame": 163,
+                           "HelperMethodFrame": 164, "HelperMethodFrame_1OBJ": 165, "HelperMethodFrame_2OBJ": 166,
+                           "HelperMethodFrame_3OBJ": 167, "HelperMethodFrame_PROTECTOBJ": 168, "HijackFrame": 169, "InlinedCallFrame": 170])),
         heapKind: .segments,
         // GC
         generationSize: 0xF0,

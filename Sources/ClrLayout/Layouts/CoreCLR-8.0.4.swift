@@ -18,17 +18,23 @@ extension ClrLayoutTable {
                 .syncTable: 79, .syncBlockCache: 80, .thinLockIdDispenser: 38, .systemDomain: 22,
                 .fcallLowest: 76, .fcallHighest: 77, .fcallMethods: 78,
             ],
-            addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92,
-                        // Frame vtables (VPTR entries; Docs/clr/code-lookup.md §4.5). GCFrame's entry is not verified.
-                        .helperMethodFrameVTable: 128, .debuggerU2MCatchHandlerFrameVTable: 125, .inlinedCallFrameVTable: 134,
-                        // The four HelperMethodFrame variants follow HelperMethodFrame in vptr_list.h.
-                        .helperMethodFrame1ObjVTable: 129, .helperMethodFrame2ObjVTable: 130, .helperMethodFrame3ObjVTable: 131,
-                        .helperMethodFrameProtectObjVTable: 132],
+            addresses: [.flatImageLayoutVTable: 121, .thePreStub: 92],
             gcDacGlobals: 20,
             gcFields: [.generationTable: 0x30, .maxGeneration: 0x38, .ephemeralHeapSegment: 0x50, .allocAllocated: 0x78, .finalizeQueue: 0x90, .handleTableMap: 0xe8,
                        // Server GC: n_heaps, g_heaps and gc_heap_field_offsets (Docs/clr/server-gc.md).
                        .gcHeapCount: 0xb0, .gcHeapList: 0xb8, .gcHeapFieldOffsets: 0xf0],
-            gcDacVarsMajorVersion: 2)),
+            gcDacVarsMajorVersion: 2,
+            // Frame vtables: VPTR entries in the order of .NET 8's vptr_list.h (Docs/clr/code-lookup.md §4.5-4.6), which
+            // has no GCFrame (not a Frame in 8.0). FlatImageLayout (121), U2M (125), HMF (128) and ICF (134) are
+            // checked on the dumps; the others follow from the list.
+            frameVTables: ["DebuggerClassInitMarkFrame": 122, "DebuggerSecurityCodeMarkFrame": 123, "DebuggerExitFrame": 124,
+                           "DebuggerU2MCatchHandlerFrame": 125, "FaultingExceptionFrame": 126, "FuncEvalFrame": 127,
+                           "HelperMethodFrame": 128, "HelperMethodFrame_1OBJ": 129, "HelperMethodFrame_2OBJ": 130,
+                           "HelperMethodFrame_3OBJ": 131, "HelperMethodFrame_PROTECTOBJ": 132, "HijackFrame": 133, "InlinedCallFrame": 134,
+                           "MulticastFrame": 135, "PInvokeCalliFrame": 136, "PrestubMethodFrame": 137, "ProtectByRefsFrame": 138,
+                           "ProtectValueClassFrame": 139, "ResumableFrame": 140, "RedirectedThreadFrame": 141, "StubDispatchFrame": 142,
+                           "CallCountingHelperFrame": 143, "ExternalMethodFrame": 144, "DynamicHelperFrame": 145,
+                           "ExceptionFilterFrame": 146])),
         heapKind: .regions,
         // GC
         generationSize: 0x108,
