@@ -44,7 +44,7 @@ lib=$(find_runtime)
 #   70 s); NO_WINE=1 skips it (its tests then say so);
 # - the same sample under server GC on both Linux runtimes (about 10 s) and, unless NO_WINE=1, on Windows (70 s);
 # - unless NO_WINE=1, the AsyncCrash sample as a MiniDumpNormal dump (no module memory; about 20 s), and the
-#   HangSample and PoolStarvation samples on Windows under Wine (each about 110 MB raw,
+#   HangSample, PoolStarvation and TransitionFrames samples on Windows under Wine (each about 110 MB raw,
 #   20 MB xz, 80 - 100 s).
 if [ "${1:-}" = "--tests" ]; then
   here=$(cd "$(dirname "$0")" && pwd)
@@ -62,8 +62,8 @@ if [ "${1:-}" = "--tests" ]; then
       echo "install-deps: making the AsyncCrash sample's MiniDumpNormal dump under Wine into $cache/normal/async-crash" >&2
       WIN_DUMP_FLAGS=0 SAMPLES=AsyncCrash bash "$here/make-clr-dumps.sh" "$cache/normal" windows-3.1 >&2
     fi
-    # The hang and pool-starvation samples on Windows (their Linux dumps are in Samples/dumps).
-    for pair in HangSample:hang PoolStarvation:pool; do
+    # The hang, pool-starvation and transition-frame samples on Windows (their Linux dumps are in Samples/dumps).
+    for pair in HangSample:hang PoolStarvation:pool TransitionFrames:transition-frames; do
       sample=${pair%%:*}; dir=${pair#*:}
       if [ -z "${NO_WINE:-}" ] && { [ ! -s "$cache/$dir/windows-3.1.mdmp.xz" ] || ! cmp -s "$cache/$dir/app.exe" "$here/dumps/$dir/app.exe"; }; then
         echo "install-deps: making the $sample sample's Windows dump under Wine into $cache/$dir" >&2

@@ -121,3 +121,72 @@ struct StackWalkOracleTests {
         try PreciseStackReferenceOracle.check(s, c.name + ".dac-stackrefs.txt", atLeast: 35)
     }
 }
+
+/// The transition-frame sample on Windows (.NET Core 3.1 under Wine; made by `Samples/install-deps.sh --tests` into
+/// the sample cache): no DAC oracle reads Windows dumps here, so the walk is checked against what the program
+/// itself printed (its stacks, as FACT lines) and the runtime's own structures: the Frames the scenario puts on each
+/// thread, named by the vtable entries the Windows layout lists, and precise references that are all objects.
+@Suite("Transition frames on Windows: the walk and its references")
+struct WindowsTransitionFramesTests {
+    static var folder: String {
+        if let dir = ProcessInfo.processInfo.environment["DUMPDBG_SAMPLES_WINDOWS_FRAMES"], !dir.isEmpty { return dir }
+        return AsyncCrashSample.sampleCache + "/transition-frames"
+    }
+    static var dump: String { folder + "/windows-3.1.mdmp.xz" }
+    static var available: Bool {
+        let here = FileManager.default.fileExists(atPath: dump)
+        if !here { print("skip Windows transition frames: no dump at \(dump) (Samples/install-deps.sh --tests makes it under Wine)") }
+        return here
+    }
+
+    @Test(.enabled(if: available))
+    func framesAndReferences() throws {
+        setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
+        let buffer = Output.Buffer()
+        let s = Session(dump: try DumpLoader.open(path: Self.dump).dump, output: Output(sink: { buffer.append($0) }))
+        s.imagePath = [try ClrFixtures.linkFolder([Self.folder], files: ["app.exe"])]
+        _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
+        let facts = try SampleFacts.read(Self.folder + "/windows-3.1.facts.txt")
+        let r = try SosRuntimes.runtime(for: s)
+        func walk(_ name: String) throws -> [String] {
+            let tid = try #require(facts["thread.\(name).os_tid"].flatMap { UInt64($0) })
+            let i = try #require(s.dump.threads.firstIndex { $0.id == tid })
+            return r.stackFrames(thread: s.dump.threads[i], context: try #require(s.dump.threads[i].context), modules: s.nativeModules).map { f in
+                switch f.kind {
+                case .managed(let code): return r.methodName(code.methodDesc, withModule: false)
+                case .explicit(let e): return "[\(e.name ?? "Frame")]" + (e.methodDesc.map { " " + r.methodName($0, withModule: false) } ?? "")
+                case .native: return "native"
+                }
+            }
+        }
+        // The hardware fault: a FaultingExceptionFrame (DAC entry 161) over the faulting frame.
+        let main = try walk("main")
+        #expect(Array(main.prefix(3)) == ["[FaultingExceptionFrame]", "Samples.Frames.Program.Crash(Samples.Frames.Keeper)",
+                                          "Samples.Frames.Program.Main(System.String[])"], "\(main)")
+        // The class constructor run from Gate.Hold's code, with the runtime's Frames between.
+        let prestub = try walk("Prestub")
+        let cctor = try #require(prestub.firstIndex(of: "Samples.Frames.Gate..cctor()"))
+        #expect(Array(prestub[(cctor + 1)...].prefix(4)) == ["[GCFrame]", "[HelperMethodFrame]",
+                "Samples.Frames.Gate.Hold(System.String, Samples.Frames.Keeper, Int32)", "Samples.Frames.Program.PrestubThread()"], "\(prestub)")
+        // The callback: both IL stubs, and the active InlinedCallFrame met twice, with its P/Invoke.
+        let callback = try walk("Callback")
+        let icf = "[InlinedCallFrame] Samples.Frames.Program.qsort_msvcrt(IntPtr, UIntPtr, UIntPtr, Compare)"
+        let reverse = try #require(callback.firstIndex(of: "ILStubClass.IL_STUB_ReversePInvoke(Int64, Int64)"))
+        #expect(Array(callback[(reverse + 1)...].prefix(4)) == [icf, icf, "ILStubClass.IL_STUB_PInvoke(IntPtr, UIntPtr, UIntPtr, Compare)",
+                                                                 "Samples.Frames.Program.CallbackThread()"], "\(callback)")
+        // Every reference from every thread decodes, and each one in stack memory is null or an object.
+        let heap = try r.heap()
+        var checked = 0
+        for t in r.threads() where !t.isDead {
+            guard let i = s.dump.threads.firstIndex(where: { $0.id == t.osId }), let context = s.dump.threads[i].context else { continue }
+            let refs = r.stackReferences(r.stackFrames(thread: s.dump.threads[i], context: context, modules: s.nativeModules), windowsABI: true, heap: heap)
+            #expect(refs.failedFrames.isEmpty)
+            for ref in refs.references where ref.address != nil && !ref.interior {
+                let o = try #require(ref.object)
+                #expect(o == 0 || heap.isValidObject(o), "\(ref)")
+                checked += 1
+            }
+        }
+        #expect(checked >= 30)
+    }
+}
