@@ -109,6 +109,8 @@ extension ClrRuntime {
                     walkIP = native[k + 1].instructionPointer
                 }
             } else if includeNative {
+                // SOS lists an explicit Frame before the native frames above its address.
+                flush(below: f.stackPointer)
                 out.append(ClrStackFrame(kind: .native, stackPointer: f.stackPointer, instructionPointer: f.instructionPointer,
                                          registers: registers, callerStackPointer: callerSP, isActive: false, isFaulted: false, native: f))
             }
