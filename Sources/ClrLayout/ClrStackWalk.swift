@@ -162,7 +162,6 @@ extension ClrRuntime {
     public func stackReferences(_ frames: [ClrStackFrame], windowsABI: Bool, heap: ClrHeap? = nil) -> ClrStackReferences {
         var out = ClrStackReferences()
         var funcletParents = Set<UInt64>()
-        let l = layout.codeLookup
         let preserved: Set<Int> = windowsABI ? [3, 5, 6, 7, 12, 13, 14, 15] : [3, 5, 12, 13, 14, 15]
         for f in frames {
             switch f.kind {
@@ -170,56 +169,13 @@ extension ClrRuntime {
                 let isFunclet = code.function.map { code.unwindBase &+ UInt64($0.begin) != code.start } ?? false
                 let isParent = !isFunclet && funcletParents.contains(code.start)
                 if isFunclet { funcletParents.insert(code.start) }
-                guard f.instructionPointer > code.start, f.instructionPointer - code.start < 1 << 31,
-                      let address = codeMap.gcInfoAddress(code), let info = try? GcInfo(bytes: gcInfoBytes(at: address)) else {
-                    out.failedFrames.append(f.instructionPointer); continue
+                guard let refs = managedFrameReferences(f, code, parentOfFunclet: isParent, preserved: preserved, heap: heap) else {
+                    out.failedFrames.append(f.instructionPointer)
+                    continue
                 }
-                var offset = UInt32(f.instructionPointer - code.start)
-                // At a call the runtime looks inside the call instruction, where the JIT puts the safe point.
-                if !f.isActive && !f.isFaulted { offset -= 1 }
-                let sp = f.stackPointer
-                let baseName = info.stackBaseRegister.map { Self.x64RegisterNames[$0] }
-                func slotAddress(_ base: GcInfo.StackBase, _ offset: Int32) -> UInt64? {
-                    let b: UInt64?
-                    switch base {
-                    case .sp: b = sp
-                    case .callerSP: b = f.callerStackPointer
-                    case .frameRegister: b = baseName.flatMap { f.registers[$0] }
-                    }
-                    return b.map { $0 &+ UInt64(bitPattern: Int64(offset)) }
-                }
-                let kind = GcInfo.FrameKind(active: f.isActive, executionAborted: f.isFaulted, parentOfFunclet: isParent)
-                guard let slots = try? info.liveSlots(at: offset, frame: kind, isScratchRegister: { !preserved.contains($0) },
-                                                      isOutgoingAreaSlot: { base, o in slotAddress(base, o).map { $0 < sp &+ UInt64(info.outgoingArgumentAreaSize) } ?? false })
-                else { out.failedFrames.append(f.instructionPointer); continue }
-                func object(_ value: UInt64?, _ s: GcInfo.Slot) -> UInt64? {
-                    guard s.interior, let value, let heap else { return value }
-                    return heap.object(containing: value) ?? value
-                }
-                for s in slots {
-                    switch s.place {
-                    case .register(let n):
-                        let name = Self.x64RegisterNames[n]
-                        out.references.append(.init(source: f.instructionPointer, fromExplicitFrame: false, stackPointer: sp, location: .register(name),
-                                                    address: nil, object: object(f.registers[name], s), interior: s.interior, pinned: s.pinned))
-                    case .stack(let base, let o):
-                        let a = slotAddress(base, o)
-                        let baseText = base == .sp ? "rsp" : base == .callerSP ? "caller.rsp" : baseName ?? "?"
-                        out.references.append(.init(source: f.instructionPointer, fromExplicitFrame: false, stackPointer: sp,
-                                                    location: .stack(base: baseText, offset: o), address: a, object: object(a.flatMap { target.u64($0) }, s),
-                                                    interior: s.interior, pinned: s.pinned))
-                    }
-                }
+                out.references += refs
             case .explicit(let e) where e.name == "GCFrame":
-                // GCFrame::GcScanRoots: m_numObjRefs references from m_pObjRefs, interior when m_MaybeInterior.
-                guard let refs = target.u64(e.address &+ l.gcFrameObjectRefs), let count = target.u32(e.address &+ l.gcFrameCount),
-                      count < 4096 else { continue }
-                let interior = (target.u32(e.address &+ l.gcFrameMaybeInterior) ?? 0) != 0
-                for i in 0..<UInt64(count) {
-                    let a = refs &+ i * 8
-                    out.references.append(.init(source: e.address, fromExplicitFrame: true, stackPointer: f.callerStackPointer ?? f.stackPointer,
-                                                location: .frame, address: a, object: target.u64(a), interior: interior, pinned: false))
-                }
+                out.references += gcFrameReferences(e, walkSP: f.callerStackPointer ?? f.stackPointer)
             default:
                 continue
             }
@@ -227,11 +183,76 @@ extension ClrRuntime {
         return out
     }
 
-    /// GC info bytes from `address`: whole pages while the dump (or the image file) has them, up to 64 KiB.
-    func gcInfoBytes(at address: UInt64) -> [UInt8] {
+    /// A managed frame's live slots by its GC info at its IP; nil when the info cannot be read or decoded.
+    private func managedFrameReferences(_ f: ClrStackFrame, _ code: ClrCodeInfo, parentOfFunclet: Bool, preserved: Set<Int>,
+                                        heap: ClrHeap?) -> [ClrStackReference]? {
+        guard f.instructionPointer >= code.start, f.instructionPointer - code.start < 1 << 31,
+              let address = codeMap.gcInfoAddress(code) else { return nil }
+        var offset = UInt32(f.instructionPointer - code.start)
+        // At a call the runtime looks inside the call instruction, where the JIT puts the safe point.
+        if !f.isActive && !f.isFaulted {
+            guard offset > 0 else { return nil }
+            offset -= 1
+        }
+        let sp = f.stackPointer
+        let kind = GcInfo.FrameKind(active: f.isActive, executionAborted: f.isFaulted, parentOfFunclet: parentOfFunclet)
+        func slotAddress(_ base: GcInfo.StackBase, _ offset: Int32, _ info: GcInfo) -> UInt64? {
+            let b: UInt64?
+            switch base {
+            case .sp: b = sp
+            case .callerSP: b = f.callerStackPointer
+            case .frameRegister: b = info.stackBaseRegister.flatMap { f.registers[Self.x64RegisterNames[$0]] }
+            }
+            return b.map { $0 &+ UInt64(bitPattern: Int64(offset)) }
+        }
+        // Most GC info is a few hundred bytes: a page first, all of it only when that runs short.
+        var decoded: (GcInfo, [GcInfo.Slot])?
+        for size in [0x1000, 1 << 16] where decoded == nil {
+            guard let info = try? GcInfo(bytes: gcInfoBytes(at: address, upTo: size)) else { continue }
+            let slots = try? info.liveSlots(at: offset, frame: kind, isScratchRegister: { !preserved.contains($0) }, isOutgoingAreaSlot: { base, o in
+                slotAddress(base, o, info).map { $0 < sp &+ UInt64(info.outgoingArgumentAreaSize) } ?? false
+            })
+            if let slots { decoded = (info, slots) }
+        }
+        guard let (info, slots) = decoded else { return nil }
+        func object(_ value: UInt64?, _ s: GcInfo.Slot) -> UInt64? {
+            guard s.interior, let value, let heap else { return value }
+            return heap.object(containing: value) ?? value
+        }
+        return slots.map { s in
+            switch s.place {
+            case .register(let n):
+                let name = Self.x64RegisterNames[n]
+                return ClrStackReference(source: f.instructionPointer, fromExplicitFrame: false, stackPointer: sp, location: .register(name),
+                                         address: nil, object: object(f.registers[name], s), interior: s.interior, pinned: s.pinned)
+            case .stack(let base, let o):
+                let a = slotAddress(base, o, info)
+                let baseText = base == .sp ? "rsp" : base == .callerSP ? "caller.rsp" : info.stackBaseRegister.map { Self.x64RegisterNames[$0] } ?? "?"
+                return ClrStackReference(source: f.instructionPointer, fromExplicitFrame: false, stackPointer: sp,
+                                         location: .stack(base: baseText, offset: o), address: a, object: object(a.flatMap { target.u64($0) }, s),
+                                         interior: s.interior, pinned: s.pinned)
+            }
+        }
+    }
+
+    /// GCFrame::GcScanRoots: m_numObjRefs references from m_pObjRefs, interior when m_MaybeInterior.
+    private func gcFrameReferences(_ e: ClrExplicitFrame, walkSP: UInt64) -> [ClrStackReference] {
+        let l = layout.codeLookup
+        guard let refs = target.u64(e.address &+ l.gcFrameObjectRefs), let count = target.u32(e.address &+ l.gcFrameCount),
+              count < 4096 else { return [] }
+        let interior = (target.u32(e.address &+ l.gcFrameMaybeInterior) ?? 0) != 0
+        return (0..<UInt64(count)).map { i in
+            let a = refs &+ i * 8
+            return ClrStackReference(source: e.address, fromExplicitFrame: true, stackPointer: walkSP, location: .frame, address: a,
+                                     object: target.u64(a), interior: interior, pinned: false)
+        }
+    }
+
+    /// GC info bytes from `address`: whole pages while the dump (or the image file) has them, up to `limit`.
+    func gcInfoBytes(at address: UInt64, upTo limit: Int) -> [UInt8] {
         var out: [UInt8] = []
         var a = address
-        while out.count < 1 << 16 {
+        while out.count < limit {
             let n = Int(0x1000 - (a & 0xFFF))
             guard let b = target.read(a, count: n) else { break }
             out += b
