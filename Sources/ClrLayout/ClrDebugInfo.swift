@@ -62,30 +62,63 @@ struct NibbleReader {
     var nextByte: Int { (nibbles + 1) / 2 }
 }
 
+/// One row of the JIT's native-to-IL map (the debug info's bounds stream; the DAC's GetILAddressMap).
+public struct ClrILMapEntry: Sendable, Equatable {
+    /// Offset of the native code this row starts, from the method's start.
+    public let nativeOffset: UInt32
+    /// The IL offset, or one of the runtime's markers: 0xFFFFFFFF no mapping, 0xFFFFFFFE prolog, 0xFFFFFFFD epilog.
+    public let ilOffset: UInt32
+    /// SourceTypes bits: 1 sequence point, 2 stack empty, 4 call site, 0x10 call instruction.
+    public let source: UInt32
+
+    public var isMapped: Bool { ilOffset < 0xFFFF_FFFD }
+}
+
 extension ClrRuntime {
-    /// The JIT's variable locations for the method whose code `code` is, or nil when the runtime keeps none
-    /// (IL stubs) or they cannot be read. JIT'd code keeps them behind its code header; ReadyToRun code in its
-    /// image's DEBUG_INFO section, read from the image file.
-    public func variableLocations(_ code: ClrCodeInfo) -> [ClrNativeVarInfo]? {
+    /// Where the runtime keeps a method's debug info: behind a JIT'd method's code header, or in a ReadyToRun
+    /// image's DEBUG_INFO section (read from the image file). Nil for IL stubs, which have none.
+    func debugInfoBlob(_ code: ClrCodeInfo) -> (flagByte: Bool, read: (Int, Int) -> [UInt8]?)? {
         switch code.kind {
         case .jit:
             let l = layout.codeLookup
             guard let header = target.u64(code.start &- 8), header > 0xF, let blob = target.u64(header &+ l.rchDebugInfo), blob != 0
             else { return nil }
-            return Self.decodeDebugInfo(flagByte: l.jitDebugInfoFlagByte) { offset, count in
-                self.memory.readExact(blob &+ UInt64(offset), count: count)
-            }
+            return (l.jitDebugInfoFlagByte, { offset, count in self.memory.readExact(blob &+ UInt64(offset), count: count) })
         case .readyToRun:
             guard let index = codeMap.readyToRunMethodIndex(code), let md = methodDescInfo(code.methodDesc),
                   let image = md.type.module?.image, let reader = ReadyToRunImage(image),
                   let blob = reader.debugInfoRVA(methodIndex: index) else { return nil }
-            return Self.decodeDebugInfo(flagByte: false) { offset, count in reader.bytes(rva: blob &+ UInt32(offset), count: count) }
+            return (false, { offset, count in reader.bytes(rva: blob &+ UInt32(offset), count: count) })
         }
     }
 
-    /// The debug info blob (Docs/clr/debug-info.md §2): [flag byte, patchpoint info] then a nibble header with
-    /// the sizes of the bounds and vars streams, then the streams. Only the vars are decoded.
-    static func decodeDebugInfo(flagByte: Bool, read: (Int, Int) -> [UInt8]?) -> [ClrNativeVarInfo]? {
+    /// The JIT's variable locations for the method whose code `code` is, or nil when the runtime keeps none
+    /// (IL stubs) or they cannot be read.
+    public func variableLocations(_ code: ClrCodeInfo) -> [ClrNativeVarInfo]? {
+        guard let blob = debugInfoBlob(code) else { return nil }
+        return Self.decodeDebugInfo(flagByte: blob.flagByte, read: blob.read)
+    }
+
+    /// The JIT's native-to-IL map for the method whose code `code` is (rows in native order), or nil.
+    public func ilAddressMap(_ code: ClrCodeInfo) -> [ClrILMapEntry]? {
+        guard let blob = debugInfoBlob(code) else { return nil }
+        return Self.decodeBounds(flagByte: blob.flagByte, read: blob.read)
+    }
+
+    /// The IL offset the runtime maps a frame's IP to: at a return address, the call's (the byte before it);
+    /// nil in the prolog, the epilog, code with no mapping, or when the runtime keeps no map.
+    public func ilOffset(_ code: ClrCodeInfo, ip: UInt64, isReturnAddress: Bool) -> UInt32? {
+        guard ip >= code.start, let map = ilAddressMap(code), !map.isEmpty else { return nil }
+        var offset = ip - code.start
+        if isReturnAddress, offset > 0 { offset -= 1 }
+        guard offset < 1 << 32, let i = SortedSearch.lastIndex(map.count, atOrBelow: offset, { UInt64(map[$0].nativeOffset) }),
+              map[i].isMapped else { return nil }
+        return map[i].ilOffset
+    }
+
+    /// The debug info blob's two streams (Docs/clr/debug-info.md §2): [flag byte, patchpoint info] then a nibble
+    /// header with the sizes of the bounds and vars streams, then the streams. Nil when the blob cannot be read.
+    static func debugInfoStreams(flagByte: Bool, read: (Int, Int) -> [UInt8]?) -> (bounds: Int, boundsSize: Int, varsSize: Int)? {
         var at = 0
         if flagByte {
             guard let flag = read(0, 1)?.first else { return nil }
@@ -101,8 +134,33 @@ extension ClrRuntime {
         for n in stride(from: 12, through: 1, by: -1) { if let b = read(at, n) { headerBytes = b; break } }
         guard let hb = headerBytes else { return nil }
         var header = NibbleReader(hb)
-        guard let cbBounds = header.u32(), let cbVars = header.u32(), cbVars > 0, cbVars < 1 << 20, cbBounds < 1 << 24 else { return nil }
-        guard let vars = read(at + header.nextByte + Int(cbBounds), Int(cbVars)) else { return nil }
+        guard let cbBounds = header.u32(), let cbVars = header.u32(), cbVars < 1 << 20, cbBounds < 1 << 24 else { return nil }
+        return (at + header.nextByte, Int(cbBounds), Int(cbVars))
+    }
+
+    /// The bounds stream: a count, then per row the native offset's delta from the last row, the IL offset + 3
+    /// and the source bits.
+    static func decodeBounds(flagByte: Bool, read: (Int, Int) -> [UInt8]?) -> [ClrILMapEntry]? {
+        guard let streams = debugInfoStreams(flagByte: flagByte, read: read), streams.boundsSize > 0,
+              let bytes = read(streams.bounds, streams.boundsSize) else { return nil }
+        var r = NibbleReader(bytes)
+        guard let count = r.u32(), count < 0x10000 else { return nil }
+        var out: [ClrILMapEntry] = []
+        var native: UInt32 = 0
+        for _ in 0..<count {
+            guard let delta = r.u32(), let il = r.u32(), let source = r.u32() else { return nil }
+            let (next, overflow) = native.addingReportingOverflow(delta)
+            guard !overflow else { return nil }
+            native = next
+            out.append(ClrILMapEntry(nativeOffset: native, ilOffset: il &- 3, source: source))
+        }
+        return out
+    }
+
+    /// The vars stream (Docs/clr/debug-info.md §2.5).
+    static func decodeDebugInfo(flagByte: Bool, read: (Int, Int) -> [UInt8]?) -> [ClrNativeVarInfo]? {
+        guard let streams = debugInfoStreams(flagByte: flagByte, read: read), streams.varsSize > 0,
+              let vars = read(streams.bounds + streams.boundsSize, streams.varsSize) else { return nil }
         var r = NibbleReader(vars)
         guard let count = r.u32(), count < 0x10000 else { return nil }
         var out: [ClrNativeVarInfo] = []

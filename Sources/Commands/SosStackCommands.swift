@@ -13,6 +13,9 @@ struct ManagedStacksValue: CommandValue {
         /// "jit" or "readyToRun" for managed frames.
         let codeKind: String?
         let methodDesc: HexValue?
+        /// The IL offset the JIT's debug info maps the frame's IP to (at a return address, the call's); nil in a
+        /// prolog or epilog, or when the runtime keeps no map (IL stubs).
+        var ilOffset: UInt32? = nil
         /// With -a/-p: the arguments; with -a/-l: the locals (nil when the method has no local signature).
         var parameters: [Variable]? = nil
         var locals: [Variable]? = nil
@@ -166,6 +169,8 @@ struct ClrStackCommand: ValueCommand {
     with no live location at the IP prints <no data>; one in a register prints <CLR reg>.
     -r adds each frame's registers (x64) as the runtime's stack walk carries them: callee-saved registers as
     unwinding restored them, the others as the thread left them. -i (ICorDebug's view) is not available.
+    In JSON each managed frame also has its IL offset, from the JIT's native-to-IL map (SOS needs a PDB to turn
+    it into a source line; dumpdbg reads none).
     -gc adds, under each frame, the object references the GC would report from it (x64): the registers and
     stack slots the method's GC info says are live at the frame's IP (rbp-38: slot -> object - type), and the
     references a GCFrame protects.
@@ -222,6 +227,7 @@ struct ClrStackCommand: ValueCommand {
             var frame = Self.frame(f, r, s)
             switch f.kind {
             case .managed(let code):
+                frame.ilOffset = r.ilOffset(code, ip: f.instructionPointer, isReturnAddress: !f.isActive && !f.isFaulted)
                 if parameters || locals {
                     let v = r.frameVariables(code, ip: f.instructionPointer, registers: f.registers, stackPointer: f.stackPointer)
                     if parameters { frame.parameters = (v?.parameters ?? []).map(Self.variable) }

@@ -190,3 +190,39 @@ struct WindowsTransitionFramesTests {
         #expect(checked >= 30)
     }
 }
+
+/// The JIT's native-to-IL maps (the debug info's bounds stream) against the DAC's GetILAddressMap for every
+/// managed frame the DAC walks (Expected/<dump>.dac-ilmaps.txt): JIT'd and ReadyToRun code, 3.1 and 8.0.
+@Suite("IL offsets: the native-to-IL map of every managed frame equals the DAC's")
+struct ILAddressMapTests {
+    @Test(arguments: StackWalkOracle.available.filter { ["linux-3.1", "linux-8.0", "transition-frames-3.1", "transition-frames-8.0"].contains($0.name) })
+    func mapsEqualTheDACs(_ c: StackWalkOracle.Case) throws {
+        let (s, _) = try StackWalkOracle.session(c)
+        let r = try SosRuntimes.runtime(for: s)
+        let text = try String(contentsOf: ClrStackOracle.expected.appendingPathComponent(c.name + ".dac-ilmaps.txt"), encoding: .utf8)
+        var frames = 0
+        for line in text.split(separator: "\n") where line.hasPrefix("IP ") {
+            let words = line.split(separator: " ")
+            let ip = try #require(UInt64(words[1], radix: 16))
+            let code = try #require(r.codeMap.code(at: ip - 1), "no code at \(words[1])")
+            let map = try #require(r.ilAddressMap(code), "no IL map for \(words[1])")
+            let ours = map.map { String($0.ilOffset, radix: 16) + ":" + Hex.pad(code.start + UInt64($0.nativeOffset), 16) }
+            #expect(ours == words.dropFirst(2).map(String.init), "frame at \(words[1])")
+            frames += 1
+        }
+        #expect(frames >= 8)
+    }
+
+    /// `!CLRStack`'s JSON names each frame's IL offset: Main's call of Thread.Sleep on the 3.1 dump is at IL 0xe7
+    /// (the row before the return address 0x...183d, which starts IL 0xed).
+    @Test(.enabled(if: ClrFixtures.seedAvailable && ClrFixtures.runtimeFolder != nil))
+    func clrStackJSONHasTheILOffset() throws {
+        let (s, _) = try ClrFixtures.seedSessionWithSos()
+        let r = try SosRuntimes.runtime(for: s)
+        let code = try #require(r.codeMap.code(at: 0x7fb0_9766_183c))
+        #expect(r.ilOffset(code, ip: 0x7fb0_9766_183d, isReturnAddress: true) == 0xe7)
+        #expect(r.ilOffset(code, ip: 0x7fb0_9766_183d, isReturnAddress: false) == 0xed)
+        let frames = ClrStackCommand.frames(thread: 0, context: s.dump.threads[0].context, native: false, r, s)
+        #expect(frames.first { $0.callSite.hasPrefix("CrashLab.Program.Main") }?.ilOffset == 0xe7)
+    }
+}
