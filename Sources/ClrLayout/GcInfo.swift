@@ -29,7 +29,6 @@ public struct GcInfo: Sendable {
     public let interruptibleRangeCount: UInt32
 
     private let bytes: [UInt8]
-    private let version: Int
     /// Bit positions of the parts after the header.
     private let safePointsStart: Int
 
@@ -38,15 +37,10 @@ public struct GcInfo: Sendable {
     /// Decodes the header of the info in `bytes` (which may run past its end; a read past `bytes` throws).
     public init(bytes: [UInt8], version: Int = 2) throws {
         self.bytes = bytes
-        self.version = version
         var r = GcInfoBitReader(bytes)
         let slim = try r.read(1) == 0
-        var flags: UInt64
-        if slim {
-            flags = try r.read(1) != 0 ? 0x40 : 0
-        } else {
-            flags = try r.read(version == 1 ? 9 : 10)
-        }
+        // A slim header has one flag: a stack base register (rbp). Version 1 had no reverse P/Invoke flag.
+        let flags: UInt64 = slim ? (try r.read(1) != 0 ? 0x40 : 0) : try r.read(version == 1 ? 9 : 10)
         _ = try r.read(slim ? 2 : 4)   // the return kind
         codeLength = try r.varU32(8)
         let hasSecurityObject = flags & 0x2 != 0, hasGSCookie = flags & 0x4 != 0, hasPSPSym = flags & 0x8 != 0
