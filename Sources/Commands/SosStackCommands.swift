@@ -366,14 +366,19 @@ struct ManagedUnassembleCommand: DebuggerCommand {
     let names = ["!U", "!u"]
     let summary = "disassemble the managed method holding an address"
     let help = """
-    !U <code address>   disassembles the JIT or ReadyToRun code block holding the address (its main body, or the
-                        funclet it is in), under the method's name; '>>>' marks the address's instruction.
+    !U [-n] <code address>   disassembles the JIT or ReadyToRun code block holding the address (its main body, or
+                        the funclet it is in), under the method's name; '>>>' marks the address's instruction.
+                        -n (no source lines) changes nothing: dumpdbg reads no PDBs. -gcinfo, -ehinfo, -il and
+                        -o are SOS options dumpdbg does not have: it says so rather than ignore them.
     Example: !u 00007fb09766183d
     """
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        let args = try CommandArguments(inv, flags: ["-gcinfo", "-ehinfo", "-n", "-o"], positionals: 1...1, usage: "!U [-gcinfo] [-ehinfo] <code address>")
+        let args = try CommandArguments(inv, flags: ["-gcinfo", "-ehinfo", "-n", "-o", "-il", "-map"], positionals: 1...1, usage: "!U [-n] <code address>")
+        for option in ["-gcinfo", "-ehinfo", "-il", "-map", "-o"] where args.has(option) {
+            throw CommandError("!U \(option) is not available in dumpdbg: !U disassembles the native code only")
+        }
         let ip = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
         guard let code = r.codeMap.code(at: ip) else { throw CommandError("Unmanaged code") }

@@ -119,6 +119,9 @@ struct ClrStackTests {
         #expect(u.prefix(3) == ["Normal JIT generated code", "CrashLab.Program.WorkerThreadProc()", "Begin 00007FB09766A340, size 6b"], "\(u)")
         #expect(u.contains { $0.hasPrefix(">>> 00007fb0`9766a39b ") } && u.last?.hasSuffix("ret") == true, "\(u)")
         #expect(ClrFixtures.run(s, b, "!ip2md 1000").contains("not in JIT code range"))
+        // SOS options dumpdbg does not have are refused, not ignored; -n (no source lines) changes nothing.
+        #expect(ClrFixtures.run(s, b, "!u -gcinfo 7fb09766a39b").contains("!U -gcinfo is not available"))
+        #expect(ClrFixtures.run(s, b, "!u -n 7fb09766a39b").split(separator: "\n").prefix(3) == u.prefix(3))
         // After .loadby, k unwinds JIT frames by their unwind info and names managed frames: one native+managed stack.
         let k = ClrFixtures.run(s, b, "~8s; kc")
         #expect(k.contains("libcoreclr!IL_Throw\n") && k.contains("System_Private_CoreLib!System.Runtime.ExceptionServices.ExceptionDispatchInfo.Throw\n")
