@@ -405,3 +405,36 @@ extension ClrRuntime {
         }
     }
 }
+
+/// A method's IL as the dump holds it: where it is in the target, its body, and the metadata that names its tokens.
+public struct ClrILBody: @unchecked Sendable {
+    // @unchecked: MetadataReader is only read.
+    public let address: UInt64
+    public let body: ILMethodBody
+    public let metadata: MetadataReader
+}
+
+extension ClrRuntime {
+    /// The IL of the method a MethodDesc stands for: at its module's image base + the MethodDef's RVA, read from
+    /// the dump or, where the dump lacks the page, from the image file. Throws a one-line reason otherwise.
+    public func ilBody(methodDesc md: UInt64) throws(ClrError) -> ClrILBody {
+        guard let (t, token) = methodDescInfo(md) else { throw ClrError("\(Hex16.s(md)) is not a MethodDesc") }
+        if dynamicMethodName(md) != nil || token & 0xFF_FFFF == 0 {
+            throw ClrError("This method has no IL body (e.g. IL stubs generated for P/Invoke or Reverse P/Invoke marshaling).")
+        }
+        guard let module = t.module, let metadata = module.metadata,
+              let row = try? metadata.methodDef(Int(token & 0xFF_FFFF)) else { throw ClrError("no metadata for the method's module") }
+        guard row.rva != 0 else { throw ClrError("the method has no IL body (abstract, extern or runtime-implemented)") }
+        let address = module.imageBase &+ UInt64(row.rva)
+        let image = module.image
+        let read: (Int, Int) -> [UInt8]? = { offset, count in
+            if let b = self.target.read(address &+ UInt64(offset), count: count) { return b }
+            return image.flatMap { ReadyToRunImage.bytes($0, rva: row.rva &+ UInt32(offset), count: count) }
+        }
+        do {
+            return ClrILBody(address: address, body: try ILMethodBody(read: read), metadata: metadata)
+        } catch {
+            throw ClrError("the IL at \(Hex16.s(address)) cannot be decoded: \(error)")
+        }
+    }
+}

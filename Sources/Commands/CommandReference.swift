@@ -34,7 +34,7 @@ public enum CommandReference {
                intro: "Loaded with `.loadby sos clr` (or `.load sos`, `.cordll`). dumpdbg reads the runtime's own structures; no DAC is used.",
                commands: [".loadby", ".cordll", "!eeversion", "!eeheap", "!dumpheap", "!DumpObj", "!DumpArray", "!DumpVC", "!DumpMT", "!DumpClass",
                           "!DumpModule", "!Name2EE", "!Threads", "!PrintException", "!DumpStackObjects", "!CLRStack", "!DumpStack", "!IP2MD",
-                          "!DumpMD", "!U", "!DumpDomain", "!ThreadPool", "!SyncBlk", "!FinalizeQueue", "!GCHandles", "!GCRoot", "!dumpasync", "!soshelp"]),
+                          "!DumpMD", "!DumpIL", "!U", "!DumpDomain", "!ThreadPool", "!SyncBlk", "!FinalizeQueue", "!GCHandles", "!GCRoot", "!dumpasync", "!soshelp"]),
     ]
 
     /// Every page: one per family, an index (README.md), and "other.md" for commands no family names.

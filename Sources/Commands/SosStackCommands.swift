@@ -360,6 +360,36 @@ struct DumpMDCommand: ValueCommand {
     }
 }
 
+/// `!DumpIL <MethodDesc>`: the method's IL, as SOS's !DumpIL prints it.
+struct DumpILValue: CommandValue {
+    let ilAddress: HexValue
+    /// `IL_0000: ldarg.0 ` lines, with the `.try`/`.catch` blocks of the method's exception clauses.
+    let lines: [String]
+    func textLines() -> [String] { ["ilAddr = " + Sos.p(ilAddress.value)] + lines }
+}
+
+struct DumpILCommand: ValueCommand {
+    let names = ["!DumpIL", "!dumpil"]
+    let summary = "show a method's IL"
+    let help = """
+    !DumpIL <MethodDesc address>   the method's IL, read where the runtime mapped its module (or from the module's
+                                   file), one instruction a line (IL_0000: ...), tokens named from metadata in
+                                   ILDASM's style (call void [System.Console]System.Console::WriteLine(string)),
+                                   .try/.catch/.finally blocks indented. IL stubs have no IL body. Branch targets and
+                                   ldc.i4.s values are decoded signed.
+    Example: !dumpil 00007fb09770fef0
+    """
+    var extensionName: String? { "sos" }
+
+    func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
+        let args = try CommandArguments(inv, positionals: 1...1, usage: "!DumpIL <MethodDesc address>")
+        let md = try Sos.address(args.positionals[0], s)
+        let r = try Sos.run { try SosRuntimes.runtime(for: s) }
+        let il = try Sos.run { try r.ilBody(methodDesc: md) }
+        return DumpILValue(ilAddress: HexValue(il.address), lines: il.metadata.ilText(il.body))
+    }
+}
+
 /// `!U <code address>`: the managed method holding the address, disassembled from its start.
 struct ManagedUnassembleCommand: DebuggerCommand {
     // Emits a DisassemblyValue (the same value as u), with the method's header lines as notes.

@@ -9,7 +9,7 @@ let sosCommands: [any DebuggerCommand] = [
     EEHeapCommand(), DumpHeapCommand(), DumpObjCommand(), DumpArrayCommand(), DumpMTCommand(),
     DumpClassCommand(), DumpModuleCommand(), Name2EECommand(), DumpVCCommand(),
     ClrThreadsCommand(), PrintExceptionCommand(), DumpStackObjectsCommand(), EEVersionCommand(), ClrStackCommand(), IP2MDCommand(),
-    DumpMDCommand(), ManagedUnassembleCommand(), SosHelpCommand(), DumpStackCommand(), DumpAsyncCommand(), SyncBlkCommand(), FinalizeQueueCommand(), GCHandlesCommand(), GCRootCommand(), DumpDomainCommand(), ThreadPoolCommand(),
+    DumpMDCommand(), DumpILCommand(), ManagedUnassembleCommand(), SosHelpCommand(), DumpStackCommand(), DumpAsyncCommand(), SyncBlkCommand(), FinalizeQueueCommand(), GCHandlesCommand(), GCRootCommand(), DumpDomainCommand(), ThreadPoolCommand(),
 ]
 
 /// The session's CLR runtime, built on first use and rebuilt when the image path changes (a file found on

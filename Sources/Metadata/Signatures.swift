@@ -258,7 +258,12 @@ extension MetadataReader {
 
     /// A method's signature from its MethodDefSig/MethodRefSig blob.
     public func methodSignature(blob index: UInt32) throws(MetadataError) -> MethodSignature {
-        var d = SignatureDecoder(try blob(at: index))
+        try methodSignature(bytes: blob(at: index))
+    }
+
+    /// A method signature from a blob's bytes.
+    public func methodSignature(bytes: [UInt8]) throws(MetadataError) -> MethodSignature {
+        var d = SignatureDecoder(bytes)
         return try d.method()
     }
 

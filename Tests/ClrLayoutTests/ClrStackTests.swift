@@ -119,6 +119,12 @@ struct ClrStackTests {
         #expect(u.prefix(3) == ["Normal JIT generated code", "CrashLab.Program.WorkerThreadProc()", "Begin 00007FB09766A340, size 6b"], "\(u)")
         #expect(u.contains { $0.hasPrefix(">>> 00007fb0`9766a39b ") } && u.last?.hasSuffix("ret") == true, "\(u)")
         #expect(ClrFixtures.run(s, b, "!ip2md 1000").contains("not in JIT code range"))
+        // !DumpIL: Main's IL where the runtime mapped app.exe, tokens named from its metadata; an IL stub has none.
+        let il = ClrFixtures.run(s, b, "!dumpil 7fb09770fef0").split(separator: "\n").map(String.init)
+        #expect(il.first == "ilAddr = 00007fb111c47458" && il.contains("IL_0000: nop ")
+                && il.contains("IL_0032: call void System.Console::WriteLine(string,object,object,object)")
+                && il.contains("IL_00e2: callvirt void CrashLab.AccountController::LoginAsync(string)")
+                && il.contains("IL_00e8: call void System.Threading.Thread::Sleep(int32)") && il.last == "IL_00f5: ret ", "\(il)")
         // SOS options dumpdbg does not have are refused, not ignored; -n (no source lines) changes nothing.
         #expect(ClrFixtures.run(s, b, "!u -gcinfo 7fb09766a39b").contains("!U -gcinfo is not available"))
         #expect(ClrFixtures.run(s, b, "!u -n 7fb09766a39b").split(separator: "\n").prefix(3) == u.prefix(3))

@@ -129,6 +129,12 @@ struct JSONOutputTests {
             if let m = ((lastResult()?["modules"] as? [[String: Any]])?.first)?["address"] as? String {
                 s.executeTopLevel(line: "!DumpModule -mt " + m)
             }
+            // !DumpIL on the first managed frame's method of the thread in `!clrstack -a -all`'s value.
+            s.executeTopLevel(line: "!clrstack -all")
+            let frames = (lastResult()?["threads"] as? [[String: Any]])?.flatMap { ($0["frames"] as? [[String: Any]]) ?? [] } ?? []
+            if let md = frames.first(where: { $0["managed"] as? Bool == true && $0["codeKind"] as? String == "jit" })?["methodDesc"] as? String {
+                s.executeTopLevel(line: "!dumpil " + md)
+            }
             let docs = buffer.text.split(separator: "\n").map(String.init)
             sosValues += docs.filter { $0.contains("\"ok\":true") && $0.contains("\"result\"") && $0.contains("\"command\":\"!") }.count
             lines += docs

@@ -61,3 +61,96 @@ struct MonodisCrossCheckTests {
     @Test(.enabled(if: Fixtures.runtime31 != nil, Fixtures.coreLibSkipReason))
     func coreLibFields() throws { try checkFields(path: try #require(Fixtures.runtime31)) }
 }
+
+/// IL against monodis's disassembly: every method body of app.exe (and CoreLib, when the runtime is here), decoded
+/// instruction by instruction: the same offsets, opcode names and branch targets, in the same order.
+@Suite(.enabled(if: Fixtures.which("monodis") != nil, "monodis not installed (apt-get install mono-utils); skipping IL cross-check"))
+struct MonodisILCrossCheckTests {
+    /// `IL_xxxx: opcode [branch target]` lines, every method in MethodDef order.
+    static func monodisLines(_ path: String) throws -> [String] {
+        let output = try Fixtures.run(try #require(Fixtures.which("monodis")), [path])
+        let pattern = try NSRegularExpression(pattern: #"^\s*IL_([0-9a-f]{4}):\s+(\S+)\s*(.*)$"#)
+        return output.split(separator: "\n").compactMap { sub -> String? in
+            let line = String(sub), ns = line as NSString
+            guard let m = pattern.firstMatch(in: line, range: NSRange(location: 0, length: ns.length)) else { return nil }
+            let op = ns.substring(with: m.range(at: 2)), rest = ns.substring(with: m.range(at: 3)).trimmingCharacters(in: .whitespaces)
+            let isBranch = ["br", "leave", "beq", "bne", "bge", "bgt", "ble", "blt"].contains { op.hasPrefix($0) } && op != "break"
+            return "IL_\(ns.substring(with: m.range(at: 1))): \(op)" + (isBranch ? " " + rest : "")
+        }
+    }
+
+    static func ourLines(_ path: String) throws -> [String] {
+        let image = try PEImage(path: path)
+        let reader = try MetadataReader(image: image)
+        var out: [String] = []
+        for row in 1...max(1, reader.rowCount(.methodDef)) where reader.rowCount(.methodDef) > 0 {
+            let m = try reader.methodDef(row)
+            guard m.rva != 0 else { continue }
+            let body = try ILMethodBody { offset, count in
+                guard let o = try? image.offset(ofRVA: m.rva &+ UInt32(offset), size: UInt32(count)) else { return nil }
+                return try? image.source.readBytes(at: o, count: count)
+            }
+            let (instructions, complete) = ILInstruction.decode(body.code)
+            #expect(complete, "method row \(row)")
+            for i in instructions {
+                var line = "IL_" + MetadataReader.hex4(i.offset) + ": " + i.name
+                if case .branch(let t) = i.operand { line += " IL_" + MetadataReader.hex4(t) }
+                out.append(line)
+            }
+        }
+        return out
+    }
+
+    /// Methods as blocks of lines (each starts at IL_0000), sorted: monodis prints a type's methods in its own order.
+    static func methods(_ lines: [String]) -> [String] {
+        var out: [String] = []
+        for l in lines {
+            if l.hasPrefix("IL_0000:") || out.isEmpty { out.append(l) } else { out[out.count - 1] += "\n" + l }
+        }
+        return out.sorted()
+    }
+
+    func check(_ path: String) throws {
+        let theirs = Self.methods(try Self.monodisLines(path)), ours = Self.methods(try Self.ourLines(path))
+        #expect(theirs.count >= 3 && theirs.joined().count > 1_000, "monodis should list the methods of \(path)")
+        #expect(ours.count == theirs.count)
+        for (a, b) in zip(ours, theirs) where a != b {
+            Issue.record("a method differs:\n--- dumpdbg\n\(a)\n--- monodis\n\(b)")
+            break
+        }
+    }
+
+    @Test func appExe() throws { try check(Fixtures.appExe) }
+
+    /// The project's own samples: the hang sample's async state machines and locks (exception clauses), the
+    /// transition-frame sample's P/Invokes.
+    @Test(arguments: ["hang", "pool", "transition-frames"])
+    func sampleAppExe(_ sample: String) throws {
+        try check(Fixtures.packageRoot.path + "/Samples/dumps/\(sample)/app.exe")
+    }
+}
+
+/// !DumpIL's text: exception clauses as SOS indents them, tokens in ILDASM's style.
+@Suite struct ILTextTests {
+    @Test func tryCatchBlocksAndTokens() throws {
+        let path = Fixtures.packageRoot.path + "/Samples/dumps/hang/app.exe"
+        let image = try PEImage(path: path)
+        let reader = try MetadataReader(image: image)
+        var withClauses = 0
+        for row in 1...reader.rowCount(.methodDef) {
+            let m = try reader.methodDef(row)
+            guard m.rva != 0 else { continue }
+            let body = try ILMethodBody { offset, count in
+                guard let o = try? image.offset(ofRVA: m.rva &+ UInt32(offset), size: UInt32(count)) else { return nil }
+                return try? image.source.readBytes(at: o, count: count)
+            }
+            let text = reader.ilText(body)
+            #expect(text.allSatisfy { $0.trimmingCharacters(in: .whitespaces).hasPrefix("IL_") || [".try", "{", ".catch", ".finally"].contains($0.trimmingCharacters(in: .whitespaces)) || $0.contains("} // end .") }, "method row \(row)")
+            guard !body.clauses.isEmpty else { continue }
+            withClauses += 1
+            #expect(text.contains(".try") && text.contains("{") && text.contains("} // end .try"), "method row \(row): \(text)")
+            #expect(text.contains { $0.hasPrefix("  IL_") }, "the try block's instructions are indented")
+        }
+        #expect(withClauses >= 3, "the hang sample's async state machines and lock blocks have exception clauses")
+    }
+}
