@@ -438,3 +438,36 @@ extension ClrRuntime {
         }
     }
 }
+
+/// How `!U -il` lays a method's IL among its native code (SOS's Unassemble): the IL's lines, the map as the DAC
+/// gives it (each row ends where the next starts; the last "ends" at the method's start, so it never matches), and
+/// per mapped IL instruction the native range it opens and the IL instructions shown there: through the ones the
+/// map does not start a range at.
+public struct ClrILInterleaving: Sendable {
+    public struct Row: Sendable { public let ilOffset: UInt32; public let start: UInt64; public let end: UInt64 }
+    public struct Range: Sendable { public var ilOffsets: ClosedRange<Int>; public let start: UInt64; public let end: UInt64 }
+    public let lines: [(offset: Int, text: String)]
+    public let map: [Row]
+    public let ranges: [Range]
+}
+
+extension ClrRuntime {
+    public func ilInterleaving(_ code: ClrCodeInfo) -> ClrILInterleaving? {
+        guard let il = try? ilBody(methodDesc: code.methodDesc), let map = ilAddressMap(code), !map.isEmpty else { return nil }
+        let rows = map.enumerated().map { k, e in
+            ClrILInterleaving.Row(ilOffset: e.ilOffset, start: code.start &+ UInt64(e.nativeOffset),
+                                  end: k + 1 < map.count ? code.start &+ UInt64(map[k + 1].nativeOffset) : code.start)
+        }
+        let offsets = ILInstruction.decode(il.body.code).instructions.map(\.offset)
+        var ranges: [ClrILInterleaving.Range] = []
+        for (k, position) in offsets.enumerated() {
+            let next = k + 1 < offsets.count ? offsets[k + 1] : il.body.code.count
+            if let row = rows.first(where: { UInt64($0.ilOffset) == UInt64(position) && $0.end > $0.start }) {
+                ranges.append(.init(ilOffsets: position...max(position, next - 1), start: row.start, end: row.end))
+            } else if let last = ranges.indices.last {
+                ranges[last].ilOffsets = ranges[last].ilOffsets.lowerBound...max(ranges[last].ilOffsets.lowerBound, position)
+            }
+        }
+        return ClrILInterleaving(lines: il.metadata.ilLines(il.body).lines, map: rows, ranges: ranges)
+    }
+}

@@ -396,18 +396,22 @@ struct ManagedUnassembleCommand: DebuggerCommand {
     let names = ["!U", "!u"]
     let summary = "disassemble the managed method holding an address"
     let help = """
-    !U [-n] <code address>   disassembles the JIT or ReadyToRun code block holding the address (its main body, or
+    !U [-n] [-il [-map]] <code address>
+                        disassembles the JIT or ReadyToRun code block holding the address (its main body, or
                         the funclet it is in), under the method's name; '>>>' marks the address's instruction.
-                        -n (no source lines) changes nothing: dumpdbg reads no PDBs. -gcinfo, -ehinfo, -il and
-                        -o are SOS options dumpdbg does not have: it says so rather than ignore them.
-    Example: !u 00007fb09766183d
+                        -il first lists the method's IL (as !DumpIL), then puts each IL instruction before the
+                        native code the JIT's IL map gives it, as SOS does; -map (with -il) lists the map itself:
+                        IL offset, native start and end. -n (no source lines) changes nothing: dumpdbg reads no
+                        PDBs. -gcinfo, -ehinfo and -o are SOS options dumpdbg does not have: it says so.
+    Example: !u -il 00007fb09766183d
     """
     var extensionName: String? { "sos" }
 
     func run(_ inv: Invocation, in s: Session) throws {
-        let args = try CommandArguments(inv, flags: ["-gcinfo", "-ehinfo", "-n", "-o", "-il", "-map"], positionals: 1...1, usage: "!U [-n] <code address>")
-        for option in ["-gcinfo", "-ehinfo", "-il", "-map", "-o"] where args.has(option) {
-            throw CommandError("!U \(option) is not available in dumpdbg: !U disassembles the native code only")
+        let args = try CommandArguments(inv, flags: ["-gcinfo", "-ehinfo", "-n", "-o", "-il", "-map"], positionals: 1...1,
+                                        usage: "!U [-n] [-il [-map]] <code address>")
+        for option in ["-gcinfo", "-ehinfo", "-o"] where args.has(option) {
+            throw CommandError("!U \(option) is not available in dumpdbg")
         }
         let ip = try Sos.address(args.positionals[0], s)
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
@@ -418,6 +422,8 @@ struct ManagedUnassembleCommand: DebuggerCommand {
         var out = DisassemblyValue.Builder(s)
         out.note(code.kind == .jit ? "Normal JIT generated code" : "ReadyToRun code")
         out.note(r.methodName(code.methodDesc, withModule: false))
+        var il = args.has("-il") ? Self.interleavedIL(code, r, map: args.has("-map")) : nil
+        for line in il?.before ?? [] { out.note(line) }
         out.note("Begin \(Sos.P(start)), size \(String(end - start, radix: 16))")
         var at = start
         while at < end {
@@ -428,11 +434,33 @@ struct ManagedUnassembleCommand: DebuggerCommand {
                 out.note("(the rest of the code is not in the dump)")
                 break
             }
+            // SOS: the IL the map gives this native address, once, before its first instruction.
+            if let k = il?.ranges.firstIndex(where: { $0.start <= at && at < $0.end }), let range = il?.ranges.remove(at: k) {
+                for line in il?.lines ?? [] where range.ilOffsets.contains(line.offset) { out.note(line.text) }
+            }
             // '>>>' marks the instruction holding the address.
             out.instruction(i, marked: i.address <= ip && ip < i.address + UInt64(i.bytes.count))
             at += UInt64(i.bytes.count)
         }
         s.emit(out.value)
+    }
+}
+
+extension ManagedUnassembleCommand {
+    /// What `!U -il` adds: the map lines (with -map) and the whole IL listing before the code, and the IL ranges
+    /// to show among it.
+    struct InterleavedIL {
+        var before: [String] = []
+        var lines: [(offset: Int, text: String)] = []
+        var ranges: [ClrILInterleaving.Range] = []
+    }
+
+    static func interleavedIL(_ code: ClrCodeInfo, _ r: ClrRuntime, map showMap: Bool) -> InterleavedIL {
+        guard let plan = r.ilInterleaving(code) else { return InterleavedIL(before: ["Failed to get IL address map, proceeding without IL map"]) }
+        var out = InterleavedIL(lines: plan.lines, ranges: plan.ranges)
+        if showMap { out.before += plan.map.map { Hex.pad(UInt64($0.ilOffset), 8) + " " + Sos.p($0.start) + " " + Sos.p($0.end) } }
+        out.before += plan.lines.map(\.text)
+        return out
     }
 }
 

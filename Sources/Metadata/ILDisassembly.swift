@@ -142,25 +142,33 @@ extension MetadataReader {
     /// `.try`/`.catch`/`.finally` blocks of its exception clauses; tokens named as SOS's DisassembleToken names
     /// them (ILDASM-style types, `Class::Member(args)`). Branch targets and small integers are decoded signed.
     public func ilText(_ body: ILMethodBody) -> [String] {
+        let (lines, complete) = ilLines(body)
+        return lines.map(\.text) + (complete ? [] : ["(the IL ends in the middle of an instruction, or holds a byte that is not an opcode)"])
+    }
+
+    /// The same lines, each with the IL offset of the instruction it belongs to (an exception block's lines
+    /// belong to the instruction they open or close before), for `!U -il` to place among the native code.
+    public func ilLines(_ body: ILMethodBody) -> (lines: [(offset: Int, text: String)], complete: Bool) {
         let (instructions, complete) = ILInstruction.decode(body.code)
-        var out: [String] = []
+        var out: [(offset: Int, text: String)] = []
         var indent = 0
         func pad() -> String { String(repeating: " ", count: indent) }
         for i in instructions {
+            func add(_ text: String) { out.append((i.offset, text)) }
             for c in body.clauses {
                 if c.tryOffset == i.offset {
-                    out.append(pad() + ".try"); out.append(pad() + "{")
+                    add(pad() + ".try"); add(pad() + "{")
                     indent += 2
                 } else if c.tryOffset &+ c.tryLength == i.offset {
                     indent = max(0, indent - 2)
-                    out.append(pad() + "} // end .try")
+                    add(pad() + "} // end .try")
                 }
                 if c.handlerOffset == i.offset {
-                    out.append(pad() + (c.flags == 2 ? ".finally" : ".catch")); out.append(pad() + "{")
+                    add(pad() + (c.flags == 2 ? ".finally" : ".catch")); add(pad() + "{")
                     indent += 2
                 } else if c.handlerOffset &+ c.handlerLength == i.offset {
                     indent = max(0, indent - 2)
-                    out.append(pad() + (c.flags == 2 ? "} // end .finally" : "} // end .catch"))
+                    add(pad() + (c.flags == 2 ? "} // end .finally" : "} // end .catch"))
                 }
             }
             var line = pad() + "IL_" + Self.hex4(i.offset) + ": " + i.name + " "
@@ -173,10 +181,9 @@ extension MetadataReader {
             case .switchTargets(let ts): line += "(" + ts.map { "IL_" + Self.hex4($0) }.joined(separator: ", ") + ")"
             case .token(let t): line += tokenText(t)
             }
-            out.append(line)
+            add(line)
         }
-        if !complete { out.append("(the IL ends in the middle of an instruction, or holds a byte that is not an opcode)") }
-        return out
+        return (out, complete)
     }
 
     static func hex4(_ v: Int) -> String {

@@ -125,6 +125,12 @@ struct ClrStackTests {
                 && il.contains("IL_0032: call void System.Console::WriteLine(string,object,object,object)")
                 && il.contains("IL_00e2: callvirt void CrashLab.AccountController::LoginAsync(string)")
                 && il.contains("IL_00e8: call void System.Threading.Thread::Sleep(int32)") && il.last == "IL_00f5: ret ", "\(il)")
+        // !U -il -map: the DAC's map rows (the last one "ends" at the method's start), the IL listing, then each IL
+        // range before the native code the map gives it (the rows match the DAC's GetILAddressMap: ILAddressMapTests).
+        let uil = ClrFixtures.run(s, b, "!u -il -map 7fb09766a39b")
+        #expect(uil.contains("00000011 00007fb09766a392 00007fb09766a39b\n") && uil.contains("fffffffd 00007fb09766a3a4 00007fb09766a340\n")
+                && uil.contains("IL_001d: ret \nBegin 00007FB09766A340, size 6b\n")
+                && uil.contains("IL_0011: ldloc.0 \nIL_0012: call void CrashLab.Program::ProcessRequest(class [*]System.Web.Hosting.IIS7WorkerRequest)\n00007fb0`9766a392 488b7df8"), "\(uil)")
         // SOS options dumpdbg does not have are refused, not ignored; -n (no source lines) changes nothing.
         #expect(ClrFixtures.run(s, b, "!u -gcinfo 7fb09766a39b").contains("!U -gcinfo is not available"))
         #expect(ClrFixtures.run(s, b, "!u -n 7fb09766a39b").split(separator: "\n").prefix(3) == u.prefix(3))
