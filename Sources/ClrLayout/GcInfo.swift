@@ -357,29 +357,24 @@ struct GcInfoBitReader {
     }
 
     /// DecodeVarLengthUnsigned: chunks of `base` bits, each followed by a bit saying another chunk follows.
-    mutating func varUnsigned(_ base: Int) throws -> UInt64 {
-        var result: UInt64 = 0, shift = 0
-        while true {
-            let chunk = try read(base + 1)
-            guard shift < 64 else { throw GcInfoError() }
-            result |= (chunk & ((1 << UInt64(base)) - 1)) << UInt64(shift)
-            if chunk & (1 << UInt64(base)) == 0 { return result }
-            shift += base
-        }
-    }
+    mutating func varUnsigned(_ base: Int) throws -> UInt64 { try varChunks(base).value }
 
     /// DecodeVarLengthSigned: as unsigned, then sign-extended from the last chunk's top bit.
     mutating func varSigned(_ base: Int) throws -> Int64 {
+        let (value, bits) = try varChunks(base)
+        let unused = 64 - bits
+        return unused > 0 ? Int64(bitPattern: value << UInt64(unused)) >> Int64(unused) : Int64(bitPattern: value)
+    }
+
+    /// The chunks' value and how many bits of it they gave.
+    private mutating func varChunks(_ base: Int) throws -> (value: UInt64, bits: Int) {
         var result: UInt64 = 0, shift = 0
         while true {
             let chunk = try read(base + 1)
             guard shift < 64 else { throw GcInfoError() }
             result |= (chunk & ((1 << UInt64(base)) - 1)) << UInt64(shift)
             shift += base
-            if chunk & (1 << UInt64(base)) == 0 {
-                let unused = 64 - shift
-                return unused > 0 ? Int64(bitPattern: result << UInt64(unused)) >> Int64(unused) : Int64(bitPattern: result)
-            }
+            if chunk & (1 << UInt64(base)) == 0 { return (result, shift) }
         }
     }
 

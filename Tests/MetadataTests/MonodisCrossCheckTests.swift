@@ -86,10 +86,7 @@ struct MonodisILCrossCheckTests {
         for row in 1...max(1, reader.rowCount(.methodDef)) where reader.rowCount(.methodDef) > 0 {
             let m = try reader.methodDef(row)
             guard m.rva != 0 else { continue }
-            let body = try ILMethodBody { offset, count in
-                guard let o = try? image.offset(ofRVA: m.rva &+ UInt32(offset), size: UInt32(count)) else { return nil }
-                return try? image.source.readBytes(at: o, count: count)
-            }
+            let body = try Fixtures.methodBody(image, rva: m.rva)
             let (instructions, complete) = ILInstruction.decode(body.code)
             #expect(complete, "method row \(row)")
             for i in instructions {
@@ -140,10 +137,7 @@ struct MonodisILCrossCheckTests {
         for row in 1...reader.rowCount(.methodDef) {
             let m = try reader.methodDef(row)
             guard m.rva != 0 else { continue }
-            let body = try ILMethodBody { offset, count in
-                guard let o = try? image.offset(ofRVA: m.rva &+ UInt32(offset), size: UInt32(count)) else { return nil }
-                return try? image.source.readBytes(at: o, count: count)
-            }
+            let body = try Fixtures.methodBody(image, rva: m.rva)
             let text = reader.ilText(body)
             #expect(text.allSatisfy { $0.trimmingCharacters(in: .whitespaces).hasPrefix("IL_") || [".try", "{", ".catch", ".finally"].contains($0.trimmingCharacters(in: .whitespaces)) || $0.contains("} // end .") }, "method row \(row)")
             guard !body.clauses.isEmpty else { continue }
@@ -152,5 +146,15 @@ struct MonodisILCrossCheckTests {
             #expect(text.contains { $0.hasPrefix("  IL_") }, "the try block's instructions are indented")
         }
         #expect(withClauses >= 3, "the hang sample's async state machines and lock blocks have exception clauses")
+    }
+}
+
+extension Fixtures {
+    /// The method body at an RVA of an image file.
+    static func methodBody(_ image: PEImage, rva: UInt32) throws -> ILMethodBody {
+        try ILMethodBody { offset, count in
+            guard let o = try? image.offset(ofRVA: rva &+ UInt32(offset), size: UInt32(count)) else { return nil }
+            return try? image.source.readBytes(at: o, count: count)
+        }
     }
 }
