@@ -27,14 +27,18 @@ extension ClrLayoutTable {
                        // Server GC: n_heaps and g_heaps (Docs/clr/server-gc.md; the Linux 3.1 GcDacVars has them at the same offsets).
                        .gcHeapCount: 0xa8, .gcHeapList: 0xb0],
             gcDacVarsMajorVersion: 1,
-            // Frame vtables: VPTR entries in vptr_list.h order (Docs/clr/code-lookup.md §3, §4.6). GCFrame, U2M, HMF and
-            // ICF are checked on the dumps; the entries between them follow from the list; the three debugger Frames
-            // precede U2M in every version of it. Later entries (Prestub..., StubDispatch...) move with #ifdefs that
-            // cannot be settled without the build's own list: left out.
-            frameVTables: ["DebuggerClassInitMarkFrame": 157, "DebuggerSecurityCodeMarkFrame": 158, "DebuggerExitFrame": 159,
+            // Frame vtables: the VPTR entries, in the order this build's own DAC (mscordaccore.dll) lists the class names
+            // (Samples/oracle/dac-vptr-names.py; Docs/clr/code-lookup.md §4.6). U2M, GCFrame, HMF, ICF and FaultingExceptionFrame
+            // are also checked on dumps.
+            frameVTables: ["ComMethodFrame": 153, "ComPlusMethodFrame": 154, "ComPrestubMethodFrame": 155, "ContextTransitionFrame": 156,
+                           "DebuggerClassInitMarkFrame": 157, "DebuggerSecurityCodeMarkFrame": 158, "DebuggerExitFrame": 159,
                            "DebuggerU2MCatchHandlerFrame": 160, "FaultingExceptionFrame": 161, "FuncEvalFrame": 162, "GCFrame": 163,
                            "HelperMethodFrame": 164, "HelperMethodFrame_1OBJ": 165, "HelperMethodFrame_2OBJ": 166,
-                           "HelperMethodFrame_3OBJ": 167, "HelperMethodFrame_PROTECTOBJ": 168, "HijackFrame": 169, "InlinedCallFrame": 170])),
+                           "HelperMethodFrame_3OBJ": 167, "HelperMethodFrame_PROTECTOBJ": 168, "HijackFrame": 169, "InlinedCallFrame": 170,
+                           "SecureDelegateFrame": 171, "MulticastFrame": 172, "PInvokeCalliFrame": 173, "PrestubMethodFrame": 174,
+                           "ProtectByRefsFrame": 175, "ProtectValueClassFrame": 176, "ResumableFrame": 177, "RedirectedThreadFrame": 178,
+                           "StubDispatchFrame": 179, "ExternalMethodFrame": 180, "DynamicHelperFrame": 181, "StubHelperFrame": 182,
+                           "TailCallFrame": 183, "ExceptionFilterFrame": 184])),
         heapKind: .segments,
         // GC
         generationSize: 0xF0,

@@ -24,9 +24,9 @@ extension ClrLayoutTable {
                        // Server GC: n_heaps, g_heaps and gc_heap_field_offsets (Docs/clr/server-gc.md).
                        .gcHeapCount: 0xb0, .gcHeapList: 0xb8, .gcHeapFieldOffsets: 0xf0],
             gcDacVarsMajorVersion: 2,
-            // Frame vtables: VPTR entries in the order of .NET 8's vptr_list.h (Docs/clr/code-lookup.md §4.5-4.6), which
-            // has no GCFrame (not a Frame in 8.0). FlatImageLayout (121), U2M (125), HMF (128) and ICF (134) are
-            // checked on the dumps; the others follow from the list.
+            // Frame vtables: the VPTR entries, in the order this build's own DAC (libmscordaccore.so) lists the class names
+            // (Samples/oracle/dac-vptr-names.py; Docs/clr/code-lookup.md §4.6); no GCFrame (not a Frame in 8.0).
+            // FlatImageLayout (121), U2M (125), FaultingExceptionFrame (126), HMF (128) and ICF (134) are also checked on dumps.
             frameVTables: ["DebuggerClassInitMarkFrame": 122, "DebuggerSecurityCodeMarkFrame": 123, "DebuggerExitFrame": 124,
                            "DebuggerU2MCatchHandlerFrame": 125, "FaultingExceptionFrame": 126, "FuncEvalFrame": 127,
                            "HelperMethodFrame": 128, "HelperMethodFrame_1OBJ": 129, "HelperMethodFrame_2OBJ": 130,
