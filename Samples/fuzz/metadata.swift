@@ -1,4 +1,4 @@
-// Fuzz target: a PE image's bytes: headers, the CLI header, metadata tables, heaps and signatures.
+// Fuzz target: a PE image's bytes: headers, the CLI header, metadata tables, heaps and signatures, method bodies.
 import Metadata
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -11,7 +11,15 @@ public func fuzzMetadata(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         if types > 0 {
             for row in 1...types {
                 _ = try? reader.fullName(ofTypeDef: row)
-                for m in (try? reader.methods(ofTypeDef: row)) ?? [] { _ = try? reader.methodInfo(m.token) }
+                for m in (try? reader.methods(ofTypeDef: row)) ?? [] {
+                    _ = try? reader.methodInfo(m.token)
+                    // The method's IL: its header, exception sections, instructions and their text (!DumpIL).
+                    guard m.rva != 0, let body = try? ILMethodBody(read: { offset, count in
+                        guard let o = try? image.offset(ofRVA: m.rva &+ UInt32(offset), size: UInt32(count)) else { return nil }
+                        return try? image.source.readBytes(at: o, count: count)
+                    }) else { continue }
+                    _ = reader.ilText(body)
+                }
             }
         }
         let fields = min(reader.rowCount(.field), 2000)
