@@ -176,18 +176,7 @@ public struct GcInfo: Sendable {
             let liveStateOffset = try Int(r.read(bitsPerOffset))
             r.position = ((tableStart + Int(safePointCount) * bitsPerOffset + 7) & ~7) + liveStateOffset
             if try r.read(1) != 0 {
-                // Run-length encoded: alternating runs of skipped and live slots.
-                var skip = try r.read(1) == 0
-                var report = true
-                var slot = try r.varCount(skip ? 4 : 2)
-                skip.toggle()
-                while slot < tracked {
-                    let n = try r.varCount(skip ? 4 : 2) + 1
-                    if report { live += (slot..<min(slot + n, tracked)) }
-                    slot += n
-                    skip.toggle()
-                    report.toggle()
-                }
+                for run in try r.slotRuns(tracked) { live += run }
                 return
             }
         } else {
@@ -223,17 +212,7 @@ public struct GcInfo: Sendable {
         var couldBeLive = r
         var couldBeLiveCount = 0
         if try r.read(1) != 0 {
-            var skip = try r.read(1) == 0
-            var report = true
-            var slot = try r.varCount(skip ? 4 : 2)
-            skip.toggle()
-            while slot < tracked {
-                let n = try r.varCount(skip ? 4 : 2) + 1
-                if report { couldBeLiveCount += n }
-                slot += n
-                skip.toggle()
-                report.toggle()
-            }
+            couldBeLiveCount = try r.slotRuns(tracked).reduce(0) { $0 + $1.count }
         } else {
             for _ in 0..<tracked where try r.read(1) != 0 { couldBeLiveCount += 1 }
         }
@@ -376,6 +355,24 @@ struct GcInfoBitReader {
             shift += base
             if chunk & (1 << UInt64(base)) == 0 { return (result, shift) }
         }
+    }
+
+    /// A run-length encoded set of slots (LIVESTATE_RLE): a bit saying whether a skipped run comes first, that
+    /// run's length, then alternating runs of included and skipped slots up to `tracked`; the included runs.
+    mutating func slotRuns(_ tracked: Int) throws -> [Range<Int>] {
+        var skip = try read(1) == 0
+        var include = true
+        var slot = try varCount(skip ? 4 : 2)
+        skip.toggle()
+        var out: [Range<Int>] = []
+        while slot < tracked {
+            let n = try varCount(skip ? 4 : 2) + 1
+            if include { out.append(slot..<min(slot + n, tracked)) }
+            slot += n
+            skip.toggle()
+            include.toggle()
+        }
+        return out
     }
 
     /// A count or index, bounded so sums of them cannot overflow.
