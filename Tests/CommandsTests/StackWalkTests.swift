@@ -405,4 +405,13 @@ struct FuzzCrasherTests {
         let text = Fixtures.run(dump, ["~* kn"]).text
         #expect(text.contains("Call Site"), "\(text.prefix(2000))")
     }
+
+    /// A fuzzed minidump whose thread's TEB address lies at the top of the address space: `$peb` added the
+    /// PEB pointer's offset to it and trapped on the overflow (`!peb` in the `dump` target, 2026-11-30).
+    @Test func tebAtTheTopOfTheAddressSpace() throws {
+        let path = Fixtures.projectRoot.appendingPathComponent("Tests/Fixtures/fuzz-crashers/dump-teb-address-overflow.dmp").path
+        let dump = try DumpLoader.open(path: path).dump
+        let text = Fixtures.run(dump, ["~* e !peb", "~* e !teb", "? $peb", "? $teb", "~* e r $peb"]).text
+        #expect(!text.isEmpty)
+    }
 }
