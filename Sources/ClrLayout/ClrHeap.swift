@@ -207,7 +207,9 @@ public final class ClrHeap: @unchecked Sendable {
     /// A segment that lies in one range of the dump is read straight from the mapping; sizes are cached per
     /// MethodTable, and the last one is kept at hand because objects of one type tend to sit together.
     public func enumerateObjects(_ body: (ClrHeapObject) throws -> Bool) rethrows {
-        try enumerateObjects(in: segments, body)
+        var problems: [String] = []
+        defer { walkProblems = problems }
+        try enumerateObjects(in: segments, problems: &problems, body)
     }
 
     /// The object an interior pointer points into (walking its segment from the start), or nil when the
@@ -215,7 +217,9 @@ public final class ClrHeap: @unchecked Sendable {
     public func object(containing a: UInt64) -> UInt64? {
         guard let seg = segment(containing: a) else { return nil }
         var found: UInt64?
-        enumerateObjects(in: [seg]) { o in
+        // A walk of one segment for one address: what it runs into is not the last heap walk's problems.
+        var problems: [String] = []
+        enumerateObjects(in: [seg], problems: &problems) { o in
             if o.address > a { return false }
             if a < o.address &+ o.size { found = o.address; return false }
             return true
@@ -223,8 +227,8 @@ public final class ClrHeap: @unchecked Sendable {
         return found
     }
 
-    private func enumerateObjects(in segments: [ClrSegment], _ body: (ClrHeapObject) throws -> Bool) rethrows {
-        walkProblems = []
+    private func enumerateObjects(in segments: [ClrSegment], problems: inout [String],
+                                  _ body: (ClrHeapObject) throws -> Bool) rethrows {
         let l = runtime.layout, mem = runtime.memory
         let align = l.objectAlignment - 1
         let minObject = l.minObjectSize, lengthOffset = l.arrayLength
@@ -261,7 +265,7 @@ public final class ClrHeap: @unchecked Sendable {
                     continue
                 }
                 guard let w = word(o) else {
-                    walkProblems.append("object \(Hex16.s(o)): not in the dump; rest of segment \(Hex16.s(seg.address)) skipped")
+                    problems.append("object \(Hex16.s(o)): not in the dump; rest of segment \(Hex16.s(seg.address)) skipped")
                     break
                 }
                 let mt = w & ~7
@@ -272,7 +276,7 @@ public final class ClrHeap: @unchecked Sendable {
                         sizes[mt] = info
                     }
                     guard let (base, component) = info else {
-                        walkProblems.append("object \(Hex16.s(o)): bad MethodTable \(Hex16.s(mt)); rest of segment \(Hex16.s(seg.address)) skipped")
+                        problems.append("object \(Hex16.s(o)): bad MethodTable \(Hex16.s(mt)); rest of segment \(Hex16.s(seg.address)) skipped")
                         break
                     }
                     lastMT = mt
