@@ -302,8 +302,6 @@ public struct ClrFrameVariables: Sendable {
 
 extension ClrRuntime {
     /// AMD64 ICorDebugInfo::RegNum names; 17 is REGNUM_AMBIENT_SP as a stack base.
-    static let debugInfoRegisters = ["rax", "rcx", "rdx", "rbx", "rsp", "rbp", "rsi", "rdi",
-                                     "r8", "r9", "r10", "r11", "r12", "r13", "r14", "r15"]
 
     /// The arguments and locals of the managed frame at `ip` (code `code`), read with the frame's registers
     /// (`registers` by name; `stackPointer` is the frame's SP, the JIT's "ambient" SP).
@@ -325,15 +323,15 @@ extension ClrRuntime {
                 return ClrFrameVariable(name: name, place: .none, value: nil)
             }
             let size = type.map { valueSize($0, module: module, context: []) } ?? 8
-            func reg(_ n: Int) -> UInt64? { n < 16 ? registers[Self.debugInfoRegisters[n]] : nil }
+            func reg(_ n: Int) -> UInt64? { n < 16 ? registers[Self.x64RegisterNames[n]] : nil }
             func base(_ n: Int) -> UInt64? { n == 17 ? stackPointer : reg(n) }
             func read(_ a: UInt64) -> UInt64? { readValue(at: a, size: size) }
             func truncate(_ v: UInt64) -> UInt64 { size >= 8 ? v : v & ((1 << (UInt64(size) * 8)) - 1) }
             switch v.location {
             case .register(let n), .registerFP(let n):
-                return ClrFrameVariable(name: name, place: .register(n < 16 ? Self.debugInfoRegisters[n] : "xmm\(n - 16)"), value: reg(n).map(truncate))
+                return ClrFrameVariable(name: name, place: .register(n < 16 ? Self.x64RegisterNames[n] : "xmm\(n - 16)"), value: reg(n).map(truncate))
             case .registerByRef(let n):
-                return ClrFrameVariable(name: name, place: .register(n < 16 ? Self.debugInfoRegisters[n] : "?"), value: reg(n).flatMap(read))
+                return ClrFrameVariable(name: name, place: .register(n < 16 ? Self.x64RegisterNames[n] : "?"), value: reg(n).flatMap(read))
             case .stack(let b, let o):
                 guard let bv = base(b) else { return ClrFrameVariable(name: name, place: .none, value: nil) }
                 let a = bv &+ UInt64(bitPattern: Int64(o))

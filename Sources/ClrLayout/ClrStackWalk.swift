@@ -104,8 +104,8 @@ extension ClrRuntime {
                 faulted = false
                 resumable = false
                 leftManagedCode = registers
-                if let callerSP, k + 1 < native.count {
-                    walkSP = callerSP
+                if k + 1 < native.count {
+                    walkSP = native[k + 1].stackPointer
                     walkIP = native[k + 1].instructionPointer
                 }
             } else if includeNative {

@@ -422,8 +422,17 @@ struct ManagedUnassembleCommand: DebuggerCommand {
         var out = DisassemblyValue.Builder(s)
         out.note(code.kind == .jit ? "Normal JIT generated code" : "ReadyToRun code")
         out.note(r.methodName(code.methodDesc, withModule: false))
-        var il = args.has("-il") ? Self.interleavedIL(code, r, map: args.has("-map")) : nil
-        for line in il?.before ?? [] { out.note(line) }
+        // -il: the map rows (with -map) and the whole IL listing first, then each IL range before its native code.
+        let il = args.has("-il") ? r.ilInterleaving(code) : nil
+        if args.has("-il") {
+            if let il {
+                if args.has("-map") { for row in il.map { out.note(Hex.pad(UInt64(row.ilOffset), 8) + " " + Sos.p(row.start) + " " + Sos.p(row.end)) } }
+                for line in il.lines { out.note(line.text) }
+            } else {
+                out.note("Failed to get IL address map, proceeding without IL map")
+            }
+        }
+        var ilRanges = il?.ranges ?? []
         out.note("Begin \(Sos.P(start)), size \(String(end - start, radix: 16))")
         var at = start
         while at < end {
@@ -435,7 +444,8 @@ struct ManagedUnassembleCommand: DebuggerCommand {
                 break
             }
             // SOS: the IL the map gives this native address, once, before its first instruction.
-            if let k = il?.ranges.firstIndex(where: { $0.start <= at && at < $0.end }), let range = il?.ranges.remove(at: k) {
+            if let k = ilRanges.firstIndex(where: { $0.start <= at && at < $0.end }) {
+                let range = ilRanges.remove(at: k)
                 for line in il?.lines ?? [] where range.ilOffsets.contains(line.offset) { out.note(line.text) }
             }
             // '>>>' marks the instruction holding the address.
@@ -443,24 +453,6 @@ struct ManagedUnassembleCommand: DebuggerCommand {
             at += UInt64(i.bytes.count)
         }
         s.emit(out.value)
-    }
-}
-
-extension ManagedUnassembleCommand {
-    /// What `!U -il` adds: the map lines (with -map) and the whole IL listing before the code, and the IL ranges
-    /// to show among it.
-    struct InterleavedIL {
-        var before: [String] = []
-        var lines: [(offset: Int, text: String)] = []
-        var ranges: [ClrILInterleaving.Range] = []
-    }
-
-    static func interleavedIL(_ code: ClrCodeInfo, _ r: ClrRuntime, map showMap: Bool) -> InterleavedIL {
-        guard let plan = r.ilInterleaving(code) else { return InterleavedIL(before: ["Failed to get IL address map, proceeding without IL map"]) }
-        var out = InterleavedIL(lines: plan.lines, ranges: plan.ranges)
-        if showMap { out.before += plan.map.map { Hex.pad(UInt64($0.ilOffset), 8) + " " + Sos.p($0.start) + " " + Sos.p($0.end) } }
-        out.before += plan.lines.map(\.text)
-        return out
     }
 }
 

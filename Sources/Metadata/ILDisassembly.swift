@@ -186,10 +186,7 @@ extension MetadataReader {
         return (out, complete)
     }
 
-    static func hex4(_ v: Int) -> String {
-        let s = String(UInt32(truncatingIfNeeded: v), radix: 16)
-        return s.count < 4 ? String(repeating: "0", count: 4 - s.count) + s : s
-    }
+    static func hex4(_ v: Int) -> String { String(UInt32(truncatingIfNeeded: v), radix: 16).leftPadded(4) }
 
     /// printf's "%f": six decimals.
     static func fixed6(_ v: Double) -> String {
