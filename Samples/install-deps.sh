@@ -8,8 +8,8 @@
 # Prints the 3.1 runtime folder on its last line (the 8.0 one is beside it: see find_runtime8).
 set -euo pipefail
 SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-pkgs="libedit-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev libssl-dev pkg-config python3-venv xz-utils"
-# libc6-dbg: libc's separate debug file, which names its internal functions (start_thread, clone3) in k as gdb does.
+pkgs="libedit-dev libncurses-dev libbsd-dev libcapstone-dev liblzma-dev zlib1g-dev libbz2-dev libssl-dev pkg-config python3-venv xz-utils"
+# libncurses-dev, libbsd-dev: the archives libedit.a needs (Samples/static-libs). libc6-dbg: libc's separate debug file, which names its internal functions (start_thread, clone3) in k as gdb does.
 [ "${1:-}" = "--tests" ] && pkgs="$pkgs gdb gcc gcc-multilib mono-utils mono-mcs libc6-dbg"
 missing=$(for p in $pkgs; do dpkg -s "$p" >/dev/null 2>&1 || echo "$p"; done)
 if [ -n "$missing" ]; then

@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # startup.sh - dumpdbg's start-up time: `--version` and `-z minidump2.dmp -c "~; lm; q"`, each run as a child
 # process RUNS times (default 60), interleaved with /bin/true; prints the best and the median in ms.
-# Usage: Samples/bench/startup.sh [DUMPDBG-BINARY...]   (default: a release build made with --static-swift-stdlib,
-#        as Samples/try.sh makes it; give several binaries to compare builds in the same run)
+# Usage: Samples/bench/startup.sh [DUMPDBG-BINARY...]   (default: a release build made with --static-swift-stdlib
+#        and the C libraries' archives, as Samples/try.sh makes it; give several binaries to compare builds in the same run)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUMP=${DUMP:-../shared/dumps/breakpad/minidump2.dmp}
 [ -f "$DUMP" ] || { echo "startup.sh: $DUMP is missing (the shared dumps folder)" >&2; exit 2; }
 if [ $# -eq 0 ]; then
+  [ "$(uname -s)" = Linux ] && export PKG_CONFIG_PATH=$PWD/Samples/static-libs
   swift build -c release --static-swift-stdlib --product dumpdbg >&2
   set -- .build/release/dumpdbg
 fi
