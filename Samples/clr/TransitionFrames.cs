@@ -5,10 +5,17 @@
 // (Samples/make-clr-dumps.sh does both through ../shared/labs/make-clr-dumps.sh and dumps it.)
 //
 // What the process holds when it is dumped:
-//   * Thread "Prestub" calls Gate.Hold("prestub-arg", keeper, 7), the first call of a static method of a class
-//     with a static constructor: the runtime's prestub (a PrestubMethodFrame, which protects the call's
-//     arguments) runs Gate's class constructor, which blocks forever. So the thread's stack holds the
-//     constructor, the prestub's Frame for Gate.Hold, and PrestubThread, whose frame holds `keeper`.
+//   * Thread "ClassInit" calls Gate.Hold("classinit-arg", keeper, 7), the first call of a static method of a class
+//     with a static constructor. The JIT puts the class's initialization check in Hold's prolog, so the runtime
+//     runs Gate's class constructor from a helper (a HelperMethodFrame over Hold), and the constructor blocks
+//     forever. So the thread's stack holds the constructor, the helper's Frame, Hold and ClassInitThread, whose
+//     frame holds `keeper`.
+//   * Thread "Prestub" calls Loader.Parse(...) for the first time: the runtime's prestub (a PrestubMethodFrame,
+//     which protects the call's arguments until the method runs) JIT-compiles Parse, which names
+//     System.Xml.XmlDocument, so compiling it loads System.Xml; the runtime raises AppDomain.AssemblyLoad on this
+//     thread, inside the prestub, and the handler blocks forever. Parse's arguments (references in registers, a
+//     16-byte struct with a string, a 24-byte struct with two references, a double, references past the sixth
+//     integer register) live only in the prestub's Frame: the GC finds them by Parse's signature.
 //   * Thread "Callback" calls libc's qsort through P/Invoke with a managed comparison callback; the callback
 //     blocks forever on its first call. So managed frames sit above native ones (qsort's), which sit above
 //     managed ones again (the P/Invoke's caller).
@@ -73,6 +80,7 @@ namespace Samples.Frames
     public static class Signals
     {
         public static readonly ManualResetEvent GateEntered = new ManualResetEvent(false);
+        public static readonly ManualResetEvent LoaderEntered = new ManualResetEvent(false);
         public static readonly ManualResetEvent Never = new ManualResetEvent(false);
     }
 
@@ -83,13 +91,50 @@ namespace Samples.Frames
         // Runs on the first call of Hold, inside the prestub, and never returns.
         static Gate()
         {
-            Facts.StackFacts("Prestub");
+            Facts.StackFacts("ClassInit");
             Signals.GateEntered.Set();
             Signals.Never.WaitOne();
         }
 
         [MethodImpl(MethodImplOptions.NoInlining)]
         public static int Hold(string text, Keeper keeper, int n) { Calls++; return text.Length + keeper.Name.Length + n; }
+    }
+
+    // 16 bytes of integer class: two integer registers on Linux x64; passed by reference on Windows x64.
+    public struct Pair
+    {
+        public string Name;
+        public long Count;
+    }
+
+    // 24 bytes: on the stack on Linux x64; passed by reference on Windows x64.
+    public struct Big
+    {
+        public string First;
+        public double Weight;
+        public Keeper Owner;
+    }
+
+    public static class Loader
+    {
+        // Compiling this loads System.Xml (XmlDocument): see the header. Never compiled to the end in the sample.
+        [MethodImpl(MethodImplOptions.NoInlining)]
+        public static int Parse(Keeper keeper, string text, int n, double scale, Pair pair, Big big, Keeper last, Keeper spilled)
+        {
+            var doc = new System.Xml.XmlDocument();
+            doc.LoadXml(text);
+            return doc.ChildNodes.Count + keeper.Name.Length + n + (int)scale + pair.Name.Length + big.Owner.Name.Length
+                + last.Name.Length + spilled.Name.Length;
+        }
+
+        // AppDomain.AssemblyLoad: runs on the thread that loads the assembly, here inside Parse's prestub.
+        public static void OnAssemblyLoad(object sender, AssemblyLoadEventArgs e)
+        {
+            if (Thread.CurrentThread.Name != "Prestub" || !e.LoadedAssembly.GetName().Name.StartsWith("System.Xml")) return;
+            Facts.StackFacts("Prestub");
+            Signals.LoaderEntered.Set();
+            Signals.Never.WaitOne();
+        }
     }
 
     public static class Program
@@ -108,13 +153,24 @@ namespace Samples.Frames
         static Compare Comparer;
 
         [MethodImpl(MethodImplOptions.NoInlining)]
+        static void ClassInitThread()
+        {
+            Facts.ThreadFacts("ClassInit");
+            Keeper keeper = new Keeper("classinit-keeper");
+            Facts.Fact("classinit.keeper.type", keeper.GetType().FullName);
+            int r = Gate.Hold("classinit-arg", keeper, 7);
+            GC.KeepAlive(keeper);
+            Facts.Fact("classinit.never", r);
+        }
+
+        [MethodImpl(MethodImplOptions.NoInlining)]
         static void PrestubThread()
         {
             Facts.ThreadFacts("Prestub");
-            Keeper keeper = new Keeper("prestub-keeper");
-            Facts.Fact("prestub.keeper.type", keeper.GetType().FullName);
-            int r = Gate.Hold("prestub-arg", keeper, 7);
-            GC.KeepAlive(keeper);
+            Pair pair; pair.Name = "pair-name"; pair.Count = 11;
+            Big big; big.First = "big-first"; big.Weight = 2.5; big.Owner = new Keeper("big-owner");
+            int r = Loader.Parse(new Keeper("prestub-keeper"), "<prestub/>", 7, 1.5, pair, big, new Keeper("last-keeper"),
+                                 new Keeper("spilled-keeper"));
             Facts.Fact("prestub.never", r);
         }
 
@@ -164,14 +220,18 @@ namespace Samples.Frames
             Facts.ThreadFacts("main");
 
             ExecutionContext.SuppressFlow();   // threads start the same way on 3.1 and 8.0
+            var classInit = new Thread(ClassInitThread); classInit.Name = "ClassInit"; classInit.IsBackground = true;
+            classInit.Start();
+            Signals.GateEntered.WaitOne();
+            AppDomain.CurrentDomain.AssemblyLoad += Loader.OnAssemblyLoad;
             var prestub = new Thread(PrestubThread); prestub.Name = "Prestub"; prestub.IsBackground = true;
             prestub.Start();
-            Signals.GateEntered.WaitOne();
+            Signals.LoaderEntered.WaitOne();
             var callback = new Thread(CallbackThread); callback.Name = "Callback"; callback.IsBackground = true;
             callback.Start();
             InCallback.WaitOne();
             ExecutionContext.RestoreFlow();
-            Thread.Sleep(500);   // both are past their FACT lines and inside their waits
+            Thread.Sleep(500);   // all three are past their FACT lines and inside their waits
             Facts.Fact("exception.type", "System.NullReferenceException");
             Facts.Fact("stack.main.0", "Samples.Frames.Program.Crash");
             Console.Out.Flush();

@@ -255,6 +255,8 @@ extension ClrRuntime {
                 if let datum = target.u64(f &+ l.inlinedCallDatum), datum > 0xFFFF, methodDescInfo(datum) != nil { frame.methodDesc = datum }
             }
             if frame.name?.hasPrefix("HelperMethodFrame") == true { frame.methodDesc = helperFrameMethod(f) }
+            if let name = frame.name, ClrFrameClasses.framedMethodFrames.contains(name),
+               let md = target.u64(f &+ l.framedMethodDesc), md != 0, methodDescInfo(md) != nil { frame.methodDesc = md }
             out.append(frame)
             f = target.u64(f &+ 8) ?? 0
         }

@@ -44,6 +44,14 @@ public enum ClrFrameClasses {
         "ComPrestubMethodFrame", "CLRToCOMMethodFrame",
     ]
 
+    /// FramedMethodFrame's subclasses: m_pMD (+0x18) is the method whose call they stand in for (NULL in some).
+    public static let framedMethodFrames: Set<String> = [
+        "PrestubMethodFrame", "ExternalMethodFrame", "DynamicHelperFrame", "CallCountingHelperFrame", "StubDispatchFrame",
+        "ComPlusMethodFrame",
+    ]
+    /// The Frames that protect the arguments of a call the runtime is preparing (PromoteCallerStack and kin).
+    public static let argumentFrames = framedMethodFrames.union(["MulticastFrame", "SecureDelegateFrame", "PInvokeCalliFrame"])
+
     /// The Itanium C++ ABI name of a class's vtable.
     static func vtableSymbol(_ name: String) -> String { "_ZTV\(name.utf8.count)\(name)" }
 }

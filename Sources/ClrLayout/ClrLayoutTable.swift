@@ -309,6 +309,11 @@ public struct ClrCodeLookupLayout: Sendable {
     public var gcFrameObjectRefs: UInt64 = 0x10
     public var gcFrameCount: UInt64 = 0x18
     public var gcFrameMaybeInterior: UInt64 = 0x28
+    /// FramedMethodFrame (PrestubMethodFrame and the other Frames that stand in for a call being prepared): its
+    /// TransitionBlock (the saved argument registers; the stack arguments follow the return address) and the
+    /// MethodDesc of the method called (NULL in some, e.g. a DynamicHelperFrame).
+    public var framedMethodTransitionBlock: UInt64 = 0x10
+    public var framedMethodDesc: UInt64 = 0x18
 }
 
 /// Where a build keeps its monitors and its finalization queue (Docs/clr/sync-finalize-handles.md §2–3).

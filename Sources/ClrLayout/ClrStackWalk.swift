@@ -151,7 +151,8 @@ public struct ClrStackReference: Sendable, Equatable {
 
 public struct ClrStackReferences: Sendable {
     public var references: [ClrStackReference] = []
-    /// Managed frames (by IP) whose GC info could not be read or decoded: their references are not listed.
+    /// Managed frames (by IP) whose GC info could not be read or decoded, and explicit Frames (by address) whose
+    /// protected arguments could not be placed: their references are not listed.
     public var failedFrames: [UInt64] = []
 }
 
@@ -176,6 +177,15 @@ extension ClrRuntime {
                 out.references += refs
             case .explicit(let e) where e.name == "GCFrame":
                 out.references += gcFrameReferences(e, walkSP: f.callerStackPointer ?? f.stackPointer)
+            case .explicit(let e) where e.name.map(ClrFrameClasses.argumentFrames.contains) == true:
+                // A call being prepared: its arguments, by its method's signature. Only the prestub's Frame always
+                // names its method; the others may need the call site's GCRefMap, which dumpdbg does not read.
+                guard e.name == "PrestubMethodFrame",
+                      let refs = callArgumentReferences(e, walkSP: f.callerStackPointer ?? f.stackPointer, windowsABI: windowsABI, heap: heap) else {
+                    out.failedFrames.append(e.address)
+                    continue
+                }
+                out.references += refs
             default:
                 continue
             }
@@ -245,6 +255,21 @@ extension ClrRuntime {
             let a = refs &+ i * 8
             return ClrStackReference(source: e.address, fromExplicitFrame: true, stackPointer: walkSP, location: .frame, address: a,
                                      object: target.u64(a), interior: interior, pinned: false)
+        }
+    }
+
+    /// TransitionFrame::PromoteCallerStack: the references among the arguments of the call a FramedMethodFrame
+    /// stands in for, in its TransitionBlock; nil when they cannot all be placed (`callArgumentReferences`).
+    private func callArgumentReferences(_ e: ClrExplicitFrame, walkSP: UInt64, windowsABI: Bool, heap: ClrHeap?) -> [ClrStackReference]? {
+        let l = layout.codeLookup
+        guard let md = e.methodDesc, let block = target.u64(e.address &+ l.framedMethodTransitionBlock), block != 0,
+              let slots = callArgumentReferences(methodDesc: md, abi: windowsABI ? .windows : .systemV) else { return nil }
+        return slots.map { slot in
+            let a = block &+ UInt64(bitPattern: slot.offset)
+            var object = target.u64(a)
+            if slot.interior, let value = object, let heap { object = heap.object(containing: value) ?? value }
+            return ClrStackReference(source: e.address, fromExplicitFrame: true, stackPointer: walkSP, location: .frame, address: a,
+                                     object: object, interior: slot.interior, pinned: false)
         }
     }
 

@@ -96,8 +96,10 @@ struct GCRootCommand: ValueCommand {
       Finalizer Queue: objects waiting for the finalizer thread
     Stack roots are what the GC would report (x64): in each managed frame, the registers and stack slots its
     GC info says hold live references at the frame's IP (rbp-38, rbx), and the references GCFrames protect;
-    an interior pointer roots the object it points into. A frame whose GC info cannot be read has its stack words scanned for
-    valid objects instead, as !dso does.
+    an interior pointer roots the object it points into; a PrestubMethodFrame's protected arguments, placed by its
+    method's signature, are roots too. A frame whose GC info cannot be read has its stack words scanned for valid
+    objects instead, as !dso does, and so does an explicit Frame whose arguments dumpdbg cannot place (512 bytes
+    from it).
     -nostacks leaves the stacks out. Ctrl-C stops the search.
     Example: !gcroot 00007f5c3c048098
     """
@@ -123,7 +125,7 @@ struct GCRootCommand: ValueCommand {
                 let walk = r.stackFrames(thread: thread, context: context, modules: s.nativeModules)
                 let refs = r.stackReferences(walk, windowsABI: windows, heap: heap)
                 func root(_ f: ClrStackFrame?, location: String?, slot: UInt64?, _ path: [UInt64]) {
-                    roots.append(.init(kind: "stack", thread: HexValue(t.osId), frame: f.map { Self.frameText(ClrStackCommand.frame($0, r, s)) },
+                    roots.append(.init(kind: "stack", thread: HexValue(t.osId), frame: f.map { Self.frameText($0, r, s) },
                                        location: location, slot: slot.map(HexValue.init), handleType: nil, chain: chain(path)))
                 }
                 // What the GC reports: each frame's live slots by its GC info, each GCFrame's protected references.
@@ -132,13 +134,24 @@ struct GCRootCommand: ValueCommand {
                     let f = walk.first { ref.fromExplicitFrame ? $0.stackPointer == ref.source : ($0.instructionPointer == ref.source && $0.stackPointer == ref.stackPointer) }
                     root(f, location: ClrStackCommand.reference(ref, r).location, slot: ref.address, path)
                 }
-                // A frame whose GC info cannot be read: its stack words, scanned as !dso does.
-                for f in walk where refs.failedFrames.contains(f.instructionPointer) {
-                    let slots = try r.objectsOnStack(top: f.stackPointer, bottom: f.callerStackPointer ?? f.stackPointer &+ 0x1000, heap: heap,
+                // A frame whose GC info cannot be read, or a Frame whose protected arguments dumpdbg cannot place: its
+                // stack words (for a Frame, the 512 bytes from it: the Frame, its saved argument registers and the stack
+                // arguments after them), scanned as !dso does.
+                for f in walk {
+                    let range: (top: UInt64, bottom: UInt64)
+                    if case .explicit(let e) = f.kind {
+                        guard refs.failedFrames.contains(e.address) else { continue }
+                        range = (e.address, e.address &+ 0x200)
+                    } else {
+                        guard refs.failedFrames.contains(f.instructionPointer) else { continue }
+                        range = (f.stackPointer, f.callerStackPointer ?? f.stackPointer &+ 0x1000)
+                    }
+                    let slots = try r.objectsOnStack(top: range.top, bottom: range.bottom, heap: heap,
                                                      limit: 1 << 20, shouldStop: { try s.checkInterrupt() }) ?? []
                     for o in slots {
                         guard let path = try finder.path(from: o.object) else { continue }
-                        root(f, location: "rsp+" + String(o.slot - f.stackPointer, radix: 16), slot: o.slot, path)
+                        let isFrame = if case .explicit = f.kind { true } else { false }
+                        root(f, location: isFrame ? nil : "rsp+" + String(o.slot &- range.top, radix: 16), slot: o.slot, path)
                     }
                 }
             }
@@ -162,9 +175,14 @@ struct GCRootCommand: ValueCommand {
     }
 
     /// ClrMD's frame line: SP and IP in short hex, then the method.
-    static func frameText(_ f: ManagedStacksValue.Frame) -> String {
-        f.managed ? "\(String(f.childSP.value, radix: 16)) \(String(f.ip.value, radix: 16)) \(f.callSite)"
-                  : "\(String(f.childSP.value, radix: 16)) \(f.callSite)"
+    /// dotnet-dump's frame line (GCRootCommand.GetFrameOutput): SP, IP and method for a managed frame; for an explicit
+    /// Frame, its address, `[Class] ` and, when it stands for a method, ` (Method(Signature))`.
+    static func frameText(_ f: ClrStackFrame, _ r: ClrRuntime, _ s: Session) -> String {
+        if case .explicit(let e) = f.kind {
+            return String(e.address, radix: 16) + " [\(e.name ?? "Frame")] " + (e.methodDesc.map { " (" + r.methodName($0, withModule: false) + ")" } ?? "")
+        }
+        let line = ClrStackCommand.frame(f, r, s)
+        return "\(String(line.childSP.value, radix: 16)) \(String(line.ip.value, radix: 16)) \(line.callSite)"
     }
 }
 
@@ -202,7 +220,8 @@ struct RootsValue: CommandValue {
                     out.append("Thread \(String(root.thread?.value ?? 0, radix: 16)):")
                 }
                 if let f = root.frame, last?.frame != f || last?.thread?.value != root.thread?.value { out.append("    " + f) }
-                out.append("        \(root.location ?? "???"):" + (root.slot.map { " " + Sos.p($0.value) } ?? ""))
+                // SOS (GCRootCommand): the register and offset when the root has them; a Frame's slot has only its address.
+                out.append("        " + (root.location.map { $0 + ":" } ?? "") + (root.slot.map { " " + Sos.p($0.value) } ?? ""))
             case "handle":
                 if last?.kind != "handle" { out.append("HandleTable:") }
                 out.append("    \(Sos.p(root.slot?.value ?? 0)) (\(root.handleType ?? "handle"))")

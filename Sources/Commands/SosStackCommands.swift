@@ -241,6 +241,7 @@ struct ClrStackCommand: ValueCommand {
             case .explicit(let e):
                 if let refs {
                     frame.references = refs.references.filter { $0.fromExplicitFrame && $0.source == e.address }.map { Self.reference($0, r) }
+                    frame.referencesFailed = failed.contains(e.address)
                 }
             case .native:
                 return frame

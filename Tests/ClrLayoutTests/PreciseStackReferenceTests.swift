@@ -48,8 +48,17 @@ enum PreciseStackReferenceOracle {
         return (String(line[..<r.lowerBound]) + " object (interior)" + line[r.upperBound...].dropFirst(16), UInt64(hex, radix: 16))
     }
 
+    /// The sources (Frame addresses) where the DAC's own enumeration stopped with an error ("  error source X"): the
+    /// 3.1 and 8.0 DACs stop on the transition-frame sample's PrestubMethodFrame after its third reference, so there
+    /// its references must be among dumpdbg's and the rest are checked against the program (PrestubFrameTests).
+    static func failedSources(_ file: String) throws -> Set<String> {
+        let text = try String(contentsOf: ClrStackOracle.expected.appendingPathComponent(file), encoding: .utf8)
+        return Set(text.split(separator: "\n").filter { $0.hasPrefix("  error source ") }.map { String($0.split(separator: " ")[2]) })
+    }
+
     static func check(_ s: Session, _ file: String, atLeast: Int = 40, sourceLocation: SourceLocation = #_sourceLocation) throws {
         let dac = try expected(file).map(split), ours = try computed(s).map(split)
+        let stopped = try failedSources(file)
         #expect(dac.count >= atLeast, "the oracle file should hold the references of several threads", sourceLocation: sourceLocation)
         for d in dac {
             guard let o = ours.first(where: { $0.key == d.key }) else { Issue.record("missing: \(d.key)", sourceLocation: sourceLocation); continue }
@@ -57,7 +66,10 @@ enum PreciseStackReferenceOracle {
                 Issue.record("interior \(d.key): dumpdbg's object \(Hex.pad(mine, 16)) is not below the DAC's \(Hex.pad(theirs, 16))", sourceLocation: sourceLocation)
             }
         }
-        for o in ours where !dac.contains(where: { $0.key == o.key }) { Issue.record("not reported by the DAC: \(o.key)", sourceLocation: sourceLocation) }
+        for o in ours where !dac.contains(where: { $0.key == o.key }) {
+            if let source = o.key.split(separator: " ").dropFirst(2).first, stopped.contains(String(source)) { continue }
+            Issue.record("not reported by the DAC: \(o.key)", sourceLocation: sourceLocation)
+        }
     }
 }
 

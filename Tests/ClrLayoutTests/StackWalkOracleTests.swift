@@ -122,6 +122,90 @@ struct StackWalkOracleTests {
     }
 }
 
+/// The transition-frame sample's PrestubMethodFrame: the prestub compiling Loader.Parse, blocked inside it, protects
+/// the call's arguments, which no managed frame holds yet. Its references must be the objects the program passed,
+/// in the order the calling convention placed them: on Linux the references in registers, then the 24-byte struct
+/// on the stack, the seventh argument in r9 and the eighth on the stack; on Windows every argument in its slot, the
+/// 16- and 24-byte structs as pointers to the caller's copies.
+enum PrestubFrame {
+    static func describe(_ r: ClrRuntime, _ o: UInt64?) -> String {
+        guard let o, o != 0, let t = r.objectType(o) else { return "?" }
+        if t.isString { return "\"" + (r.stringValue(o) ?? "?") + "\"" }
+        if case .reference(let name)? = r.fieldValue(o, named: "Name") { return t.name + " " + (r.stringValue(name) ?? "?") }
+        return t.name
+    }
+
+    static func references(_ s: Session, facts: [String: String], windows: Bool) throws -> [String] {
+        let r = try SosRuntimes.runtime(for: s)
+        let tid = try #require(facts["thread.Prestub.os_tid"].flatMap { UInt64($0) })
+        let i = try #require(s.dump.threads.firstIndex { $0.id == tid })
+        let frames = r.stackFrames(thread: s.dump.threads[i], context: try #require(s.dump.threads[i].context), modules: s.nativeModules)
+        let prestub = try #require(frames.compactMap { f -> ClrExplicitFrame? in
+            if case .explicit(let e) = f.kind, e.name == "PrestubMethodFrame" { return e } else { return nil }
+        }.first)
+        #expect(r.methodName(try #require(prestub.methodDesc), withModule: false).hasPrefix("Samples.Frames.Loader.Parse(Samples.Frames.Keeper, System.String"))
+        let refs = r.stackReferences(frames, windowsABI: windows, heap: try r.heap())
+        #expect(!refs.failedFrames.contains(prestub.address))
+        // Each slot as its offset from the TransitionBlock (+0x10 in the Frame) and what it holds.
+        let block = try #require(r.target.u64(prestub.address + 0x10))
+        return refs.references.filter { $0.fromExplicitFrame && $0.source == prestub.address }.map { ref in
+            let offset = "+0x" + String((ref.address ?? 0) &- block, radix: 16) + " "
+            guard ref.interior else { return offset + describe(r, ref.object) }
+            // A struct passed by reference: the caller's copy, whose references are the struct's.
+            let copy = ref.object ?? 0
+            return offset + "&{" + [0, 8].map { describe(r, r.target.u64(copy &+ $0)) }.joined(separator: ", ") + "}"
+        }
+    }
+}
+
+@Suite("PrestubMethodFrame: the arguments of the call being prepared")
+struct PrestubFrameTests {
+    @Test(arguments: StackWalkOracle.available.filter { $0.name.hasPrefix("transition-frames") })
+    func linux(_ c: StackWalkOracle.Case) throws {
+        let (s, _) = try StackWalkOracle.session(c)
+        let facts = try SampleFacts.read(c.appFolder + "/linux-\(c.name.suffix(3)).facts.txt")
+        // rdi, rsi, rcx (Pair's first eightbyte; Pair took rcx and r8), the stack (Big), r9, the stack again.
+        #expect(try PrestubFrame.references(s, facts: facts, windows: false) == [
+            "+0x0 Samples.Frames.Keeper prestub-keeper", "+0x8 \"<prestub/>\"", "+0x18 \"pair-name\"", "+0x68 \"big-first\"",
+            "+0x70 Samples.Frames.Keeper big-owner", "+0x28 Samples.Frames.Keeper last-keeper", "+0x80 Samples.Frames.Keeper spilled-keeper",
+        ])
+    }
+}
+
+extension PrestubFrameTests {
+    /// A Frame whose arguments dumpdbg cannot place (in a copy of the 3.1 core, the prestub's Frame with its method
+    /// rewritten to NULL): !CLRStack -gc says so under it, and !gcroot scans the Frame's stack words instead, so the
+    /// keeper only the Frame's saved registers hold is still found there.
+    @Test(arguments: StackWalkOracle.available.filter { $0.name == "transition-frames-3.1" })
+    func unplacedArgumentsAreScanned(_ c: StackWalkOracle.Case) throws {
+        let (plainSession, _) = try StackWalkOracle.session(c)
+        let r = try SosRuntimes.runtime(for: plainSession)
+        let facts = try SampleFacts.read(c.appFolder + "/linux-3.1.facts.txt")
+        let tid = try #require(facts["thread.Prestub.os_tid"].flatMap { UInt64($0) })
+        let thread = try #require(r.threads().first { $0.osId == tid })
+        let frame = try #require(r.explicitFrames(thread: thread.address).first { $0.name == "PrestubMethodFrame" })
+        let block = try #require(r.target.u64(frame.address + 0x10))
+        let keeper = try #require(r.target.u64(block))   // rdi: the first argument, `new Keeper("prestub-keeper")`
+        #expect(PrestubFrame.describe(r, keeper) == "Samples.Frames.Keeper prestub-keeper")
+
+        let opened = try DumpLoader.open(path: c.dump)
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try #require(opened.decompressedPath))))
+        let range = opened.dump.memory.ranges[try #require(opened.dump.memory.rangeIndex(containing: frame.address + 0x18))]
+        let at = Int(range.fileOffset + (frame.address + 0x18 - range.start))
+        for k in 0..<8 { bytes[at + k] = 0 }
+        let path = scratchPath("prestub-without-method-\(UUID().uuidString).core")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        defer { unlink(path) }
+
+        let (s, b) = try StackWalkOracle.session(.init(name: c.name, dump: path, appFolder: c.appFolder, runtime: c.runtime))
+        let stack = ClrFixtures.run(s, b, "~~[\(String(tid, radix: 16))]s; !clrstack -gc")
+        #expect(stack.contains("[PrestubMethodFrame: \(Hex.pad(frame.address, 16))] \n" + String(repeating: " ", count: 34)
+                               + "Failed to enumerate GC references.\n"), "\(stack)")
+        let roots = ClrFixtures.run(s, b, "!gcroot \(Hex.pad(keeper, 16))")
+        #expect(roots.contains("    \(String(frame.address, radix: 16)) [PrestubMethodFrame] \n         \(Hex.pad(block, 16))\n"), "\(roots)")
+    }
+}
+
 /// The transition-frame sample on Windows (.NET Core 3.1 under Wine; made by `Samples/install-deps.sh --tests` into
 /// the sample cache): no DAC oracle reads Windows dumps here, so the walk is checked against what the program
 /// itself printed (its stacks, as FACT lines) and the runtime's own structures: the Frames the scenario puts on each
@@ -164,10 +248,21 @@ struct WindowsTransitionFramesTests {
         #expect(Array(main.prefix(3)) == ["[FaultingExceptionFrame]", "Samples.Frames.Program.Crash(Samples.Frames.Keeper)",
                                           "Samples.Frames.Program.Main(System.String[])"], "\(main)")
         // The class constructor run from Gate.Hold's code, with the runtime's Frames between.
+        let classInit = try walk("ClassInit")
+        let cctor = try #require(classInit.firstIndex(of: "Samples.Frames.Gate..cctor()"))
+        #expect(Array(classInit[(cctor + 1)...].prefix(4)) == ["[GCFrame]", "[HelperMethodFrame]",
+                "Samples.Frames.Gate.Hold(System.String, Samples.Frames.Keeper, Int32)", "Samples.Frames.Program.ClassInitThread()"], "\(classInit)")
+        // The assembly-load handler run inside the prestub compiling Loader.Parse (DAC entry 174), and what it protects:
+        // every argument in its 8-byte slot after the block's 0x48 bytes, the structs as pointers to the caller's copies.
         let prestub = try walk("Prestub")
-        let cctor = try #require(prestub.firstIndex(of: "Samples.Frames.Gate..cctor()"))
-        #expect(Array(prestub[(cctor + 1)...].prefix(4)) == ["[GCFrame]", "[HelperMethodFrame]",
-                "Samples.Frames.Gate.Hold(System.String, Samples.Frames.Keeper, Int32)", "Samples.Frames.Program.PrestubThread()"], "\(prestub)")
+        let parse = try #require(prestub.firstIndex { $0.hasPrefix("[PrestubMethodFrame] Samples.Frames.Loader.Parse(") }, "\(prestub)")
+        #expect(prestub[..<parse].contains("Samples.Frames.Loader.OnAssemblyLoad(System.Object, System.AssemblyLoadEventArgs)"))
+        #expect(prestub[parse + 1] == "Samples.Frames.Program.PrestubThread()")
+        #expect(try PrestubFrame.references(s, facts: facts, windows: true) == [
+            "+0x48 Samples.Frames.Keeper prestub-keeper", "+0x50 \"<prestub/>\"", "+0x68 &{\"pair-name\", ?}",
+            "+0x70 &{\"big-first\", Samples.Frames.Keeper big-owner}", "+0x78 Samples.Frames.Keeper last-keeper",
+            "+0x80 Samples.Frames.Keeper spilled-keeper",
+        ])
         // The callback: both IL stubs, and the active InlinedCallFrame met twice, with its P/Invoke.
         let callback = try walk("Callback")
         let icf = "[InlinedCallFrame] Samples.Frames.Program.qsort_msvcrt(IntPtr, UIntPtr, UIntPtr, Compare)"
