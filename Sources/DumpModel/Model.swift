@@ -150,7 +150,11 @@ public struct DumpModule: Sendable {
     public var base: UInt64
     public var size: UInt64
     /// The path as the dump recorded it (the machine that made the dump).
-    public var path: String
+    public var path: String { didSet { (fileName, moduleName) = Self.names(of: path) } }
+    /// The file name without folders, for either path style (`fileName(of:)`), and WinDbg's module name
+    /// (`moduleName(ofFile:)`): derived once from the path, since stacks, `lm` and every MASM symbol lookup ask.
+    public private(set) var fileName: String
+    public private(set) var moduleName: String
     public var timestamp: UInt32?
     public var checksum: UInt32?
     public var fileVersion: FileVersion?
@@ -166,13 +170,19 @@ public struct DumpModule: Sendable {
         self.base = base
         self.size = size
         self.path = path
+        (fileName, moduleName) = Self.names(of: path)
+    }
+
+    static func names(of path: String) -> (file: String, module: String) {
+        let file = fileName(of: path)
+        return (file, moduleName(ofFile: file))
     }
 
     public var end: UInt64 { base &+ size }
     public func contains(_ address: UInt64) -> Bool { address >= base && address < end }
 
     /// The file name without folders, for either path style.
-    public var fileName: String {
+    static func fileName(of path: String) -> String {
         // The text after the last separator (either kind: the path is as the dump's machine wrote it). Searched
         // as UTF-8 bytes: a damaged dump's names run to thousands of characters of any script, and a walk by
         // Character (grapheme breaking) made `lm` on such a dump the slowest part of a session.
@@ -186,8 +196,7 @@ public struct DumpModule: Sendable {
     /// WinDbg's module name: the file name without its last extension, every character a MASM expression
     /// cannot hold replaced by '_' (libc.so.6 -> libc_so, System.Private.CoreLib.dll -> System_Private_CoreLib).
     /// Decided per Unicode scalar, not per Character, for the same reason.
-    public var moduleName: String {
-        let file = fileName
+    static func moduleName(ofFile file: String) -> String {
         var name = Substring(file)
         if let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex { name = name[..<dot] }
         var scalars = String.UnicodeScalarView()
