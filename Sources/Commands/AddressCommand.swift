@@ -60,17 +60,28 @@ struct AddressCommand: ValueCommand {
     static func rows(_ s: Session) -> [Row] {
         let d = s.dump
         var rows: [Row] = []
+        // Which module, TEB, stack pointer or stack each region holds: the first in the dump's order, found through
+        // overlap indexes (a damaged dump may list thousands of regions, modules and threads).
+        let modules = OverlapIndex(d.modules.enumerated().map { ($1.base, $1.end, $0) })
+        var tebs: [(start: UInt64, end: UInt64, owner: Int)] = [], stacks: [(start: UInt64, end: UInt64, owner: Int)] = []
+        for (i, t) in d.threads.enumerated() {
+            if t.teb != 0 { tebs.append((t.teb, t.teb &+ 1, i)) }
+            if let sp = t.context?.stackPointer { stacks.append((sp, sp &+ 1, i)) }
+            if t.stackSize > 0 { stacks.append((t.stackStart, t.stackStart &+ t.stackSize, i)) }
+        }
+        let tebIndex = OverlapIndex(tebs), stackIndex = OverlapIndex(stacks)
         func usage(_ base: UInt64, _ end: UInt64, state: UInt32, path: String?) -> (String, String) {
             if state == memFree { return ("Free", "") }
-            if let m = d.modules.first(where: { $0.base < end && base < $0.end }) {
+            if let i = modules.firstOwner(overlapping: base, end) {
+                let m = d.modules[i]
                 return ("Image", "[\(m.moduleName); \"\(m.path)\"]")
             }
-            for (i, t) in d.threads.enumerated() {
-                if t.teb != 0, t.teb >= base, t.teb < end { return ("TEB", "[~\(i); \(String(d.processId ?? 0, radix: 16)).\(String(t.id, radix: 16))]") }
-                if let sp = t.context?.stackPointer, sp >= base, sp < end { return ("Stack", "[~\(i); \(String(d.processId ?? 0, radix: 16)).\(String(t.id, radix: 16))]") }
-                if t.stackSize > 0, t.stackStart < end, base < t.stackStart &+ t.stackSize {
-                    return ("Stack", "[~\(i); \(String(d.processId ?? 0, radix: 16)).\(String(t.id, radix: 16))]")
-                }
+            // The first thread whose TEB, stack pointer or stack is in the region; a TEB names it first.
+            let teb = tebIndex.firstOwner(overlapping: base, end), stack = stackIndex.firstOwner(overlapping: base, end)
+            if let i = [teb, stack].compactMap({ $0 }).min() {
+                let t = d.threads[i]
+                let label = "[~\(i); \(String(d.processId ?? 0, radix: 16)).\(String(t.id, radix: 16))]"
+                return (teb == i ? "TEB" : "Stack", label)
             }
             if let path { return ("MappedFile", "\"\(path)\"") }
             return ("<unknown>", "")

@@ -529,7 +529,7 @@ struct MixedStacksValue: CommandValue {
     func textLines() -> [String] {
         var out: [String] = []
         for t in threads {
-            if everyThread { out += ["---------------------------------------------", "Thread \(String(format: "%3d", t.threadIndex))"] }
+            if everyThread { out += ["---------------------------------------------", "Thread " + String(t.threadIndex).leftPad(3)] }
             out.append("OS Thread Id: 0x\(String(t.osId.value, radix: 16)) (\(t.threadIndex))")
             guard let top = t.frames.first else { out.append("(no frames: the thread has no register context)"); continue }
             out.append("Current frame: " + top.callSite)

@@ -28,3 +28,38 @@ public enum SortedSearch {
         return (begin, end, unwind)
     }
 }
+
+/// Which of many [start, end) intervals overlap a range, without testing all of them for every range: kept sorted by
+/// start with the furthest end reached so far, a query walks back from the last interval that starts below the
+/// range's end only while an earlier interval could still reach into the range. Each interval has an owner (its
+/// position in the caller's list); a query answers the first owner, as a scan in the caller's order would. An
+/// interval whose end wrapped past 2^64 (`start &+ size` in a damaged dump) keeps the caller's test,
+/// `start < rangeEnd && rangeStart < end`, and is tried one by one.
+public struct OverlapIndex: Sendable {
+    private let starts: [UInt64], ends: [UInt64], owners: [Int], reach: [UInt64]
+    private let wrapped: [(start: UInt64, end: UInt64, owner: Int)]
+
+    public init(_ intervals: [(start: UInt64, end: UInt64, owner: Int)]) {
+        let ordered = intervals.filter { $0.end >= $0.start }.sorted { ($0.start, $0.owner) < ($1.start, $1.owner) }
+        starts = ordered.map(\.start)
+        ends = ordered.map(\.end)
+        owners = ordered.map(\.owner)
+        var furthest: UInt64 = 0
+        reach = ordered.map { furthest = max(furthest, $0.end); return furthest }
+        wrapped = intervals.filter { $0.end < $0.start }
+    }
+
+    /// The first owner (smallest) of an interval with `start < end` and `base < its end`.
+    public func firstOwner(overlapping base: UInt64, _ end: UInt64) -> Int? {
+        var best: Int?
+        if end > 0, var j = SortedSearch.lastIndex(starts.count, atOrBelow: end - 1, { starts[$0] }) {
+            while reach[j] > base {
+                if ends[j] > base, best.map({ owners[j] < $0 }) ?? true { best = owners[j] }
+                if j == 0 { break }
+                j -= 1
+            }
+        }
+        for w in wrapped where w.start < end && base < w.end && best.map({ w.owner < $0 }) ?? true { best = w.owner }
+        return best
+    }
+}
