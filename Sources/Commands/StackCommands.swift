@@ -347,7 +347,7 @@ extension Session {
     /// The modules' debug information for the current image and symbol paths (rebuilt when `.exepath` or `.sympath` changes).
     public var nativeModules: NativeModules {
         if let m = nativeModulesCache, m.imagePath == imagePath, m.symbolPath == symbolPath { return m }
-        let m = NativeModules(dump: dump, imagePath: imagePath, symbolPath: symbolPath)
+        let m = NativeModules(dump: dump, imagePath: imagePath, symbolPath: symbolPath, namer: namer)
         nativeModulesCache = m
         return m
     }

@@ -199,6 +199,15 @@ public struct DumpModule: Sendable {
     static func moduleName(ofFile file: String) -> String {
         var name = Substring(file)
         if let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex { name = name[..<dot] }
+        // Most names are ASCII: byte by byte, without building the string a scalar at a time.
+        if name.utf8.allSatisfy({ $0 < 0x80 }) {
+            return String(decoding: name.utf8.map { b in
+                switch b {
+                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F: return b
+                default: return UInt8(ascii: "_")
+                }
+            }, as: UTF8.self)
+        }
         var scalars = String.UnicodeScalarView()
         for scalar in name.unicodeScalars {
             let kept: Bool

@@ -58,11 +58,12 @@ public final class NativeModules: @unchecked Sendable {
     private var lineTables: [UInt64: DwarfLineTable?] = [:]
     private let lock = NSLock()
 
-    public init(dump: any Dump, imagePath: [String], symbolPath: SymbolPath = SymbolPath("")) {
+    /// `namer`: the dump's module table when the caller has one already (a session does).
+    public init(dump: any Dump, imagePath: [String], symbolPath: SymbolPath = SymbolPath(""), namer: AddressNamer? = nil) {
         self.dump = dump
         self.imagePath = imagePath
         self.symbolPath = symbolPath
-        namer = AddressNamer(dump: dump)
+        self.namer = namer ?? AddressNamer(dump: dump)
     }
 
     public func module(containing address: UInt64) -> DumpModule? { namer.module(containing: address) }
