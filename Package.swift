@@ -40,7 +40,10 @@ let package = Package(
         .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata", "Native", "Unwind"]),
         .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout", "Unwind"]),
         // libedit wrapper: prompt, history, completion, Ctrl-C.
-        .target(name: "LineEditor", dependencies: ["CLibEdit"]),
+        .target(name: "LineEditor", dependencies: ["CLibEdit"],
+                // macOS has libedit without a pkg-config file: its -l comes from here (on Linux, from pkg-config's Libs,
+                // which Samples/static-libs points at the archive for release builds).
+                linkerSettings: [.linkedLibrary("edit", .when(platforms: [.macOS]))]),
         .executableTarget(name: "dumpdbg", dependencies: [
             "Commands", "LineEditor", "DumpModel", "CCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

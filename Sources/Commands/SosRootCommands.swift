@@ -174,7 +174,6 @@ struct GCRootCommand: ValueCommand {
         return RootsValue(warning: warning, roots: roots, objectsVisited: finder.objectsVisited)
     }
 
-    /// ClrMD's frame line: SP and IP in short hex, then the method.
     /// dotnet-dump's frame line (GCRootCommand.GetFrameOutput): SP, IP and method for a managed frame; for an explicit
     /// Frame, its address, `[Class] ` and, when it stands for a method, ` (Method(Signature))`.
     static func frameText(_ f: ClrStackFrame, _ r: ClrRuntime, _ s: Session) -> String {
