@@ -165,16 +165,19 @@ extension ClrRuntime {
         case .modified(let inner, _, _), .pinned(let inner): return callParameter(inner, context: context, module: module)
         case .methodParameter: return nil
         case .typeParameter(let i):
-            guard i < context.count, let t = typeForHandle(context[i]) else { return nil }
-            return t.isValueType ? valueLayout(t, depth: 0).map { .valueType($0) } : .reference
+            return i < context.count ? callParameter(handle: context[i]) : nil
         case .runtimeHandle(let th):
-            guard let t = typeForHandle(th) else { return nil }
-            return t.isValueType ? valueLayout(t, depth: 0).map { .valueType($0) } : .reference
+            return callParameter(handle: th)
         case .named(_, isValueType: true), .genericInstance:
             if !sig.isValueType { return .reference }
-            guard let th = resolveType(sig, context: context, module: module, depth: 0), let t = typeForHandle(th) else { return nil }
-            return valueLayout(t, depth: 0).map { .valueType($0) }
+            return resolveType(sig, context: context, module: module, depth: 0).flatMap(callParameter(handle:))
         }
+    }
+
+    /// A loaded type as a parameter: a reference, or a struct by its layout.
+    private func callParameter(handle: UInt64) -> ClrCallArgumentReferences.Parameter? {
+        guard let t = typeForHandle(handle) else { return nil }
+        return t.isValueType ? valueLayout(t, depth: 0).map { .valueType($0) } : .reference
     }
 
     /// A struct's size from its fields (the last field's end, rounded to the largest field's alignment, as

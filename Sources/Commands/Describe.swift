@@ -49,7 +49,7 @@ public enum Describe {
     /// "0 days 0:00:05.000".
     public static func duration(_ seconds: UInt32) -> String {
         let d = seconds / 86400, h = (seconds % 86400) / 3600, m = (seconds % 3600) / 60, s = seconds % 60
-        return "\(d) days \(h):\(zeroPadded(m, 2)):\(zeroPadded(s, 2)).000"
+        return "\(d) days \(h):\(String(m).leftPad(2, with: "0")):\(String(s).leftPad(2, with: "0")).000"
     }
 
     static let ntStatus: [UInt32: String] = [

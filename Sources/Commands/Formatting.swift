@@ -23,15 +23,10 @@ public enum Hex {
 }
 
 extension String {
-    func leftPad(_ n: Int) -> String { count >= n ? self : String(repeating: " ", count: n - count) + self }
+    /// Padded on the left to `n` characters: with spaces, or with zeros for a decimal (`%03d` without Foundation's
+    /// `String(format:)`, whose first use in a process costs more than the rest of a short session's formatting).
+    func leftPad(_ n: Int, with pad: Character = " ") -> String { count >= n ? self : String(repeating: pad, count: n - count) + self }
     func rightPad(_ n: Int) -> String { count >= n ? self : self + String(repeating: " ", count: n - count) }
-}
-
-/// A decimal with leading zeros (`%03d`), without Foundation's `String(format:)`, whose first use in a process
-/// costs more than the rest of a short session's formatting.
-func zeroPadded<T: BinaryInteger>(_ v: T, _ width: Int) -> String {
-    let digits = String(v)
-    return digits.count >= width ? digits : String(repeating: "0", count: width - digits.count) + digits
 }
 
 /// Builds many output lines as bytes and hands them to the output in large pieces: for commands that print

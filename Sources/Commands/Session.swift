@@ -116,7 +116,7 @@ public final class Session: @unchecked Sendable {
 
     /// `0:000>`, WinDbg's prompt: process index and current thread index.
     public var prompt: String {
-        "0:" + zeroPadded(dump.threads.isEmpty ? 0 : currentThread, 3) + "> "
+        "0:" + String(dump.threads.isEmpty ? 0 : currentThread).leftPad(3, with: "0") + "> "
     }
 
     public func address(_ v: UInt64) -> String { Hex.address(v, pointerSize: pointerSize) }

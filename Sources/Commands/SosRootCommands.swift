@@ -138,20 +138,20 @@ struct GCRootCommand: ValueCommand {
                 // stack words (for a Frame, the 512 bytes from it: the Frame, its saved argument registers and the stack
                 // arguments after them), scanned as !dso does.
                 for f in walk {
-                    let range: (top: UInt64, bottom: UInt64)
+                    // `rsp`: the managed frame's SP its slots are named from (a Frame's slots are named by address only).
+                    let range: (top: UInt64, bottom: UInt64), rsp: UInt64?
                     if case .explicit(let e) = f.kind {
                         guard refs.failedFrames.contains(e.address) else { continue }
-                        range = (e.address, e.address &+ 0x200)
+                        (range, rsp) = ((e.address, e.address &+ 0x200), nil)
                     } else {
                         guard refs.failedFrames.contains(f.instructionPointer) else { continue }
-                        range = (f.stackPointer, f.callerStackPointer ?? f.stackPointer &+ 0x1000)
+                        (range, rsp) = ((f.stackPointer, f.callerStackPointer ?? f.stackPointer &+ 0x1000), f.stackPointer)
                     }
                     let slots = try r.objectsOnStack(top: range.top, bottom: range.bottom, heap: heap,
                                                      limit: 1 << 20, shouldStop: { try s.checkInterrupt() }) ?? []
                     for o in slots {
                         guard let path = try finder.path(from: o.object) else { continue }
-                        let isFrame = if case .explicit = f.kind { true } else { false }
-                        root(f, location: isFrame ? nil : "rsp+" + String(o.slot &- range.top, radix: 16), slot: o.slot, path)
+                        root(f, location: rsp.map { "rsp+" + String(o.slot &- $0, radix: 16) }, slot: o.slot, path)
                     }
                 }
             }

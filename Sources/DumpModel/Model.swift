@@ -201,19 +201,13 @@ public struct DumpModule: Sendable {
         if let dot = name.utf8.lastIndex(of: UInt8(ascii: ".")), dot != name.startIndex { name = name[..<dot] }
         // Most names are ASCII: byte by byte, without building the string a scalar at a time.
         if name.utf8.allSatisfy({ $0 < 0x80 }) {
-            return String(decoding: name.utf8.map { b in
-                switch b {
-                case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F: return b
-                default: return UInt8(ascii: "_")
-                }
-            }, as: UTF8.self)
+            return String(decoding: name.utf8.map { keepsASCII(UInt32($0)) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
         }
         var scalars = String.UnicodeScalarView()
         for scalar in name.unicodeScalars {
             let kept: Bool
             switch scalar.value {
-            case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F: kept = true
-            case 0..<0x80: kept = false
+            case 0..<0x80: kept = keepsASCII(scalar.value)
             default:
                 // Letters and digits of any script, and the marks that combine with them (é as e + U+0301).
                 let p = scalar.properties
@@ -223,6 +217,14 @@ public struct DumpModule: Sendable {
             scalars.append(kept ? scalar : "_")
         }
         return String(scalars)
+    }
+
+    /// The ASCII characters a MASM expression can hold in a name: letters, digits and '_'.
+    private static func keepsASCII(_ v: UInt32) -> Bool {
+        switch v {
+        case 0x30...0x39, 0x41...0x5A, 0x61...0x7A, 0x5F: return true
+        default: return false
+        }
     }
 }
 

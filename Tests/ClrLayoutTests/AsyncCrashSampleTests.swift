@@ -72,7 +72,8 @@ enum AsyncCrashSample {
 
     static func facts(_ t: Target) throws -> [String: String] { try SampleFacts.read(t.folder + "/\(t.fileStem).facts.txt") }
 
-    static func session(_ t: Target) throws -> (Session, Output.Buffer) {
+    /// A session on the target's dump with its runtime and app.exe on the image path; `loadSos` runs `.loadby sos clr`.
+    static func session(_ t: Target, loadSos: Bool = true) throws -> (Session, Output.Buffer) {
         setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
         let buffer = Output.Buffer()
         let s = Session(dump: try DumpLoader.open(path: t.dump).dump, output: Output(sink: { buffer.append($0) }))
@@ -80,7 +81,7 @@ enum AsyncCrashSample {
         if let r = t.runtimeFolder { path.append(try ClrFixtures.linkFolder([r])) }
         path.append(try ClrFixtures.linkFolder([t.folder], files: ["app.exe"]))
         s.imagePath = path
-        _ = ClrFixtures.run(s, buffer, ".loadby sos clr")
+        if loadSos { _ = ClrFixtures.run(s, buffer, ".loadby sos clr") }
         return (s, buffer)
     }
 

@@ -67,6 +67,21 @@ enum ClrFixtures {
     }
 
     /// Runs one command line and returns what it printed.
+    /// A copy of the plain (decompressed) core with the 8-byte `value` written at each target address; the caller
+    /// unlinks it.
+    static func mutant(_ plain: String, _ dump: any Dump, _ writes: [(UInt64, UInt64)]) throws -> String {
+        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
+        for (address, value) in writes {
+            let i = try #require(dump.memory.rangeIndex(containing: address))
+            let r = dump.memory.ranges[i]
+            let at = Int(r.fileOffset + (address - r.start))
+            withUnsafeBytes(of: value.littleEndian) { for k in 0..<8 { bytes[at + k] = $0[k] } }
+        }
+        let path = scratchPath("mutant-\(UUID().uuidString).core")
+        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        return path
+    }
+
     static func run(_ s: Session, _ buffer: Output.Buffer, _ line: String) -> String {
         let before = buffer.text.count
         s.executeTopLevel(line: line)

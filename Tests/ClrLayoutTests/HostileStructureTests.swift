@@ -13,20 +13,6 @@ struct HostileStructureTests {
     static let commands = ["!eeheap -gc", "!dumpheap -stat", "!threads", "!pe", "!pe -nested", "!dso", "!dumpheap -type Samples.Order -stat",
                            "!syncblk -all", "!fq", "!gchandles -stat", "!clrstack -a -all", "!dumpasync", "!analyze -v -hang", "!dumpdomain", "!threadpool"]
 
-    /// The plain core, and a copy of it with `value` written at each target address.
-    func mutant(_ plain: String, _ dump: any Dump, _ writes: [(UInt64, UInt64)]) throws -> String {
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: plain)))
-        for (address, value) in writes {
-            let i = try #require(dump.memory.rangeIndex(containing: address))
-            let r = dump.memory.ranges[i]
-            let at = Int(r.fileOffset + (address - r.start))
-            withUnsafeBytes(of: value.littleEndian) { for k in 0..<8 { bytes[at + k] = $0[k] } }
-        }
-        let path = scratchPath("hostile-\(UUID().uuidString).core")
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
-        return path
-    }
-
     @Test func loopsInRuntimeStructuresEndWithBoundedWork() throws {
         let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
         guard FileManager.default.fileExists(atPath: dumpPath) else { return }
@@ -56,7 +42,7 @@ struct HostileStructureTests {
             ("thread link near the top", [(thrower.address + l.threadLink, 0xFFFF_FFFF_FFFF_FFF0)]),
         ]
         for (name, writes) in cases {
-            let path = try mutant(plain, opened.dump, writes)
+            let path = try ClrFixtures.mutant(plain, opened.dump, writes)
             defer { unlink(path) }
             let (ms, mb) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
             _ = ClrFixtures.run(ms, mb, ".loadby sos clr")

@@ -189,12 +189,7 @@ extension PrestubFrameTests {
         #expect(PrestubFrame.describe(r, keeper) == "Samples.Frames.Keeper prestub-keeper")
 
         let opened = try DumpLoader.open(path: c.dump)
-        var bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: try #require(opened.decompressedPath))))
-        let range = opened.dump.memory.ranges[try #require(opened.dump.memory.rangeIndex(containing: frame.address + 0x18))]
-        let at = Int(range.fileOffset + (frame.address + 0x18 - range.start))
-        for k in 0..<8 { bytes[at + k] = 0 }
-        let path = scratchPath("prestub-without-method-\(UUID().uuidString).core")
-        try Data(bytes).write(to: URL(fileURLWithPath: path))
+        let path = try ClrFixtures.mutant(try #require(opened.decompressedPath), opened.dump, [(frame.address + 0x18, 0)])
         defer { unlink(path) }
 
         let (s, b) = try StackWalkOracle.session(.init(name: c.name, dump: path, appFolder: c.appFolder, runtime: c.runtime))

@@ -17,12 +17,7 @@ struct WalkthroughReplayTests {
     @Test(arguments: AsyncCrashSample.available)
     func theWalkthroughFindsTheRequest(_ t: AsyncCrashSample.Target) throws {
         let facts = try AsyncCrashSample.facts(t)
-        setenv("DUMPDBG_CACHE", ClrFixtures.cacheDirectory, 1)
-        let b = Output.Buffer()
-        let s = Session(dump: try DumpLoader.open(path: t.dump).dump, output: Output(sink: { b.append($0) }))
-        var path: [String] = []
-        if let runtime = t.runtimeFolder { path.append(try ClrFixtures.linkFolder([runtime])) }
-        s.imagePath = path + [try ClrFixtures.linkFolder([t.folder], files: ["app.exe"])]
+        let (s, b) = try AsyncCrashSample.session(t, loadSos: false)   // the script's first step loads SOS
         let steps = try String(contentsOfFile: Self.script, encoding: .utf8).split(separator: "\n").map(String.init)
             .filter { !$0.hasPrefix("$$") && $0 != "q" }
         #expect(steps.count == 7 && steps.filter { $0.hasPrefix("!DumpObject ") }.count == 3, "\(steps)")
