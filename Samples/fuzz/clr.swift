@@ -59,6 +59,7 @@ let setup: Setup? = {
         return true
     }
     let fd = open(path, O_RDWR)
+    setenv("DUMPDBG_CACHE", "/dev/shm/dumpdbg-fuzz-cache", 1)
     return Setup(path: path, runtime: runtime, app: app, windows: windows, accountA: String(account, radix: 16), fd: fd)
 }()
 
@@ -77,7 +78,6 @@ public func fuzzClr(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
         i += 8
     }
     defer { for (off, old) in undo.reversed() { _ = pwrite(setup.fd, old, 4, off_t(off)) } }
-    setenv("DUMPDBG_CACHE", "/dev/shm/dumpdbg-fuzz-cache", 1)
     guard let dump = try? DumpLoader.open(path: setup.path).dump else { return 0 }
     let s = Session(dump: dump, output: Output(sink: { _ in }))
     s.progress = ProgressLine(enabled: false)

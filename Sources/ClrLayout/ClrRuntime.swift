@@ -290,7 +290,7 @@ public final class ClrRuntime: @unchecked Sendable {
         var sym: ElfSymbolFile?
         switch target.locator.find(named: runtimeFile, identity: info.module.buildId.map { .elfBuildId($0) }) {
         case .found(let path, _):
-            do { sym = try ElfSymbolFile(path: path) } catch { throw ClrError(error.message) }
+            do { sym = try ElfSymbolFile.shared(path: path) } catch { throw ClrError(error.message) }
             if fileVersion == nil { fileVersion = sym?.versionString }
         case .mismatched(_, let wanted, let found):
             let seen = found.map { "\($0.path) (\($0.identity?.description ?? "no build id"))" }.joined(separator: ", ")

@@ -78,14 +78,31 @@ public final class ElfImage: @unchecked Sendable {
         return readRaw(vaddr, count)
     }
 
-    /// The image in the file at `path`, loaded at `base` (the lowest address the process mapped it at).
+    /// The image in the file at `path`, loaded at `base` (the lowest address the process mapped it at). The file
+    /// is parsed once per process (`ImageFileCache`); each caller gets it with its own bias.
     public static func file(path: String, base: UInt64) -> ElfImage? {
+        ImageFileCache.shared.value("elf-image", paths: [path]) { parse(path: path) }?.rebased(to: base)
+    }
+
+    /// This image loaded at `base`: the same file, another process's addresses.
+    public func rebased(to base: UInt64) -> ElfImage {
+        guard let first = segments.first else { return self }
+        return withBias(base &- (first.vaddr & ~0xFFF))
+    }
+
+    private func withBias(_ bias: UInt64) -> ElfImage {
+        ElfImage(source: source, is64: is64, segments: segments, bias: bias, ehFrameHeader: ehFrameHeader,
+                        ehFrameSection: ehFrameSection, debugFrame: debugFrame, symbols: symbols, symbolTable: symbolTable,
+                        hasCompleteSymbols: hasCompleteSymbols, section: section, read: readRaw)
+    }
+
+    /// The file at `path` at its link-time addresses (bias 0).
+    private static func parse(path: String) -> ElfImage? {
         guard let f = try? MappedFile(path: path) else { return nil }
         let v = ByteView(file: f, offset: 0, count: f.size)
         guard let h = Header(v) else { return nil }
         let segs = h.segments(v)
-        guard let first = segs.first else { return nil }
-        let bias = base &- (first.vaddr & ~0xFFF)
+        guard !segs.isEmpty else { return nil }
         let segsCopy = segs
         let reader: @Sendable (UInt64, Int) -> [UInt8]? = { vaddr, count in
             for s in segsCopy where vaddr >= s.vaddr && vaddr &+ UInt64(count) <= s.vaddr &+ s.fileSize && vaddr &+ UInt64(count) >= vaddr {
@@ -104,7 +121,7 @@ public final class ElfImage: @unchecked Sendable {
                   let bytes = f.array(at: s.offset, count: Int(s.size)) else { return nil }
             return s.flags & 0x800 == 0 ? bytes : ElfCompressedSection.inflate(bytes, is64: h.is64)
         }
-        return ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: bias, ehFrameHeader: h.ehFrameHeader(v),
+        return ElfImage(source: .file(path), is64: h.is64, segments: segs, bias: 0, ehFrameHeader: h.ehFrameHeader(v),
                         ehFrameSection: eh, debugFrame: debugFrame, symbols: syms, symbolTable: table,
                         hasCompleteSymbols: table == ".symtab", section: section, read: reader)
     }
@@ -149,8 +166,15 @@ public final class ElfImage: @unchecked Sendable {
     }
 
     /// This image with the symbols (and, where it has none of its own, the `.debug_frame`) of its separate debug
-    /// file: the `.symtab` a distribution strips from the image and ships in a debug package.
-    public func withDebugFile(_ debug: ElfImage, path: String) -> ElfImage {
+    /// file at `debugPath`: the `.symtab` a distribution strips from the image and ships in a debug package. Nil
+    /// when that file is no ELF image. An image from a file is merged with its debug file once per process.
+    public func withDebugFile(path debugPath: String) -> ElfImage? {
+        let merge = { ElfImage.file(path: debugPath, base: 0).map { self.merged(with: $0, path: debugPath) } }
+        guard case .file(let own) = source else { return merge() }
+        return ImageFileCache.shared.value("elf-image+debug-file", paths: [own, debugPath], make: merge)?.withBias(bias)
+    }
+
+    private func merged(with debug: ElfImage, path: String) -> ElfImage {
         let useSymbols = debug.hasCompleteSymbols && !debug.symbols.isEmpty
         // Both tables: the debug file's names win where two share an address (lookups take the last of a start),
         // and the image's exported aliases (pause beside __libc_pause) still resolve `module!name`.

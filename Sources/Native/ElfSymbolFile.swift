@@ -1,4 +1,5 @@
 import DumpModel
+import Synchronization
 
 /// A file found on the image path that cannot be read as the image it should be; one line.
 public struct ImageFileError: Error, CustomStringConvertible, Sendable {
@@ -10,7 +11,7 @@ public struct ImageFileError: Error, CustomStringConvertible, Sendable {
 /// An ELF64 little-endian shared object on disk: its `.symtab` (or `.dynsym`), build id and an embedded
 /// `@(#)Version` string. Reads through the mapping with bounds checks; a damaged file gives empty answers.
 public final class ElfSymbolFile: @unchecked Sendable {
-    // @unchecked: immutable after init.
+    // @unchecked: immutable after init but for the version string, found once under its lock.
     public let path: String
     public let file: MappedFile
     /// name -> (value, size); the first definition of a name wins.
@@ -56,11 +57,23 @@ public final class ElfSymbolFile: @unchecked Sendable {
         buildId = ImageIdentity.elfBuildId(of: file)
     }
 
-    /// The text after `@(#)Version ` up to the first space, searched in the file's bytes.
-    public lazy var versionString: String? = {
-        guard let all = file.bytes(at: 0, count: Int(file.size)) else { return nil }
-        return ElfSymbolFile.findVersion(in: all)
-    }()
+    /// The file at `path`, read once per process (`ImageFileCache`): every dump of one runtime shares its symbols.
+    public static func shared(path: String) throws(ImageFileError) -> ElfSymbolFile {
+        let read = { Result { () throws(ImageFileError) in try ElfSymbolFile(path: path) } }
+        return try (ImageFileCache.shared.value("elf-symbols", paths: [path], make: read) ?? read()).get()
+    }
+
+    private let version = Mutex<String??>(nil)
+
+    /// The text after `@(#)Version ` up to the first space, searched in the file's bytes (once).
+    public var versionString: String? {
+        version.withLock { found in
+            if let found { return found }
+            let v = file.bytes(at: 0, count: Int(file.size)).flatMap { ElfSymbolFile.findVersion(in: $0) }
+            found = .some(v)
+            return v
+        }
+    }
 
     static let marker: [UInt8] = Array("@(#)Version ".utf8)
 

@@ -304,8 +304,8 @@ public final class NativeModules: @unchecked Sendable {
         // A stripped image's own symbols are its exports (.dynsym) at best: its debug file names the rest.
         if let i = image, !i.hasCompleteSymbols, let id = module.buildId,
            let debugPath = ElfDebugFile.path(buildId: id, symbolFolders: symbolPath.folders),
-           let debug = ElfImage.file(path: debugPath, base: module.base) {
-            image = i.withDebugFile(debug, path: debugPath)
+           let merged = i.withDebugFile(path: debugPath) {
+            image = merged
         }
         let cfi = image.flatMap { EhFrameInfo(image: $0) }
         return Info(module: module, image: image, cfi: cfi, debugFrame: image.flatMap { DebugFrameInfo(image: $0) }, exports: [],
