@@ -92,8 +92,8 @@ public final class ElfImage: @unchecked Sendable {
 
     private func withBias(_ bias: UInt64) -> ElfImage {
         ElfImage(source: source, is64: is64, segments: segments, bias: bias, ehFrameHeader: ehFrameHeader,
-                        ehFrameSection: ehFrameSection, debugFrame: debugFrame, symbols: symbols, symbolTable: symbolTable,
-                        hasCompleteSymbols: hasCompleteSymbols, section: section, read: readRaw)
+                 ehFrameSection: ehFrameSection, debugFrame: debugFrame, symbols: symbols, symbolTable: symbolTable,
+                 hasCompleteSymbols: hasCompleteSymbols, section: section, read: readRaw)
     }
 
     /// The file at `path` at its link-time addresses (bias 0).
