@@ -63,7 +63,4 @@ public final class ImageFileCache: Sendable {
         }
         return made
     }
-
-    /// How many parses the cache holds (for tests).
-    public var count: Int { entries.withLock { $0.count } }
 }
