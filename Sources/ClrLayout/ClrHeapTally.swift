@@ -103,7 +103,8 @@ extension ClrHeap {
         let results = SegmentResults(count: segments.count)
         let claim = Claim(count: order.count)
         let walker = SegmentWalker(runtime: runtime, contexts: contexts)
-        DispatchQueue.concurrentPerform(iterations: max(1, min(workers, order.count))) { _ in
+        let threads = max(1, min(workers, order.count))
+        let work: @Sendable (Int) -> Void = { _ in
             var local = MethodTableTable<(UInt64, UInt64, Bool)>(empty: (0, 0, false), capacity: 256)
             var tallies = MethodTableTable<(count: Int, size: UInt64)>(empty: (0, 0))
             while let k = claim.next() {
@@ -114,6 +115,8 @@ extension ClrHeap {
             }
             results.merge(tallies)
         }
+        // One worker runs on the caller's thread: no pool thread is started for it.
+        if threads == 1 { work(0) } else { DispatchQueue.concurrentPerform(iterations: threads, execute: work) }
         if shouldStop() { results.stop() }
         return results.tally()
     }
