@@ -1,4 +1,5 @@
 import DumpModel
+import Foundation
 import Synchronization
 
 /// A file found on the image path that cannot be read as the image it should be; one line.
@@ -79,19 +80,17 @@ public final class ElfSymbolFile: @unchecked Sendable {
 
     public static func findVersion(in bytes: UnsafeRawBufferPointer) -> String? {
         let m = marker
-        guard bytes.count > m.count else { return nil }
-        var i = 0
+        guard let base = bytes.baseAddress, bytes.count > m.count else { return nil }
         let end = bytes.count - m.count
-        while i < end {
-            if bytes[i] == m[0] {
-                var ok = true
-                for k in 1..<m.count where bytes[i + k] != m[k] { ok = false; break }
-                if ok {
-                    var out: [UInt8] = []
-                    var j = i + m.count
-                    while j < bytes.count, out.count < 64, bytes[j] > 0x20, bytes[j] < 0x7F { out.append(bytes[j]); j += 1 }
-                    return String(decoding: out, as: UTF8.self)
-                }
+        var i = 0
+        // memchr skips to each '@': the runtime image is tens of MB, and this runs on every `.loadby`.
+        while i < end, let hit = memchr(base + i, Int32(m[0]), end - i) {
+            i = base.distance(to: UnsafeRawPointer(hit))
+            if memcmp(base + i, m, m.count) == 0 {
+                var out: [UInt8] = []
+                var j = i + m.count
+                while j < bytes.count, out.count < 64, bytes[j] > 0x20, bytes[j] < 0x7F { out.append(bytes[j]); j += 1 }
+                return String(decoding: out, as: UTF8.self)
             }
             i += 1
         }
