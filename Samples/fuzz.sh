@@ -5,7 +5,8 @@
 #   targets: dumpmodel (minidump/ELF core bytes: the dump model's parsers and address space, no commands),
 #            dump (the same bytes, then native commands), metadata (PE + ECMA-335 metadata),
 #            commandline (the line splitter and the MASM evaluator), clr (patches into the hang sample's
-#            runtime structures, then the SOS commands; needs DUMPDBG_RUNTIME_3_1 or Samples/install-deps.sh),
+#            runtime structures, then .loadby and one SOS command the input picks; needs DUMPDBG_RUNTIME_3_1
+#            or Samples/install-deps.sh),
 #            symbols (a Breakpad .sym file: parsed, resolved, and used to walk minidump2.dmp's x86 stacks),
 #            gcinfo (the JIT's x64 GC info: header, safe points, slot table, live slots at an offset)
 #   RUNS     executions per target (default 100000); a crash, leak, or a single run over 10 s fails it
@@ -15,7 +16,7 @@
 # target); a module is rebuilt when one of its sources is newer, and so is every module after it.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ $# -ge 1 ] || { sed -n '2,14p' "$0" >&2; exit 2; }
+[ $# -ge 1 ] || { sed -n '2,15p' "$0" >&2; exit 2; }
 TARGET=$1; RUNS=${2:-100000}; shift $(( $# >= 2 ? 2 : 1 ))
 [ "${1:-}" = "--" ] && shift
 OUT=.build-fuzz
@@ -72,9 +73,13 @@ corpus() {  # target -> a folder of seeds
       gcinfo)
         cp Samples/fuzz/seeds/gcinfo/* "$dir/" ;;
       clr)
-        # Patch records (u16 window, u16 offset, u32 value): zeros, all ones, a self pointer pattern.
-        printf '\x00\x00\x08\x00\x00\x00\x00\x00' > "$dir/zero"; printf '\x03\x00\x10\x00\xff\xff\xff\xff' > "$dir/ones"
-        printf '\x05\x00\x00\x00\x01\x00\x00\x00\x06\x00\x08\x00\x00\x10\x00\x00' > "$dir/small" ;;
+        # For each of the 13 commands (the first byte), patch records (u16 window, u16 offset, u32 value): zeros,
+        # all ones, small values.
+        local patches=('\x00\x00\x08\x00\x00\x00\x00\x00' '\x03\x00\x10\x00\xff\xff\xff\xff'
+                       '\x05\x00\x00\x00\x01\x00\x00\x00\x06\x00\x08\x00\x00\x10\x00\x00')
+        for c in $(seq 0 12); do
+          printf "\\x$(printf %02x "$c")${patches[c % 3]}" > "$dir/command-$c"
+        done ;;
     esac
   fi
   echo "$dir"
