@@ -26,6 +26,11 @@ struct IndexTableTests {
             if let core = dump as? ElfCore {
                 #expect(Set(core.mappedFiles.map(\.path)).count == expected, "distinct NT_FILE paths")
                 #expect(!dump.modules.isEmpty)
+                // Each segment is labelled with the first NT_FILE mapping that holds its start.
+                for r in core.regions ?? [] {
+                    let first = core.mappedFiles.first { r.base >= $0.start && r.base < $0.end }
+                    #expect(r.mappedPath == first?.path, "segment 0x\(String(r.base, radix: 16))")
+                }
             } else {
                 #expect(dump.modules.count == expected, "modules")
             }
