@@ -86,9 +86,9 @@ public final class Session: @unchecked Sendable {
     var lastValue: (any CommandValue)?
     /// The terminal progress line for long commands.
     public var progress = ProgressLine()
-    /// How many threads walk the GC heap at once (`!dumpheap -stat`). The fuzz target sets 1, so that no
-    /// worker thread's allocations outlive a run and trip libFuzzer's per-run leak check.
-    public var heapWalkThreads = ProcessInfo.processInfo.activeProcessorCount
+    /// How many threads walk the GC heap at once (`!dumpheap -stat`); nil is one per core. The fuzz target
+    /// sets 1, so that no worker thread's allocations outlive a run and trip libFuzzer's per-run leak check.
+    public var heapWalkThreads: Int?
 
     public init(dump: any Dump, output: Output, registry: CommandRegistry = .standard()) {
         self.dump = dump
