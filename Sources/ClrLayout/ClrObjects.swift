@@ -106,7 +106,7 @@ extension ClrRuntime {
         var units: [UInt16] = []
         units.reserveCapacity(count)
         for i in 0..<count { units.append(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8) }
-        return String(decoding: units, as: UTF16.self)
+        return String(decodingUTF16: units)
     }
 
     /// The value of an instance field of the object at `object` read as a pointer (references).

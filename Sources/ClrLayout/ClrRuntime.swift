@@ -388,7 +388,7 @@ public final class ClrRuntime: @unchecked Sendable {
             units.append(u)
             i += 2
         }
-        return String(decoding: units, as: UTF16.self)
+        return String(decodingUTF16: units)
     }
 
     /// The path a PEFile/PEAssembly's image was loaded from, as the runtime recorded it.

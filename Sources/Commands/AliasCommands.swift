@@ -158,10 +158,10 @@ struct PrintfCommand: DebuggerCommand {
     static func utf16String(at a: UInt64, _ s: Session) -> String? {
         var units: [UInt16] = []
         while units.count < 4096 {
-            guard let u = s.memory.readU16(a &+ UInt64(units.count * 2)) else { return units.isEmpty ? nil : String(decoding: units, as: UTF16.self) }
+            guard let u = s.memory.readU16(a &+ UInt64(units.count * 2)) else { return units.isEmpty ? nil : String(decodingUTF16: units) }
             if u == 0 { break }
             units.append(u)
         }
-        return String(decoding: units, as: UTF16.self)
+        return String(decodingUTF16: units)
     }
 }

@@ -132,7 +132,7 @@ public final class Minidump: Dump, @unchecked Sendable {
             for i in 0..<n / 2 { out[i] = UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 }
             count = n / 2
         }
-        let s = String(decoding: units, as: UTF16.self)
+        let s = String(decodingUTF16: units)
         decodedStrings[rva] = s
         return s
     }
@@ -172,7 +172,7 @@ public final class Minidump: Dump, @unchecked Sendable {
                 if u == 0 { break }
                 units.append(u)
             }
-            let s = String(decoding: units, as: UTF16.self)
+            let s = String(decodingUTF16: units)
             if !s.isEmpty { details.append(("Built by", s)) }
         }
     }
@@ -411,7 +411,7 @@ public final class Minidump: Dump, @unchecked Sendable {
                 if u == 0 { break }
                 units.append(u)
             }
-            comment = String(decoding: units, as: UTF16.self)
+            comment = String(decodingUTF16: units)
         } else if let v = stream(.commentA) {
             comment = v.cString(0, limit: 65536)
         }
