@@ -62,15 +62,32 @@ struct DumpDbg: ParsableCommand {
     @Option(name: .customLong("write-command-reference"), help: ArgumentHelp("Write the command reference (one Markdown page per command family, from the commands' own help) into this folder, then exit; no dump is needed.", valueName: "folder"))
     var referenceFolder: String?
 
+    /// What the parsed command line asks for.
+    var options: LaunchOptions {
+        LaunchOptions(dumpOption: dumpOption, dumpArgument: dumpArgument, commands: commands, commandFile: commandFile,
+                      imagePath: imagePath, symbolPath: symbolPath, transcript: transcript, check: check,
+                      noBanner: noBanner, json: json, referenceFolder: referenceFolder)
+    }
+
     mutating func run() throws {
-        if let folder = referenceFolder {
+        try Launch(options: options).run()
+    }
+}
+
+/// A session started from `LaunchOptions`, whichever parser read the command line.
+struct Launch {
+    let options: LaunchOptions
+
+    func run() throws {
+        let o = options
+        if let folder = o.referenceFolder {
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
             for page in CommandReference.pages(CommandRegistry.standard()) {
                 try page.text.write(toFile: folder + "/" + page.file, atomically: true, encoding: .utf8)
             }
             return
         }
-        guard let path = dumpOption ?? dumpArgument else {
+        guard let path = o.dumpOption ?? o.dumpArgument else {
             throw ValidationError("no dump given: use -z FILE")
         }
         let opened: DumpLoader.Opened
@@ -82,21 +99,21 @@ struct DumpDbg: ParsableCommand {
         }
         let output = Output.standardOutput()
         let session = Session(dump: opened.dump, output: output)
-        var paths = (imagePath ?? "").split(separator: ";").map(String.init)
-        if let env = ProcessInfo.processInfo.environment["_NT_EXECUTABLE_IMAGE_PATH"] {
+        var paths = (o.imagePath ?? "").split(separator: ";").map(String.init)
+        if let env = environmentVariable("_NT_EXECUTABLE_IMAGE_PATH") {
             paths += env.split(separator: ";").map(String.init)
         }
         session.imagePath = paths
-        let symbols = [symbolPath, ProcessInfo.processInfo.environment["_NT_SYMBOL_PATH"]].compactMap { $0 }.filter { !$0.isEmpty }
+        let symbols = [o.symbolPath, environmentVariable("_NT_SYMBOL_PATH")].compactMap { $0 }.filter { !$0.isEmpty }
         session.setSymbolPath(symbols.joined(separator: ";"))
-        if json { session.outputFormat = .json }
-        if !noBanner && !json {
+        if o.json { session.outputFormat = .json }
+        if !o.noBanner && !o.json {
             for l in Banner.lines(for: session, decompressedFrom: opened.decompressedPath) { output.line(l) }
         }
         installInterruptHandler()
         // The transcript starts after the banner, which names this machine's path to the dump.
-        let checking = check.map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-check-\(getpid()).txt").path }
-        if let file = transcript ?? checking {
+        let checking = o.check.map { _ in FileManager.default.temporaryDirectory.appendingPathComponent("dumpdbg-check-\(getpid()).txt").path }
+        if let file = o.transcript ?? checking {
             do { try output.openLog(path: file, append: false) } catch {
                 FileHandle.standardError.write(Data("dumpdbg: cannot write the transcript \(file): \(error)\n".utf8))
                 throw ExitCode(2)
@@ -104,16 +121,16 @@ struct DumpDbg: ParsableCommand {
         }
 
         let interactive = isatty(0) != 0
-        if let commandFile {
+        if let commandFile = o.commandFile {
             session.executeTopLevel(line: "$<\(commandFile)")
         }
-        if let commands, !session.quitRequested {
-            if !json { output.line(session.prompt + commands) }
+        if let commands = o.commands, !session.quitRequested {
+            if !o.json { output.line(session.prompt + commands) }
             session.executeTopLevel(line: commands)
         }
         if !session.quitRequested {
             if interactive {
-                session.hintsEnabled = !json
+                session.hintsEnabled = !o.json
                 runInteractive(session)
             } else {
                 runPiped(session)
@@ -121,7 +138,7 @@ struct DumpDbg: ParsableCommand {
         }
         output.flush()
         output.closeLog()
-        if let check, let checking {
+        if let check = o.check, let checking {
             defer { try? FileManager.default.removeItem(atPath: checking) }
             let differences = Transcript.compare(expectedPath: check, actualPath: checking)
             for line in differences.lines { output.line(line) }
@@ -187,10 +204,28 @@ struct DumpDbg: ParsableCommand {
 
 // `dumpdbg triage ...` is a second tool over the same analysis; the session's own command line has no
 // subcommands, so a dump file may have any name.
-if CommandLine.arguments.count > 1 && CommandLine.arguments[1] == "triage" {
-    TriageCommand.main(Array(CommandLine.arguments.dropFirst(2)))
+// The forms scripts and batch runs use (`-z DUMP -c "..."`) are read by `LaunchOptions.quick`, which takes
+// a fiftieth of the time swift-argument-parser's reflection does (Docs/benchmarks.md); anything else, help
+// and errors included, goes to swift-argument-parser, and a test holds the two to the same answers.
+let arguments = Array(CommandLine.arguments.dropFirst())
+if arguments.first == "triage" {
+    TriageCommand.main(Array(arguments.dropFirst()))
+} else if let options = LaunchOptions.quick(arguments) {
+    do {
+        try Launch(options: options).run()
+    } catch let code as ExitCode {
+        exit(code.rawValue)
+    } catch {
+        DumpDbg.exit(withError: error)
+    }
 } else {
     DumpDbg.main()
+}
+
+/// One variable of the environment. `ProcessInfo.environment` copies the whole environment into a dictionary,
+/// a cost every start-up paid for two lookups.
+func environmentVariable(_ name: String) -> String? {
+    getenv(name).map { String(cString: $0) }
 }
 
 /// `--check`: a replayed session against a transcript, line by line.
