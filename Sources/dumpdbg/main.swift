@@ -204,8 +204,8 @@ struct Launch {
 
 // `dumpdbg triage ...` is a second tool over the same analysis; the session's own command line has no
 // subcommands, so a dump file may have any name.
-// The forms scripts and batch runs use (`-z DUMP -c "..."`) are read by `LaunchOptions.quick`, which takes
-// a fiftieth of the time swift-argument-parser's reflection does (Docs/benchmarks.md); anything else, help
+// The forms scripts and batch runs use (`-z DUMP -c "..."`) are read by `LaunchOptions.quick`, without the
+// 2 ms swift-argument-parser's reflection costs at every start (Docs/benchmarks.md); anything else, help
 // and errors included, goes to swift-argument-parser, and a test holds the two to the same answers.
 let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments.first == "triage" {
