@@ -208,7 +208,9 @@ struct Launch {
 // 2 ms swift-argument-parser's reflection costs at every start (Docs/benchmarks.md); anything else, help
 // and errors included, goes to swift-argument-parser, and a test holds the two to the same answers.
 let arguments = Array(CommandLine.arguments.dropFirst())
-if arguments.first == "triage" {
+if arguments == ["--version"] {
+    print(dumpdbgVersion)  // as swift-argument-parser prints it
+} else if arguments.first == "triage" {
     TriageCommand.main(Array(arguments.dropFirst()))
 } else if let options = LaunchOptions.quick(arguments) {
     do {

@@ -22,6 +22,16 @@ struct CommandLineTests {
         #expect(r.stderr.isEmpty)
     }
 
+    /// `--version` alone is answered before swift-argument-parser starts; with other words, swift-argument-parser
+    /// answers it. Both print the same line.
+    @Test func versionIsTheSameEitherWay() throws {
+        let quick = try Binary.run(["--version"])
+        let parsed = try Binary.run(["--version", "--no-banner"])
+        #expect(quick.status == 0 && parsed.status == 0)
+        #expect(quick.stdout == parsed.stdout && quick.stdout.hasSuffix("\n") && quick.stdout.split(separator: ".").count == 3,
+                "\(quick.stdout) \(parsed.stdout)")
+    }
+
     @Test func jsonPrintsOneDocumentPerCommandAndNothingElse() throws {
         let r = try Binary.run(["--json", "-z", md2, "-c", "~; .lastevent; nosuchcommand"], stdin: "lm\nq\n")
         #expect(r.status == 1, "a failed command makes a non-zero exit, as in text mode")
