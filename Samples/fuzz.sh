@@ -79,7 +79,9 @@ corpus() {  # target -> a folder of seeds
                        '\x05\x00\x00\x00\x01\x00\x00\x00\x06\x00\x08\x00\x00\x10\x00\x00')
         for c in $(seq 0 12); do
           printf "\\x$(printf %02x "$c")${patches[c % 3]}" > "$dir/command-$c"
-        done ;;
+        done
+        # Inputs the target once failed on: every run replays them first.
+        cp Tests/Fixtures/fuzz-crashers/clr-* "$dir/" ;;
     esac
   fi
   echo "$dir"

@@ -80,15 +80,6 @@ extension ClrRuntime {
         }
     }
 
-    /// The references an object holds, from its type's GCDesc (gcdesc.h): series of pointer ranges before the
-    /// MethodTable, or for arrays of structs a repeating pattern of (pointers, bytes to skip).
-    public func references(of object: UInt64, type t: ClrType, limit: Int = 1 << 20, _ body: (UInt64) -> Void) {
-        guard t.containsPointers, let size = t.objectSize(object), let desc = gcDesc(t) else { return }
-        desc.forEachSlot(object: object, size: size, limit: limit) { slot in
-            if let p = target.u64(slot), p != 0 { body(p) }
-        }
-    }
-
     /// A type's GCDesc, read once per MethodTable.
     func gcDesc(_ t: ClrType) -> ClrGCDesc? {
         if let cached = gcDescCache[t.methodTable] { return cached }
@@ -173,6 +164,8 @@ public final class ClrRootPathFinder {
     private let dependents: [UInt64: [UInt64]]
     private let shouldStop: () throws -> Void
     public private(set) var objectsVisited = 0
+    /// Reference slots read so far: bounded by the heap's size, whatever the objects' headers say.
+    public private(set) var slotsRead = 0
 
     public init(runtime: ClrRuntime, heap: ClrHeap, target: UInt64, handles: [ClrHandle], shouldStop: @escaping () throws -> Void) {
         self.runtime = runtime
@@ -200,15 +193,22 @@ public final class ClrRootPathFinder {
             explored.insert(o)
             objectsVisited += 1
             var refs: [UInt64] = []
-            if let t = runtime.objectType(o), t.containsPointers, let size = t.objectSize(o), let desc = runtime.gcDesc(t) {
+            // An object that runs past its segment has a damaged MethodTable or length: its references are not
+            // read (they were up to a million slots of whatever lies beyond, one read each).
+            if let t = runtime.objectType(o), t.containsPointers, let size = t.objectSize(o),
+               let segment = heap.segment(containing: o), size <= segment.end &- o, let desc = runtime.gcDesc(t) {
                 // The object's bytes in one piece where the dump holds them contiguously (almost always).
                 if size < 1 << 26, let bytes = runtime.memory.contiguousBytes(o, count: Int(size)) {
                     desc.forEachSlot(object: o, size: size, limit: 1 << 20) { slot in
+                        slotsRead += 1
                         let p = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: Int(slot &- o), as: UInt64.self))
                         if p != 0 { refs.append(p) }
                     }
                 } else {
-                    runtime.references(of: o, type: t) { refs.append($0) }
+                    desc.forEachSlot(object: o, size: size, limit: 1 << 20) { slot in
+                        slotsRead += 1
+                        if let p = runtime.memory.readU64(slot), p != 0 { refs.append(p) }
+                    }
                 }
             }
             refs += dependents[o] ?? []

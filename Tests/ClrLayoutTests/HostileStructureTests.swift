@@ -67,6 +67,33 @@ struct HostileStructureTests {
         }
     }
 
+    /// An object array whose length says 2 GiB: `!gcroot` reads no reference past the array's segment (it read a
+    /// million slots of whatever lay beyond, one by one, for every such object; the clr fuzz target's timeout).
+    @Test func anObjectRunningPastItsSegmentIsNotReadBeyondIt() throws {
+        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+        guard FileManager.default.fileExists(atPath: dumpPath) else { return }
+        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
+        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (r, heap) = try SosRuntimes.heap(for: s)
+        var array: UInt64 = 0
+        heap.enumerateObjects { o in
+            if r.type(o.methodTable)?.name == "System.Object[]" { array = o.address; return false }
+            return true
+        }
+        try #require(array != 0)
+        let opened = try DumpLoader.open(path: dumpPath)
+        let path = try ClrFixtures.mutant(try #require(opened.decompressedPath), opened.dump, [(array + 8, 0x1000_0000)])
+        defer { unlink(path) }
+        let (ms, mb) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
+        _ = ClrFixtures.run(ms, mb, ".loadby sos clr")
+        let (mr, mheap) = try SosRuntimes.heap(for: ms)
+        let finder = ClrRootPathFinder(runtime: mr, heap: mheap, target: 0x7777_7777_7770, handles: mr.handles(), shouldStop: {})
+        #expect(try finder.path(from: array) == nil)
+        let heapSlots = mheap.segments.reduce(0) { $0 + Int(($1.end &- $1.start) / 8) }
+        #expect(finder.objectsVisited >= 1 && finder.slotsRead <= heapSlots, "\(finder.slotsRead) slots read, \(heapSlots) in the heap")
+        #expect(ClrFixtures.run(ms, mb, "!gcroot \(String(array, radix: 16))").contains("Found 0 unique roots"))
+    }
+
     @Test func theDumpFileIsNeverWritten() throws {
         let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
         guard FileManager.default.fileExists(atPath: dumpPath) else { return }
