@@ -24,7 +24,11 @@ public struct ClrInfo: Sendable {
     /// Finds the runtime module and its version without reading any runtime structure.
     /// The runtime's native module (libcoreclr.so, coreclr.dll, libcoreclr.dylib), found by file name.
     public static func runtimeModule(in dump: any Dump) -> DumpModule? {
-        dump.modules.first { ["libcoreclr.so", "coreclr.dll", "libcoreclr.dylib"].contains($0.fileName.lowercased()) }
+        // Names longer than 64 bytes cannot lowercase to these (16 scalars of at most 4 bytes each); a damaged
+        // dump's thousands of long names are not lowercased in full.
+        dump.modules.first {
+            $0.fileName.utf8.count <= 64 && ["libcoreclr.so", "coreclr.dll", "libcoreclr.dylib"].contains($0.fileName.lowercased())
+        }
     }
 
     public static func find(in target: DataTarget) -> ClrInfo? {

@@ -203,7 +203,9 @@ public struct DumpModule: Sendable {
         if name.utf8.allSatisfy({ $0 < 0x80 }) {
             return String(decoding: name.utf8.map { keepsASCII(UInt32($0)) ? $0 : UInt8(ascii: "_") }, as: UTF8.self)
         }
-        var scalars = String.UnicodeScalarView()
+        // UTF-8 bytes, then one string: appending to a String a scalar at a time grows and checks it every time.
+        var utf8: [UInt8] = []
+        utf8.reserveCapacity(name.utf8.count)
         for scalar in name.unicodeScalars {
             let kept: Bool
             switch scalar.value {
@@ -214,9 +216,9 @@ public struct DumpModule: Sendable {
                 kept = p.isAlphabetic || p.numericType != nil
                     || [.nonspacingMark, .spacingMark, .enclosingMark].contains(p.generalCategory)
             }
-            scalars.append(kept ? scalar : "_")
+            UTF8.encode(kept ? scalar : "_") { utf8.append($0) }
         }
-        return String(scalars)
+        return String(decoding: utf8, as: UTF8.self)
     }
 
     /// The ASCII characters a MASM expression can hold in a name: letters, digits and '_'.

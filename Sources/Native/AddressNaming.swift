@@ -1,16 +1,18 @@
 import DumpModel
+import Synchronization
 
 /// Names an address the way WinDbg does without symbol files: `module+0xoffset`, or `module` at its base.
 /// Symbol sources (exports, ELF symtab, PDB) refine this later; without them this is what WinDbg prints too.
 public struct AddressNamer: Sendable {
     private let modules: [DumpModule]
-    /// Each module's WinDbg name and file name, lowercased, computed once: a MASM expression looks names up for
-    /// every symbol it meets, and a dump may hold hundreds of modules.
-    private let lowercasedNames: [(module: String, file: String)]
+    /// Each module's WinDbg name and file name, lowercased, computed once, when a name is first looked up: a
+    /// MASM expression looks names up for every symbol it meets, and a dump may hold hundreds of modules; a
+    /// session that never looks one up (a damaged dump's thousands of 4 K-character names) never pays for them.
+    private let lowercasedNames: LowercasedNames
 
     public init(dump: any Dump) {
         modules = dump.modules.sorted { $0.base < $1.base }
-        lowercasedNames = modules.map { ($0.moduleName.lowercased(), $0.fileName.lowercased()) }
+        lowercasedNames = LowercasedNames()
     }
 
     public func module(containing address: UInt64) -> DumpModule? {
@@ -29,9 +31,24 @@ public struct AddressNamer: Sendable {
     /// Module by WinDbg name (case-insensitive), for `lm m` and MASM expressions.
     public func module(named name: String) -> DumpModule? {
         let n = name.lowercased()
-        if let i = lowercasedNames.firstIndex(where: { $0.module == n }) ?? lowercasedNames.firstIndex(where: { $0.file == n }) {
+        let names = lowercasedNames.of(modules)
+        if let i = names.firstIndex(where: { $0.module == n }) ?? names.firstIndex(where: { $0.file == n }) {
             return modules[i]
         }
         return nil
+    }
+}
+
+/// The lowercased names of an `AddressNamer`'s modules, made on first use and shared by its copies.
+private final class LowercasedNames: Sendable {
+    private let names = Mutex<[(module: String, file: String)]?>(nil)
+
+    func of(_ modules: [DumpModule]) -> [(module: String, file: String)] {
+        names.withLock { names in
+            if let names { return names }
+            let made = modules.map { ($0.moduleName.lowercased(), $0.fileName.lowercased()) }
+            names = made
+            return made
+        }
     }
 }
