@@ -79,9 +79,19 @@ struct ListModulesCommand: ValueCommand {
     }
 
     static func guid(_ g: [UInt8]) -> String {
-        func le(_ r: Range<Int>) -> String { g[r].reversed().map { Hex.pad(UInt64($0), 2) }.joined() }
-        let tail = g[8..<16].map { Hex.pad(UInt64($0), 2) }.joined().uppercased()
-        return "\(le(0..<4))-\(le(4..<6))-\(le(6..<8))-".uppercased() + tail.prefix(4) + "-" + tail.dropFirst(4)
+        guard g.count >= 16 else { return "" }
+        // Data1, Data2 and Data3 little-endian, then Data4's eight bytes in order; digits in a plain loop, since
+        // `lm` formats every module's GUID at every start.
+        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
+        let digits = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(36)
+        for (k, i) in order.enumerated() {
+            if k == 4 || k == 6 || k == 8 || k == 10 { out.append(UInt8(ascii: "-")) }
+            out.append(digits[Int(g[i] >> 4)])
+            out.append(digits[Int(g[i] & 0xF)])
+        }
+        return String(decoding: out, as: UTF8.self)
     }
 }
 
