@@ -34,16 +34,22 @@ public enum Describe {
 
     /// WinDbg's date format: "Thu Mar 28 10:12:13.000 2024 (UTC + 0:00)".
     public static func time(_ seconds: UInt32) -> String {
-        var t = time_t(seconds)
-        var tm = tm()
-        gmtime_r(&t, &tm)
-        var buf = [UInt8](repeating: 0, count: 64)
-        let n = buf.withUnsafeMutableBufferPointer { b in
-            b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) {
-                strftime($0, b.count, "%a %b %e %H:%M:%S.000 %Y", &tm)
-            }
-        }
-        return String(decoding: buf.prefix(n), as: UTF8.self) + " (UTC + 0:00)"
+        // The civil date from the day count (Howard Hinnant's days-from-civil, inverted), not gmtime and
+        // strftime: those load the machine's time zone file first, at every start, for a UTC answer.
+        let days = Int(seconds / 86400), secondOfDay = Int(seconds % 86400)
+        let z = days + 719_468
+        let era = z / 146_097, dayOfEra = z - era * 146_097
+        let yearOfEra = (dayOfEra - dayOfEra / 1460 + dayOfEra / 36524 - dayOfEra / 146_096) / 365
+        let dayOfYear = dayOfEra - (365 * yearOfEra + yearOfEra / 4 - yearOfEra / 100)
+        let shiftedMonth = (5 * dayOfYear + 2) / 153
+        let day = dayOfYear - (153 * shiftedMonth + 2) / 5 + 1
+        let month = shiftedMonth < 10 ? shiftedMonth + 3 : shiftedMonth - 9
+        let year = yearOfEra + era * 400 + (month <= 2 ? 1 : 0)
+        let weekdays = ["Sun", "Mon", "Tue", "Wed", "Thu", "Fri", "Sat"]
+        let months = ["Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec"]
+        func two(_ n: Int) -> String { n < 10 ? "0\(n)" : "\(n)" }
+        let clock = "\(two(secondOfDay / 3600)):\(two(secondOfDay / 60 % 60)):\(two(secondOfDay % 60)).000"
+        return "\(weekdays[(days + 4) % 7]) \(months[month - 1]) \(day < 10 ? " " : "")\(day) \(clock) \(year) (UTC + 0:00)"
     }
 
     /// "0 days 0:00:05.000".
