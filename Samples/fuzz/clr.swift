@@ -1,8 +1,8 @@
-// Fuzz target: hostile runtime structures. The input is a list of 4-byte patches written into the project's
+// Fuzz target: hostile runtime structures. The input picks a command and lists 4-byte patches written into the
 // hang sample core (Samples/dumps/hang/linux-3.1.core.xz) at places the CLR readers follow: the GC heap, the
 // Thread objects and their Frame chains, the sync table and sync blocks, the handle table, the finalization
 // queue, code headers and debug info. Then `.loadby sos clr` and one SOS command, chosen by the input's first
-// byte, run over the damaged runtime (one command a run, not all of them: ten times the runs a second, and the
+// byte, run over the damaged runtime (one command a run, not all of them: six times the runs a second, and the
 // fuzzer keeps what each command reaches). Each record after that byte is 8 bytes: u16 window, u16 offset in
 // the window, u32 value. The patches are undone after each run.
 // Needs the 3.1 runtime folder (DUMPDBG_RUNTIME_3_1, as Samples/install-deps.sh prints it).
