@@ -32,6 +32,22 @@ struct Net8Tests {
         try StatRow.expectEqual(ClrFixtures.run(s, b, "!dumpheap -stat"), oracleFile: Net8.oracleStat, atLeast: 200)
     }
 
+    /// The segment index answers what a walk down the region list would: the first region holding the address.
+    @Test func segmentLookupIsTheFirstRegionHoldingTheAddress() throws {
+        let (s, _) = try Net8.session()
+        let (_, heap) = try SosRuntimes.heap(for: s)
+        #expect(heap.segments.count >= 4)
+        var addresses: [UInt64] = [0, 8, .max, .max - 1]
+        for seg in heap.segments { addresses += [seg.start &- 1, seg.start, seg.start &+ 8, seg.end &- 1, seg.end, seg.end &+ 1] }
+        heap.enumerateObjects { o in
+            addresses.append(o.address)
+            return addresses.count < 20_000
+        }
+        for a in addresses {
+            #expect(heap.segment(containing: a)?.address == heap.segments.first { $0.contains(a) }?.address, "\(String(a, radix: 16))")
+        }
+    }
+
     @Test func theProgramsOwnTypesCountTheSameOn31And80() throws {
         guard ClrFixtures.runtimeFolder != nil, ClrFixtures.seedAvailable else { return }
         let (s8, b8) = try Net8.session()
