@@ -162,13 +162,10 @@ struct GCRootCommand: ValueCommand {
                                chain: chain(path)))
         }
         for q in r.finalizeQueues() ?? [] {
-            var slot = q.ready.start
-            while slot < q.ready.end {
-                if let o = r.target.u64(slot), let path = try finder.path(from: o) {
-                    roots.append(.init(kind: "finalizer", thread: nil, frame: nil, location: nil, slot: HexValue(slot), handleType: nil,
-                                       chain: chain(path)))
-                }
-                slot &+= 8
+            _ = try r.forEachFinalizerSlot(q.ready) { slot, o in
+                guard let path = try finder.path(from: o) else { return }
+                roots.append(.init(kind: "finalizer", thread: nil, frame: nil, location: nil, slot: HexValue(slot), handleType: nil,
+                                   chain: chain(path)))
             }
         }
         return RootsValue(warning: warning, roots: roots, objectsVisited: finder.objectsVisited)

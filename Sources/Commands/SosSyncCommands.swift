@@ -110,23 +110,21 @@ struct FinalizeQueueCommand: ValueCommand {
         guard let queues = r.finalizeQueues() else {
             throw CommandError("The GC's finalization queue is not readable in this dump", kind: .unavailable)
         }
-        let t = r.target
         func count(_ range: (start: UInt64, end: UInt64)) -> Int { Int((range.end &- range.start) / 8) }
         var stats: [UInt64: (count: Int, size: UInt64)] = [:]
-        var unreadable = 0
+        var unreadable = 0, missing = 0
         for q in queues {
-            var slot = q.all.start
-            while slot < q.all.end {
+            missing += try r.forEachFinalizerSlot(q.all) { _, o in
                 try s.checkInterrupt()
-                if let o = t.u64(slot), let type = r.objectType(o) {
+                if let type = r.objectType(o) {
                     stats[type.methodTable, default: (0, 0)].count += 1
                     stats[type.methodTable]!.size &+= type.objectSize(o) ?? 0
                 } else {
                     unreadable += 1
                 }
-                slot &+= 8
             }
         }
+        unreadable += missing
         let rows = HeapStatisticsValue.rows(stats.map { ($0.key, $0.value.count, $0.value.size) }, name: { r.type($0)?.name ?? "<unknown type>" })
         let cleanup = r.syncBlocksToCleanUp()
         return FinalizeQueueValue(

@@ -32,7 +32,14 @@ struct HostileStructureTests {
         let order = try #require(StatRow.parse(ClrFixtures.run(s, b, "!dumpheap -stat")).first { $0.name == "Samples.Order" })
         let orderMT = try #require(UInt64(order.mt, radix: 16))
         let segment = try #require(heap.segments.first)
+        // The finalization queue's last fill pointer, and where its array starts.
+        let finalizer = try #require(try r.gcHeapInfos().first?.finalizeQueue)
+        let lastFill = finalizer + UInt64(l.sync.finalizeFillPointers - 1) * 8
+        let finalizerArray = try #require(r.target.u64(finalizer + l.sync.finalizeArray))
         let cases: [(String, [(UInt64, UInt64)])] = [
+            // A gigabyte of slots, nearly all of them memory the dump does not hold (the clr fuzz target's second
+            // timeout: !fq read them one at a time).
+            ("finalization queue runs a gigabyte on", [(lastFill, finalizerArray + (1 << 30) - 8)]),
             ("exception is its own inner exception", [(r.instanceFieldAddress(exception, inner), exception)]),
             ("MethodTable is its own parent", [(orderMT + l.mtParent, orderMT)]),
             ("segment list loops", [(segment.address + l.segNext, segment.address)]),
@@ -59,6 +66,8 @@ struct HostileStructureTests {
                 #expect(nested.hasSuffix("(the inner exception chain loops back to \(Sos.p(exception)); stopped there)\n"), "\(nested)")
             case "MethodTable is its own parent":
                 #expect(ClrFixtures.run(ms, mb, "!DumpMT \(order.mt)").contains("Name:            Samples.Order\n"))
+            case "finalization queue runs a gigabyte on":
+                #expect(ClrFixtures.run(ms, mb, "!fq").contains("entries point to objects the dump does not hold)"))
             case "thread list loops", "thread link near zero", "thread link near the top":
                 #expect(ClrFixtures.run(ms, mb, "!threads").split(separator: "\n").count < 40)
             default:
