@@ -79,11 +79,11 @@ corpus() {  # target -> a folder of seeds
                        '\x05\x00\x00\x00\x01\x00\x00\x00\x06\x00\x08\x00\x00\x10\x00\x00')
         for c in $(seq 0 12); do
           printf "\\x$(printf %02x "$c")${patches[c % 3]}" > "$dir/command-$c"
-        done
-        # Inputs the target once failed on: every run replays them first.
-        cp Tests/Fixtures/fuzz-crashers/clr-* "$dir/" ;;
+        done ;;
     esac
   fi
+  # Inputs the clr target once failed on, in an old corpus too: every run replays them first.
+  [ "$1" = clr ] && cp Tests/Fixtures/fuzz-crashers/clr-* "$dir/"
   echo "$dir"
 }
 

@@ -207,7 +207,7 @@ public final class ClrRootPathFinder {
                 } else {
                     desc.forEachSlot(object: o, size: size, limit: 1 << 20) { slot in
                         slotsRead += 1
-                        if let p = runtime.memory.readU64(slot), p != 0 { refs.append(p) }
+                        if let p = runtime.target.u64(slot), p != 0 { refs.append(p) }
                     }
                 }
             }

@@ -113,18 +113,27 @@ extension ClrRuntime {
     /// slots the dump does not hold. Those are stepped over a run at a time: a damaged fill pointer can make a
     /// range a gigabyte long, and reading it a slot at a time took minutes.
     public func forEachFinalizerSlot(_ range: (start: UInt64, end: UInt64), _ body: (_ slot: UInt64, _ object: UInt64) throws -> Void) rethrows -> Int {
-        var slot = range.start, missing = 0
-        while slot < range.end {
+        // Slots are counted, not compared by address: a range that ends at the top of the address space must
+        // not wrap back to 0. The skip asks the dump's own memory; the target's file-backed pages (a type-2
+        // core's mapped files) would hold no finalization array.
+        let span = range.end > range.start ? range.end - range.start : 0
+        let count = span / 8 + (span % 8 == 0 ? 0 : 1)
+        var k: UInt64 = 0, missing = 0
+        while k < count {
+            let slot = range.start &+ k &* 8
             if let o = target.u64(slot) {
                 try body(slot, o)
-                slot &+= 8
+                k += 1
                 continue
             }
-            let remaining = (range.end &- slot &+ 7) / 8
-            let next = memory.nextPresentAddress(from: slot) ?? range.end
-            let skipped = next > slot ? min(remaining, (next &- slot &+ 7) / 8) : 1
+            let skipped: UInt64
+            switch memory.nextPresentAddress(from: slot) {
+            case nil: skipped = count - k
+            case let next? where next > slot: skipped = min(count - k, (next &- slot &+ 7) / 8)
+            default: skipped = 1   // the slot's first byte is held, not all eight
+            }
             missing += Int(skipped)
-            slot &+= skipped &* 8
+            k += skipped
         }
         return missing
     }
