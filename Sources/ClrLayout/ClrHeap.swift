@@ -179,10 +179,7 @@ public final class ClrHeap: @unchecked Sendable {
     }
 
     /// The segment holding an address.
-    public func segment(containing a: UInt64) -> ClrSegment? {
-        guard a < .max else { return nil }
-        return segmentIndex.firstOwner(overlapping: a, a + 1).map { segments[$0] }
-    }
+    public func segment(containing a: UInt64) -> ClrSegment? { segmentIndex.firstOwner(containing: a).map { segments[$0] } }
 
     /// gen0/1/2 on the ephemeral segment by allocation starts, 2 on other small-object segments, 3 on the LOH;
     /// with regions, the generation whose list holds the region (frozen segments are on gen2's).

@@ -108,9 +108,8 @@ public final class ElfCore: Dump, @unchecked Sendable {
         buildModules()
         // Thousands of segments against hundreds of mapped files: an index, not a scan of the files per segment.
         let files = OverlapIndex(mappedFiles.enumerated().map { (start: $1.start, end: $1.end, owner: $0) })
-        for i in regionList.indices where regionList[i].base < .max {
-            let base = regionList[i].base
-            regionList[i].mappedPath = files.firstOwner(overlapping: base, base + 1).map { mappedFiles[$0].path }
+        for i in regionList.indices {
+            regionList[i].mappedPath = files.firstOwner(containing: regionList[i].base).map { mappedFiles[$0].path }
         }
         regions = regionList
         if threads.isEmpty { warnings.append("no thread notes (NT_PRSTATUS) in the core") }

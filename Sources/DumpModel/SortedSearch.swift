@@ -49,6 +49,11 @@ public struct OverlapIndex: Sendable {
         wrapped = intervals.filter { $0.end < $0.start }
     }
 
+    /// The first owner (smallest) of an interval holding `address` (`start <= address < end`).
+    public func firstOwner(containing address: UInt64) -> Int? {
+        address < .max ? firstOwner(overlapping: address, address + 1) : nil
+    }
+
     /// The first owner (smallest) of an interval with `start < end` and `base < its end`.
     public func firstOwner(overlapping base: UInt64, _ end: UInt64) -> Int? {
         var best: Int?

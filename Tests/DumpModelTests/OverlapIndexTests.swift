@@ -23,7 +23,10 @@ struct OverlapIndexTests {
             for _ in 0..<50 {
                 let base = UInt64.random(in: 0...260, using: &rng), end = base + UInt64.random(in: 0...40, using: &rng)
                 #expect(index.firstOwner(overlapping: base, end) == Self.scan(intervals, base, end), "round \(round): [\(base), \(end))")
+                // A point: the first interval holding it, as segment and mapped-file lookups ask.
+                #expect(index.firstOwner(containing: base) == intervals.first { base >= $0.start && base < $0.end }?.owner)
             }
+            #expect(index.firstOwner(containing: .max) == intervals.first { UInt64.max >= $0.start && UInt64.max < $0.end }?.owner)
             #expect(index.firstOwner(overlapping: 0, UInt64.max) == Self.scan(intervals, 0, UInt64.max))
         }
     }
