@@ -93,7 +93,7 @@ extension ClrHeap {
     /// threads at once, each with its own tables; a segment is read straight from the mapping where the dump
     /// holds it in one range. The rules are `enumerateObjects`'s: allocation contexts skipped, a damaged
     /// MethodTable or a missing object ends its segment with a problem noted.
-    public func tally(workers: Int = ProcessInfo.processInfo.activeProcessorCount,
+    public func tally(workers: Int? = nil,
                       shouldStop: @escaping @Sendable () -> Bool = { false }) -> ClrHeapTally {
         let segments = self.segments
         // Largest first, so the last segments claimed are small and the workers finish together.
@@ -103,7 +103,7 @@ extension ClrHeap {
         let results = SegmentResults(count: segments.count)
         let claim = Claim(count: order.count)
         let walker = SegmentWalker(runtime: runtime, contexts: contexts)
-        let threads = max(1, min(workers, order.count))
+        let threads = max(1, min(workers ?? ProcessInfo.processInfo.activeProcessorCount, order.count))
         let work: @Sendable (Int) -> Void = { _ in
             var local = MethodTableTable<(UInt64, UInt64, Bool)>(empty: (0, 0, false), capacity: 256)
             var tallies = MethodTableTable<(count: Int, size: UInt64)>(empty: (0, 0))

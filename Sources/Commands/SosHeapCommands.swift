@@ -222,7 +222,7 @@ struct DumpHeapCommand: DebuggerCommand {
         }
         // The plain statistics (the first thing a triage asks for) come from the parallel tally walk.
         if stat && !strings && !short && range.isEmpty && typeFilter == nil && mtFilter == nil && minSize == nil && maxSize == nil {
-            let t = heap.tally(workers: s.heapWalkThreads ?? ProcessInfo.processInfo.activeProcessorCount, shouldStop: { interruptRequested.load(ordering: .relaxed) })
+            let t = heap.tally(workers: s.heapWalkThreads, shouldStop: { interruptRequested.load(ordering: .relaxed) })
             if t.stopped { throw CommandError.interrupted }
             s.emit(HeapStatisticsValue(counts: t.entries.map { ($0.methodTable, $0.count, $0.size) }, name: name, walkProblems: t.problems))
             return
