@@ -10,14 +10,22 @@ import Testing
 /// thread list that loops. Every command answers with bounded work and output, and the session goes on.
 @Suite("hostile runtime structures", .enabled(if: ClrFixtures.runtimeFolder != nil, Comment(rawValue: ClrFixtures.skipRuntime)))
 struct HostileStructureTests {
+    static let sample = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+
+    /// A session with SOS loaded on `path`: the bundled sample's core, or a damaged copy of it.
+    static func sosSession(_ path: String = sample) throws -> (Session, Output.Buffer) {
+        let (s, b) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
+        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        return (s, b)
+    }
+
     static let commands = ["!eeheap -gc", "!dumpheap -stat", "!threads", "!pe", "!pe -nested", "!dso", "!dumpheap -type Samples.Order -stat",
                            "!syncblk -all", "!fq", "!gchandles -stat", "!clrstack -a -all", "!dumpasync", "!analyze -v -hang", "!dumpdomain", "!threadpool"]
 
     @Test func loopsInRuntimeStructuresEndWithBoundedWork() throws {
-        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+        let dumpPath = Self.sample
         guard FileManager.default.fileExists(atPath: dumpPath) else { return }
-        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let (s, b) = try Self.sosSession()
         let (r, heap) = try SosRuntimes.heap(for: s)
         let l = r.layout
         let opened = try DumpLoader.open(path: dumpPath)
@@ -51,8 +59,7 @@ struct HostileStructureTests {
         for (name, writes) in cases {
             let path = try ClrFixtures.mutant(plain, opened.dump, writes)
             defer { unlink(path) }
-            let (ms, mb) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
-            _ = ClrFixtures.run(ms, mb, ".loadby sos clr")
+            let (ms, mb) = try Self.sosSession(path)
             for cmd in Self.commands {
                 let out = ClrFixtures.run(ms, mb, cmd)
                 #expect(out.utf8.count < 4 << 20, "\(name): \(cmd) printed \(out.utf8.count) bytes")
@@ -79,10 +86,9 @@ struct HostileStructureTests {
     /// An object array whose length says 2 GiB: `!gcroot` reads no reference past the array's segment (it read a
     /// million slots of whatever lay beyond, one by one, for every such object; the clr fuzz target's timeout).
     @Test func anObjectRunningPastItsSegmentIsNotReadBeyondIt() throws {
-        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+        let dumpPath = Self.sample
         guard FileManager.default.fileExists(atPath: dumpPath) else { return }
-        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let s = try Self.sosSession().0
         let (r, heap) = try SosRuntimes.heap(for: s)
         var array: UInt64 = 0
         heap.enumerateObjects { o in
@@ -93,8 +99,7 @@ struct HostileStructureTests {
         let opened = try DumpLoader.open(path: dumpPath)
         let path = try ClrFixtures.mutant(try #require(opened.decompressedPath), opened.dump, [(array + 8, 0x1000_0000)])
         defer { unlink(path) }
-        let (ms, mb) = try ClrFixtures.session(dump: path, appFolder: ClrFixtures.samplesFolder)
-        _ = ClrFixtures.run(ms, mb, ".loadby sos clr")
+        let (ms, mb) = try Self.sosSession(path)
         let (mr, mheap) = try SosRuntimes.heap(for: ms)
         let finder = ClrRootPathFinder(runtime: mr, heap: mheap, target: 0x7777_7777_7770, handles: mr.handles(), shouldStop: {})
         #expect(try finder.path(from: array) == nil)
@@ -107,10 +112,9 @@ struct HostileStructureTests {
     /// Finalization queue ranges as damage leaves them: at the top of the address space (the walk used to wrap
     /// to 0 and start again), across memory the dump holds and memory it does not.
     @Test func finalizerSlotWalksEndAndCountWhatIsMissing() throws {
-        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+        let dumpPath = Self.sample
         guard FileManager.default.fileExists(atPath: dumpPath) else { return }
-        let (s, b) = try ClrFixtures.session(dump: dumpPath, appFolder: ClrFixtures.samplesFolder)
-        _ = ClrFixtures.run(s, b, ".loadby sos clr")
+        let s = try Self.sosSession().0
         let r = try SosRuntimes.heap(for: s).0
         var calls = 0
         #expect(r.forEachFinalizerSlot((.max - 15, .max)) { _, _ in calls += 1 } == 2 && calls == 0)
@@ -129,7 +133,7 @@ struct HostileStructureTests {
     }
 
     @Test func theDumpFileIsNeverWritten() throws {
-        let dumpPath = ClrFixtures.samplesFolder + "/linux-3.1.core.xz"
+        let dumpPath = Self.sample
         guard FileManager.default.fileExists(atPath: dumpPath) else { return }
         let opened = try DumpLoader.open(path: dumpPath)
         let files = [dumpPath, try #require(opened.decompressedPath)]
