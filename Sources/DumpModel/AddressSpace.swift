@@ -112,12 +112,23 @@ public struct AddressSpace: Sendable {
     /// Reads `count` bytes, or nil if any is missing.
     public func readExact(_ address: UInt64, count: Int) -> [UInt8]? {
         if let b = contiguousBytes(address, count: count) { return Array(b) }
-        let partial = read(address, count: count)
-        var out = [UInt8]()
-        out.reserveCapacity(count)
-        for b in partial {
-            guard let b else { return nil }
-            out.append(b)
+        guard count > 0 else { return [] }
+        guard let file else { return nil }
+        // Across ranges, a piece at a time, giving up at the first byte the dump lacks. Readers that follow
+        // damaged pointers mostly ask for memory that is not there: that answer costs one search, no copy.
+        var out: [UInt8] = []
+        var va = address
+        while out.count < count {
+            guard let i = rangeIndex(containing: va) else { return nil }
+            let r = ranges[i]
+            let rel = va - r.start
+            guard rel < r.present else { return nil }
+            let n = Int(min(UInt64(count - out.count), r.present - rel))
+            guard let b = file.bytes(at: r.fileOffset + rel, count: n) else { return nil }
+            if out.isEmpty { out.reserveCapacity(count) }
+            out.append(contentsOf: b)
+            va &+= UInt64(n)
+            if va < address, out.count < count { return nil }  // wrapped past the top of the address space
         }
         return out
     }

@@ -212,9 +212,12 @@ public struct DumpModule: Sendable {
             case 0..<0x80: kept = keepsASCII(scalar.value)
             default:
                 // Letters and digits of any script, and the marks that combine with them (é as e + U+0301).
+                // A switch, not `[...].contains`: an array literal here was an allocation per scalar.
                 let p = scalar.properties
-                kept = p.isAlphabetic || p.numericType != nil
-                    || [.nonspacingMark, .spacingMark, .enclosingMark].contains(p.generalCategory)
+                switch p.generalCategory {
+                case .nonspacingMark, .spacingMark, .enclosingMark: kept = true
+                default: kept = p.isAlphabetic || p.numericType != nil
+                }
             }
             UTF8.encode(kept ? scalar : "_") { utf8.append($0) }
         }
