@@ -3,6 +3,15 @@ import PackageDescription
 
 // Data flows one way: file -> DumpModel -> resolvers (Metadata, ClrLayout) -> Commands -> output.
 // LineEditor only knows about lines; dumpdbg wires a session to it.
+
+// Start-up (Docs/benchmarks.md section 6): code that needs a concrete generic type's metadata (a Dictionary's
+// storage, say) asks the runtime for it by mangled name by default, and the runtime then checks the type's generic
+// requirements by scanning every conformance record in the binary (6,500 of them with the static Swift runtime and
+// Foundation): a fifth of a millisecond the first time in each process, a millisecond in all of a `-c` run. With
+// this flag the compiler calls the metadata accessors with the witness tables it already knows.
+let directMetadataAccess: [SwiftSetting] = [
+    .unsafeFlags(["-Xfrontend", "-disable-concrete-type-metadata-mangled-name-accessors"], .when(configuration: .release)),
+]
 let package = Package(
     name: "dumpdbg",
     platforms: [.macOS(.v15)],
@@ -25,29 +34,29 @@ let package = Package(
                        providers: [.apt(["libssl-dev"]), .brew(["openssl@3"])]),
 
         // Bytes and formats: minidumps, ELF cores, one address space. Never prints.
-        .target(name: "DumpModel", dependencies: ["CCompression"]),
+        .target(name: "DumpModel", dependencies: ["CCompression"], swiftSettings: directMetadataAccess),
         // ECMA-335 metadata (type, field and method names) over any byte view of a PE image.
-        .target(name: "Metadata"),
+        .target(name: "Metadata", swiftSettings: directMetadataAccess),
         // Native meaning of bytes: address -> module+offset, Windows TEB/PEB, disassembly (Capstone), image
         // files found by identity on the image path, ELF symbol tables.
-        .target(name: "Native", dependencies: ["DumpModel", "CCapstone", "CCompression"],
+        .target(name: "Native", dependencies: ["DumpModel", "CCapstone", "CCompression"], swiftSettings: directMetadataAccess,
                 // __cxa_demangle for C++ names in stacks: the C++ runtime Swift itself already uses.
                 linkerSettings: [.linkedLibrary("stdc++", .when(platforms: [.linux])), .linkedLibrary("c++", .when(platforms: [.macOS]))]),
         // The WinDbg-language layer: registry, parser, expression evaluator, commands.
         // CoreCLR structures read without the DAC: runtime, GC heap, types, objects.
         // Native call stacks: call frame information (.eh_frame), frame pointers, stack scanning; symbols.
-        .target(name: "Unwind", dependencies: ["DumpModel", "Native"]),
-        .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata", "Native", "Unwind"]),
-        .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout", "Unwind"]),
+        .target(name: "Unwind", dependencies: ["DumpModel", "Native"], swiftSettings: directMetadataAccess),
+        .target(name: "ClrLayout", dependencies: ["DumpModel", "Metadata", "Native", "Unwind"], swiftSettings: directMetadataAccess),
+        .target(name: "Commands", dependencies: ["DumpModel", "Native", "ClrLayout", "Unwind"], swiftSettings: directMetadataAccess),
         // libedit wrapper: prompt, history, completion, Ctrl-C.
-        .target(name: "LineEditor", dependencies: ["CLibEdit"],
+        .target(name: "LineEditor", dependencies: ["CLibEdit"], swiftSettings: directMetadataAccess,
                 // macOS has libedit without a pkg-config file: its -l comes from here (on Linux, from pkg-config's Libs,
                 // which Samples/static-libs points at the archive for release builds).
                 linkerSettings: [.linkedLibrary("edit", .when(platforms: [.macOS]))]),
         .executableTarget(name: "dumpdbg", dependencies: [
             "Commands", "LineEditor", "DumpModel", "CCrypto",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
-        ], linkerSettings: [
+        ], swiftSettings: directMetadataAccess, linkerSettings: [
             // Start-up (Docs/benchmarks.md section 6): a release binary on Linux is not position-independent, so
             // the 80 K relative relocations of a binary that holds the Swift runtime (--static-swift-stdlib, as
             // Samples/try.sh builds it) are not applied at every start: with both, 22 ms -> 12 ms.
