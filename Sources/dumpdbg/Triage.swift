@@ -59,13 +59,11 @@ struct TriageCommand: ParsableCommand {
     }
 
     func run() throws {
-        let environment = ProcessInfo.processInfo.environment
-        let images = ((imagePath ?? "") + ";" + (environment["_NT_EXECUTABLE_IMAGE_PATH"] ?? "")).split(separator: ";").map(String.init)
-        let symbols = [symbolPath, environment["_NT_SYMBOL_PATH"]].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ";")
         if worker {
-            for p in paths { print(Self.analyse(path: p, imagePath: images, symbolPath: symbols).jsonLine) }
+            Self.runWorker(TriageWorkerLine(imagePath: imagePath, symbolPath: symbolPath, paths: paths))
             return
         }
+        let environment = ProcessInfo.processInfo.environment
         let dumps = DumpFinder.dumps(in: paths)
         if list {
             for d in dumps { print(d) }
@@ -83,6 +81,15 @@ struct TriageCommand: ParsableCommand {
         }
     }
 
+    /// One child's work: each dump analysed in this process, a JSON line each.
+    static func runWorker(_ line: TriageWorkerLine) {
+        let images = ((line.imagePath ?? "") + ";" + (environmentVariable("_NT_EXECUTABLE_IMAGE_PATH") ?? ""))
+            .split(separator: ";").map(String.init)
+        let symbols = [line.symbolPath, environmentVariable("_NT_SYMBOL_PATH")].compactMap { $0 }.filter { !$0.isEmpty }
+            .joined(separator: ";")
+        for p in line.paths { print(analyse(path: p, imagePath: images, symbolPath: symbols).jsonLine) }
+    }
+
     static func analyse(path: String, imagePath: [String], symbolPath: String) -> TriageRecord {
         var r = BatchTriage.record(dumpPath: path, imagePath: imagePath, symbolPath: symbolPath)
         if let (hash, size) = FileDigest.sha256(path: path) {
@@ -97,6 +104,39 @@ struct TriageCommand: ParsableCommand {
         if let p = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe") { return p }
         #endif
         return Bundle.main.executablePath ?? CommandLine.arguments[0]
+    }
+}
+
+/// A worker's command line as `WorkerPool` writes it (`--worker [-i FOLDERS] [-y FOLDERS] -- DUMP...`, after
+/// `triage`), read without swift-argument-parser: its reflection would cost every dump of a run two milliseconds
+/// of start-up. Nil for any other shape, which goes to the parser; `TriageTests` holds the two to the same answers.
+struct TriageWorkerLine: Equatable {
+    var imagePath: String?
+    var symbolPath: String?
+    var paths: [String]
+
+    static func quick(_ arguments: [String]) -> TriageWorkerLine? {
+        guard arguments.first == "--worker" else { return nil }
+        var line = TriageWorkerLine(paths: [])
+        var i = 1
+        while i < arguments.count {
+            let word = arguments[i]
+            if word == "--" {
+                line.paths = Array(arguments[(i + 1)...])
+                return line.paths.isEmpty ? nil : line
+            }
+            // An option once each, with a value that cannot be read as another option.
+            guard word == "-i" || word == "-y", i + 1 < arguments.count, !arguments[i + 1].hasPrefix("-") else { return nil }
+            if word == "-i" {
+                guard line.imagePath == nil else { return nil }
+                line.imagePath = arguments[i + 1]
+            } else {
+                guard line.symbolPath == nil else { return nil }
+                line.symbolPath = arguments[i + 1]
+            }
+            i += 2
+        }
+        return nil
     }
 }
 

@@ -211,7 +211,11 @@ let arguments = Array(CommandLine.arguments.dropFirst())
 if arguments == ["--version"] {
     print(dumpdbgVersion)  // as swift-argument-parser prints it
 } else if arguments.first == "triage" {
-    TriageCommand.main(Array(arguments.dropFirst()))
+    if let worker = TriageWorkerLine.quick(Array(arguments.dropFirst())) {
+        TriageCommand.runWorker(worker)
+    } else {
+        TriageCommand.main(Array(arguments.dropFirst()))
+    }
 } else if let options = LaunchOptions.quick(arguments) {
     do {
         try Launch(options: options).run()
