@@ -103,10 +103,7 @@ extension ClrRuntime {
         guard let n = target.u32(a &+ layout.stringLength) else { return nil }
         let count = min(Int(n), limit)
         guard let b = memory.readExact(a &+ layout.stringChars, count: count * 2) else { return nil }
-        var units: [UInt16] = []
-        units.reserveCapacity(count)
-        for i in 0..<count { units.append(UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8) }
-        return String(decodingUTF16: units)
+        return String(decodingUTF16LittleEndian: b)
     }
 
     /// The value of an instance field of the object at `object` read as a pointer (references).

@@ -384,15 +384,7 @@ public final class ClrRuntime: @unchecked Sendable {
     public func sstring(at address: UInt64) -> String? {
         guard let size = target.u32(address), size > 0, size < 0x10000,
               let buf = target.u64(address &+ layout.sstringBuffer), let bytes = target.read(buf, count: Int(size)) else { return nil }
-        var units: [UInt16] = []
-        var i = 0
-        while i + 1 < bytes.count {
-            let u = UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
-            if u == 0 { break }
-            units.append(u)
-            i += 2
-        }
-        return String(decodingUTF16: units)
+        return String(decodingUTF16LittleEndian: bytes, untilNull: true)
     }
 
     /// The path a PEFile/PEAssembly's image was loaded from, as the runtime recorded it.

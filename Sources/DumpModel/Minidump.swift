@@ -128,11 +128,7 @@ public final class Minidump: Dump, @unchecked Sendable {
         guard let len = file.load(UInt32.self, at: rva) else { return nil }
         let n = Int(min(UInt64(len), file.available(from: rva + 4), 8192)) & ~1
         guard let b = file.bytes(at: rva + 4, count: n) else { return nil }
-        let units = [UInt16](unsafeUninitializedCapacity: n / 2) { out, count in
-            for i in 0..<n / 2 { out[i] = UInt16(b[2 * i]) | UInt16(b[2 * i + 1]) << 8 }
-            count = n / 2
-        }
-        let s = String(decodingUTF16: units)
+        let s = String(decodingUTF16LittleEndian: b)
         decodedStrings[rva] = s
         return s
     }
@@ -166,13 +162,7 @@ public final class Minidump: Dump, @unchecked Sendable {
         if flags1 & 0x2 != 0, let t = v.u32(12), t != 0 { processCreateTime = t }
         // MINIDUMP_MISC_INFO_4 carries the OS build string (e.g. "19041.1.amd64fre.vb_release...").
         if size >= 832, let b = v.bytes(232, 520) {
-            var units: [UInt16] = []
-            for i in stride(from: 0, to: b.count, by: 2) {
-                let u = UInt16(b[i]) | UInt16(b[i + 1]) << 8
-                if u == 0 { break }
-                units.append(u)
-            }
-            let s = String(decodingUTF16: units)
+            let s = String(decodingUTF16LittleEndian: b, untilNull: true)
             if !s.isEmpty { details.append(("Built by", s)) }
         }
     }
@@ -405,13 +395,7 @@ public final class Minidump: Dump, @unchecked Sendable {
 
     private func parseComments() {
         if let v = stream(.commentW), let b = v.bytes(0, Int(min(v.count, 65536)) & ~1) {
-            var units: [UInt16] = []
-            for i in stride(from: 0, to: b.count, by: 2) {
-                let u = UInt16(b[i]) | UInt16(b[i + 1]) << 8
-                if u == 0 { break }
-                units.append(u)
-            }
-            comment = String(decodingUTF16: units)
+            comment = String(decodingUTF16LittleEndian: b, untilNull: true)
         } else if let v = stream(.commentA) {
             comment = v.cString(0, limit: 65536)
         }

@@ -23,4 +23,23 @@ extension String {
         }
         self = String(decoding: utf8, as: UTF8.self)
     }
+
+    /// Little-endian UTF-16 bytes, as dumps and the structures in them store text, decoded as above; an odd last
+    /// byte is left out. With `untilNull`, the text ends at the first zero unit (a fixed-size field's padding).
+    public init(decodingUTF16LittleEndian bytes: UnsafeRawBufferPointer, untilNull: Bool = false) {
+        var units: [UInt16] = []
+        units.reserveCapacity(bytes.count / 2)
+        var i = 0
+        while i + 1 < bytes.count {
+            let unit = UInt16(bytes[i]) | UInt16(bytes[i + 1]) << 8
+            if untilNull, unit == 0 { break }
+            units.append(unit)
+            i += 2
+        }
+        self.init(decodingUTF16: units)
+    }
+
+    public init(decodingUTF16LittleEndian bytes: [UInt8], untilNull: Bool = false) {
+        self = bytes.withUnsafeBytes { String(decodingUTF16LittleEndian: $0, untilNull: untilNull) }
+    }
 }

@@ -31,8 +31,7 @@ public struct PEImageResources: Sendable {
             if nameField & 0x8000_0000 != 0 {
                 let p = root &+ UInt64(nameField & 0x7FFF_FFFF)
                 guard let length = memory.readU16(p), let bytes = memory.readExact(p &+ 2, count: Int(length) * 2) else { continue }
-                let units = stride(from: 0, to: bytes.count, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 }
-                out.append((.name(String(decodingUTF16: units)), offset))
+                out.append((.name(String(decodingUTF16LittleEndian: bytes)), offset))
             } else {
                 out.append((.id(nameField), offset))
             }

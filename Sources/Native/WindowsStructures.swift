@@ -59,7 +59,7 @@ public struct ProcessEnvironmentBlock: Sendable {
             let at = params &+ off
             guard params != 0, let len = memory.readU16(at), let buf = memory.readPointer(at &+ (wide ? 8 : 4)) else { return nil }
             guard let bytes = memory.readExact(buf, count: Int(len & ~1)) else { return nil }
-            return String(decodingUTF16: stride(from: 0, to: bytes.count, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 })
+            return String(decodingUTF16LittleEndian: bytes)
         }
         currentDirectory = unicode(wide ? 0x38 : 0x24)
         dllPath = unicode(wide ? 0x50 : 0x30)

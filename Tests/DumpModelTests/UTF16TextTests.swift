@@ -21,4 +21,19 @@ import TestSupport
             #expect(Array(String(decodingUTF16: units).utf8) == Array(String(decoding: units, as: UTF16.self).utf8), "\(units)")
         }
     }
+
+    /// Little-endian bytes, an odd last byte and a zero unit included, decode as their units do.
+    @Test func littleEndianBytesDecodeAsTheirUnits() {
+        var rng = SplitMix(state: 17)
+        for _ in 0..<3000 {
+            let bytes = (0..<Int(rng.next() % 16)).map { _ in rng.next() % 4 == 0 ? 0 : UInt8(truncatingIfNeeded: rng.next()) }
+            let units = stride(from: 0, to: bytes.count - 1, by: 2).map { UInt16(bytes[$0]) | UInt16(bytes[$0 + 1]) << 8 }
+            let untilNull = Array(units.prefix { $0 != 0 })
+            #expect(Array(String(decodingUTF16LittleEndian: bytes).utf8) == Array(String(decoding: units, as: UTF16.self).utf8),
+                    "\(bytes)")
+            #expect(Array(String(decodingUTF16LittleEndian: bytes, untilNull: true).utf8)
+                    == Array(String(decoding: untilNull, as: UTF16.self).utf8), "\(bytes)")
+        }
+        #expect(String(decodingUTF16LittleEndian: [0x41, 0, 0x3D, 0xD8, 0x42, 0xDE, 0, 0, 0x43, 0], untilNull: true) == "A🙂")
+    }
 }
