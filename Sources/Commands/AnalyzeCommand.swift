@@ -385,8 +385,8 @@ struct AnalyzeCommand: ValueCommand {
             return h
         }
         let a = fnv(0xCBF2_9CE4_8422_2325), b = fnv(0x8422_2325_CBF2_9CE4)
-        let hex = Hex.pad(a, 16) + Hex.pad(b, 16)
-        let c = Array(hex)
-        return "{" + String(c[0..<8]) + "-" + String(c[8..<12]) + "-" + String(c[12..<16]) + "-" + String(c[16..<20]) + "-" + String(c[20..<32]) + "}"
+        // The 32 hex digits of a then b, grouped 8-4-4-4-12.
+        return "{" + Hex.pad(a >> 32, 8) + "-" + Hex.pad(a >> 16 & 0xFFFF, 4) + "-" + Hex.pad(a & 0xFFFF, 4) + "-"
+            + Hex.pad(b >> 48, 4) + "-" + Hex.pad(b & 0xFFFF_FFFF_FFFF, 12) + "}"
     }
 }

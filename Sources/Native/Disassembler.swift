@@ -120,7 +120,7 @@ public final class Disassembler {
     /// Branch targets and rip-relative operands are shown as `module+0xoff (address)` when `name` knows them.
     public static func line(_ i: Instruction, address: String, format: (UInt64) -> String,
                             name: (UInt64) -> String?) -> String {
-        var hex = i.bytes.map { b in let s = String(b, radix: 16); return s.count == 1 ? "0" + s : s }.joined()
+        var hex = i.bytes.lowercaseHex
         hex += String(repeating: " ", count: max(1, 16 - hex.count))
         var m = i.mnemonic
         if m.count < 7 { m += String(repeating: " ", count: 7 - m.count) }

@@ -9,7 +9,7 @@ public enum ImageIdentity: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         switch self {
-        case .elfBuildId(let id): return "build id " + id.map { String(format: "%02x", $0) }.joined()
+        case .elfBuildId(let id): return "build id " + id.lowercaseHex
         case .pe(let stamp, let size): return "PE timestamp 0x\(String(stamp, radix: 16)), size 0x\(String(size, radix: 16))"
         }
     }

@@ -108,7 +108,7 @@ public struct SymbolPath: Sendable, Equatable {
 public enum ElfDebugFile {
     public static func path(buildId: [UInt8], symbolFolders: [String]) -> String? {
         guard buildId.count >= 2 else { return nil }
-        let hex = buildId.map { String(format: "%02x", $0) }.joined()
+        let hex = buildId.lowercaseHex
         let env = ProcessInfo.processInfo.environment
         let system = env["DUMPDBG_NO_SYSTEM_DEBUG"].map { $0.isEmpty || $0 == "0" } ?? true
         let debuginfod = env["DEBUGINFOD_CACHE_PATH"] ?? ((env["XDG_CACHE_HOME"].map { $0 + "/debuginfod_client" })

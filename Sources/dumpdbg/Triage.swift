@@ -191,7 +191,7 @@ enum FileDigest {
         var digest = [UInt8](repeating: 0, count: 32)
         var length: UInt32 = 0
         guard EVP_DigestFinal_ex(ctx, &digest, &length) == 1, length == 32 else { return nil }
-        return (digest.map { String(format: "%02x", $0) }.joined(), total)
+        return (digest.lowercaseHex, total)
     }
 }
 

@@ -1,4 +1,5 @@
 import DumpModel
+import Foundation
 import Testing
 
 /// DumpModel's concrete `[String].joined(separator:)` must give what the standard library's generic one gives.
@@ -12,6 +13,17 @@ struct StringJoiningTests {
             // The generic one, reached through a Sequence that is not an Array.
             let expected = AnySequence(parts).joined(separator: separator)
             #expect(parts.joined(separator: separator) == expected, "\(parts) \(separator)")
+        }
+    }
+}
+
+/// `lowercaseHex` gives what `String(format: "%02x")` per byte gives.
+struct HexTextTests {
+    @Test func agreesWithFormat() {
+        var rng = SystemRandomNumberGenerator()
+        for _ in 0..<500 {
+            let bytes = (0..<Int.random(in: 0...40, using: &rng)).map { _ in UInt8.random(in: 0...255, using: &rng) }
+            #expect(bytes.lowercaseHex == bytes.map { String(format: "%02x", $0) }.joined())
         }
     }
 }

@@ -1,0 +1,17 @@
+extension Array where Element == UInt8 {
+    /// The bytes as lowercase hex digits, two a byte, as build ids, digests and instruction bytes are printed.
+    /// A table and one string, not `String(format: "%02x")` per byte: that goes through `CVarArg` casts whose first
+    /// use in a process scans every conformance record in the binary (a tenth of a triage worker's run).
+    public var lowercaseHex: String {
+        let digits: StaticString = "0123456789abcdef"
+        var out: [UInt8] = []
+        out.reserveCapacity(count * 2)
+        digits.withUTF8Buffer { table in
+            for b in self {
+                out.append(table[Int(b >> 4)])
+                out.append(table[Int(b & 0xF)])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
