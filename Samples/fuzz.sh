@@ -50,10 +50,18 @@ corpus() {  # target -> a folder of seeds
   if [ ! -d "$dir" ]; then
     mkdir -p "$dir"
     case $1 in
-      dump|dumpmodel)
+      dumpmodel)
         # Small real dumps of every kind (the large ones only slow each run down).
         find "$SHARED" -type f \( -name '*.dmp' -o -name '*.core' -o -name '*core' \) -size -400k 2>/dev/null \
           | head -40 | while read -r f; do cp "$f" "$dir/"; done ;;
+      dump)
+        # The same dumps, each with 0-13 zero bytes after it: the target picks its command by the input's length
+        # (mod 14), and nearly every real dump's length is even, so each command gets every dump this way. Bytes
+        # past the end change nothing for either format: minidump streams and ELF segments are found by offset.
+        find "$SHARED" -type f \( -name '*.dmp' -o -name '*.core' -o -name '*core' \) -size -400k 2>/dev/null \
+          | head -40 | while read -r f; do
+            for k in $(seq 0 13); do { cat "$f"; head -c "$k" /dev/zero; } > "$dir/$(basename "$f").$k"; done
+          done ;;
       metadata)
         cp "$SHARED/clr/async-crash/app.exe" Samples/dumps/async-crash/app.exe "$dir/" 2>/dev/null || true ;;
       commandline)

@@ -41,7 +41,7 @@ struct ListModulesCommand: ValueCommand {
                 start: HexValue(m.base), end: HexValue(m.end), name: m.moduleName, path: m.path, timestamp: m.timestamp,
                 checksum: m.checksum, fileVersion: m.fileVersion?.description, productVersion: m.productVersion?.description,
                 pdbName: m.pdbName, pdbGuid: m.pdbGuid.flatMap { $0.count == 16 ? "{\(Self.guid($0))}" : nil }, pdbAge: m.pdbAge,
-                buildId: m.buildId.flatMap { $0.isEmpty ? nil : $0.map { Hex.pad(UInt64($0), 2) }.joined() },
+                buildId: m.buildId.flatMap { $0.isEmpty ? nil : $0.lowercaseHex },
                 details: verbose ? Self.details(m, s) : nil))
         }
         var gone: [ModuleListValue.Unloaded] = []

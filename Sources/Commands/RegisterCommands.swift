@@ -129,7 +129,7 @@ enum InstructionLine {
         let bytes = s.codeBytes(ip, count: 16)
         guard !bytes.isEmpty else { return "\(s.address(ip)) ??              ???" }
         guard let dis = s.disassembler, let i = dis.decode(bytes, at: ip) else {
-            return "\(s.address(ip)) \(bytes.prefix(8).map { Hex.pad(UInt64($0), 2) }.joined())".rightPad(s.pointerSize == 8 ? 34 : 25) + "???"
+            return "\(s.address(ip)) \(Array(bytes.prefix(8)).lowercaseHex)".rightPad(s.pointerSize == 8 ? 34 : 25) + "???"
         }
         return s.instructionText(i)
     }

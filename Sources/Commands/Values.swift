@@ -275,7 +275,7 @@ struct DisassemblyValue: CommandValue {
             lines.append(Line(kind: "label", address: nil, bytes: nil, mnemonic: nil, operands: nil, text: name + ":"))
         }
         mutating func instruction(_ i: Disassembler.Instruction, marked: Bool = false) {
-            lines.append(Line(kind: "instruction", address: HexValue(i.address), bytes: i.bytes.map { Hex.pad(UInt64($0), 2) }.joined(),
+            lines.append(Line(kind: "instruction", address: HexValue(i.address), bytes: i.bytes.lowercaseHex,
                               mnemonic: i.mnemonic, operands: i.operands, text: (marked ? ">>> " : "") + session.instructionText(i)))
         }
         mutating func missing(_ at: UInt64) {

@@ -115,7 +115,7 @@ public struct AddressSpace: Sendable {
         guard count > 0 else { return [] }
         guard let file else { return nil }
         // Across ranges, a piece at a time, giving up at the first byte the dump lacks. Readers that follow
-        // damaged pointers mostly ask for memory that is not there: that answer costs one search, no copy.
+        // damaged pointers mostly ask for memory that is not there: that answer costs a search or two, no copy.
         var out: [UInt8] = []
         var va = address
         while out.count < count {
@@ -127,8 +127,8 @@ public struct AddressSpace: Sendable {
             guard let b = file.bytes(at: r.fileOffset + rel, count: n) else { return nil }
             if out.isEmpty { out.reserveCapacity(count) }
             out.append(contentsOf: b)
+            // No wrap past the top: a range reaching 2^64 has an end of 0 and holds no address.
             va &+= UInt64(n)
-            if va < address, out.count < count { return nil }  // wrapped past the top of the address space
         }
         return out
     }

@@ -1,9 +1,12 @@
 extension Array where Element == UInt8 {
     /// The bytes as lowercase hex digits, two a byte, as build ids, digests and instruction bytes are printed.
+    public var lowercaseHex: String { hexDigits("0123456789abcdef") }
+    /// The same in uppercase, as Breakpad prints a GUID.
+    public var uppercaseHex: String { hexDigits("0123456789ABCDEF") }
+
     /// A table and one string, not `String(format: "%02x")` per byte: that goes through `CVarArg` casts whose first
     /// use in a process scans every conformance record in the binary (a tenth of a triage worker's run).
-    public var lowercaseHex: String {
-        let digits: StaticString = "0123456789abcdef"
+    private func hexDigits(_ digits: StaticString) -> String {
         var out: [UInt8] = []
         out.reserveCapacity(count * 2)
         digits.withUTF8Buffer { table in

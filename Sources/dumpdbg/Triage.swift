@@ -109,7 +109,7 @@ struct TriageCommand: ParsableCommand {
 
 /// A worker's command line as `WorkerPool` writes it (`--worker [-i FOLDERS] [-y FOLDERS] -- DUMP...`, after
 /// `triage`), read without swift-argument-parser: its reflection would cost every dump of a run two milliseconds
-/// of start-up. Nil for any other shape, which goes to the parser; `TriageTests` holds the two to the same answers.
+/// of start-up. Nil for any other shape, which goes to the parser; `TriageWorkerLineTests` holds the two to the same answers.
 struct TriageWorkerLine: Equatable {
     var imagePath: String?
     var symbolPath: String?

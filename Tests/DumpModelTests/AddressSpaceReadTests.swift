@@ -1,12 +1,13 @@
 @testable import DumpModel
 import Foundation
 import Testing
+import TestSupport
 
 /// `readExact` copies across ranges piece by piece and gives up at the first missing byte; `read` marks each
 /// byte. The two must agree on every request: exact bytes exactly where `read` has no gap.
 struct AddressSpaceReadTests {
     @Test func readExactAgreesWithReadAcrossRangesGapsAndTruncation() throws {
-        var rng = SystemRandomNumberGenerator()
+        var rng = SplitMix(state: 0xADD5)
         let content = (0..<0x1000).map { _ in UInt8.random(in: 0...255, using: &rng) }
         let file = try MappedFile(path: TempFiles.write(content, name: "address-space.bin"))
         typealias R = AddressSpace.Range
@@ -16,10 +17,11 @@ struct AddressSpaceReadTests {
             R(start: 0x1200, size: 0x100, fileOffset: 0x800, present: 0x40),  // truncated: the rest is missing
             R(start: 0x1300, size: 0x80, fileOffset: 0x900, present: 0x80),  // after the truncated one
             R(start: 0x2000, size: 0x100, fileOffset: 0xA00, present: 0x100),  // after a gap
+            R(start: 0x3000, size: 0x100, fileOffset: 0xF80, present: 0x100),  // its bytes run past the file's end
             R(start: 0xFFFF_FFFF_FFFF_FF00, size: 0xFF, fileOffset: 0xE00, present: 0xFF),  // at the top
         ]
         let space = AddressSpace(file: file, ranges: ranges, pointerSize: 8)
-        let anchors: [UInt64] = [0x1000, 0x1100, 0x1200, 0x1240, 0x1300, 0x1380, 0x2000, 0x2100, 0xFFFF_FFFF_FFFF_FF00, 0]
+        let anchors: [UInt64] = [0x1000, 0x1100, 0x1200, 0x1240, 0x1300, 0x1380, 0x2000, 0x2100, 0x3000, 0x3080, 0xFFFF_FFFF_FFFF_FF00, 0]
         for _ in 0..<20_000 {
             let a = anchors.randomElement(using: &rng)! &+ UInt64(bitPattern: Int64.random(in: -0x120...0x120, using: &rng))
             let n = Int.random(in: 0...0x300, using: &rng)
@@ -30,5 +32,7 @@ struct AddressSpaceReadTests {
         #expect(space.readExact(0x10F0, count: 0x20) == Array(content[0xF0..<0x100] + content[0x400..<0x410]))
         #expect(space.readExact(0x1230, count: 0x20) == nil)
         #expect(space.readExact(0xFFFF_FFFF_FFFF_FFF0, count: 0x20) == nil)
+        #expect(space.readExact(0x3000, count: 0x80) == Array(content[0xF80..<0x1000]))
+        #expect(space.readExact(0x3070, count: 0x20) == nil)
     }
 }

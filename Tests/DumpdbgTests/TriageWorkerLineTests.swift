@@ -15,21 +15,34 @@ import TestSupport
         }
     }
 
-    /// Random worker lines from words that are options, values, near-misses and dumps.
+    /// Random worker lines: the shape the pool writes (options, `--`, paths) with values, repeats, near-misses
+    /// and words out of place mixed in.
     @Test func quickAnswersAreSwiftArgumentParsersAnswers() throws {
-        let words = ["-i", "-y", "--", "a.dmp", "b.core", "f;g", "-x", "--worker", "--list", "-j", "2", "", "-", "--timeout"]
+        let values = ["a;b", "", "-", "--", "-x", "a.dmp", "f"]
+        let strays = ["-x", "--list", "-j", "2", "--timeout", "a.dmp", "--worker"]
+        let paths = ["a.dmp", "b.core", "", "-", "-i", "--"]
         var generator = SplitMix(state: 0x7219)
-        var quickAnswers = 0
+        func pick(_ words: [String]) -> String { words[Int(generator.next() % UInt64(words.count))] }
+        var quickAnswers = 0, withBothOptions = 0
         for _ in 0..<12000 {
-            let count = Int(generator.next() % 7)
-            let line = ["--worker"] + (0..<count).map { _ in words[Int(generator.next() % UInt64(words.count))] }
+            var line = ["--worker"]
+            for _ in 0..<Int(generator.next() % 4) {
+                switch generator.next() % 5 {
+                case 0, 1: line += ["-i", pick(values)]
+                case 2, 3: line += ["-y", pick(values)]
+                default: line.append(pick(strays))
+                }
+            }
+            if generator.next() % 8 != 0 { line.append("--") }
+            for _ in 0..<Int(generator.next() % 4) { line.append(pick(paths)) }
             guard let quick = TriageWorkerLine.quick(line) else { continue }
             quickAnswers += 1
+            if quick.imagePath != nil, quick.symbolPath != nil { withBothOptions += 1 }
             let parsed = try TriageCommand.parse(line)
             #expect(parsed.worker, "\(line)")
             #expect(TriageWorkerLine(imagePath: parsed.imagePath, symbolPath: parsed.symbolPath, paths: parsed.paths) == quick,
                     "\(line)")
         }
-        #expect(quickAnswers > 300, "the random lines reach the quick reader")
+        #expect(quickAnswers > 2000 && withBothOptions > 150, "the random lines reach the quick reader, options included: \(quickAnswers), \(withBothOptions)")
     }
 }
