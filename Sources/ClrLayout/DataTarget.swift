@@ -47,15 +47,9 @@ public final class DataTarget: @unchecked Sendable {
     /// left out). Nil when neither has them.
     public func read(_ address: UInt64, count: Int) -> [UInt8]? {
         if let b = memory.readExact(address, count: count) { return b }
-        guard let core = dump as? ElfCore, count >= 0 else { return nil }
-        let end = address &+ UInt64(count)
-        guard end >= address else { return nil }
-        for m in core.mappedFiles where m.start <= address && end <= m.end {
-            guard let f = mappedFile(for: m.path) else { return nil }
-            let off = m.fileOffset &+ (address - m.start)
-            return f.array(at: off, count: count)
-        }
-        return nil
+        guard let core = dump as? ElfCore, let m = core.mappedFile(holding: address, count: count),
+              let f = mappedFile(for: m.path) else { return nil }
+        return f.array(at: m.fileOffset &+ (address - m.start), count: count)
     }
 
     @inline(__always)

@@ -28,6 +28,9 @@ public final class ElfCore: Dump, @unchecked Sendable {
     public private(set) var details: [(String, String)] = []
     /// NT_FILE: every file-backed mapping (start, end, its byte offset in the file, path).
     public private(set) var mappedFiles: [(start: UInt64, end: UInt64, fileOffset: UInt64, path: String)] = []
+    /// `mappedFiles` by address: thousands of segments are labelled, and every read of memory a core left out
+    /// asks which file holds it.
+    private var mappedFileIndex = OverlapIndex([])
     public private(set) var auxv: [(type: UInt64, value: UInt64)] = []
     public private(set) var hasSigInfo = false
     /// The thread whose note group is being read: NT_SIGINFO belongs to the NT_PRSTATUS before it.
@@ -106,13 +109,25 @@ public final class ElfCore: Dump, @unchecked Sendable {
         for n in notes { parseNotes(n) }
         settleSignals()
         buildModules()
-        // Thousands of segments against hundreds of mapped files: an index, not a scan of the files per segment.
-        let files = OverlapIndex(mappedFiles.enumerated().map { (start: $1.start, end: $1.end, owner: $0) })
+        mappedFileIndex = OverlapIndex(mappedFiles.enumerated().map { (start: $1.start, end: $1.end, owner: $0) })
         for i in regionList.indices {
-            regionList[i].mappedPath = files.firstOwner(containing: regionList[i].base).map { mappedFiles[$0].path }
+            regionList[i].mappedPath = mappedFileIndex.firstOwner(containing: regionList[i].base).map { mappedFiles[$0].path }
         }
         regions = regionList
         if threads.isEmpty { warnings.append("no thread notes (NT_PRSTATUS) in the core") }
+    }
+
+    /// The first NT_FILE mapping, in the note's order, that holds all of [address, address + count).
+    public func mappedFile(holding address: UInt64, count: Int) -> (start: UInt64, end: UInt64, fileOffset: UInt64, path: String)? {
+        let end = address &+ UInt64(max(count, 0))
+        guard count >= 0, end >= address else { return nil }
+        if count > 0 {
+            // The first mapping that holds the first byte is the answer when it also holds the last; when no
+            // mapping holds the first byte there is none. Only a read straddling two mappings is left to the scan.
+            guard let i = mappedFileIndex.firstOwner(containing: address) else { return nil }
+            if end <= mappedFiles[i].end { return mappedFiles[i] }
+        }
+        return mappedFiles.first { $0.start <= address && end <= $0.end }
     }
 
     static func architecture(machine: UInt16, is64: Bool, bigEndian: Bool) -> CPUArchitecture {

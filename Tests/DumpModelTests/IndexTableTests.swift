@@ -1,6 +1,7 @@
 import DumpModel
 import Foundation
 import Testing
+import TestSupport
 
 /// Every dump in ../shared/dumps opens and agrees with INDEX.md: format, architecture, thread and module
 /// counts, and the exception code and address.
@@ -30,6 +31,18 @@ struct IndexTableTests {
                 for r in core.regions ?? [] {
                     let first = core.mappedFiles.first { r.base >= $0.start && r.base < $0.end }
                     #expect(r.mappedPath == first?.path, "segment 0x\(String(r.base, radix: 16))")
+                }
+                // The mapping that serves a read the core left out: the first holding all of it, as a scan finds.
+                var rng = SplitMix(state: 0xF11E)
+                for m in core.mappedFiles.prefix(200) {
+                    for edge in [m.start, m.end] {
+                        let address = edge &+ UInt64(bitPattern: Int64(rng.next() % 64) - 32)
+                        let count = Int(rng.next() % 48)
+                        let end = address &+ UInt64(count)
+                        let scan = end < address ? nil : core.mappedFiles.first { $0.start <= address && end <= $0.end }
+                        let found = core.mappedFile(holding: address, count: count)
+                        #expect(found?.start == scan?.start && found?.path == scan?.path, "0x\(String(address, radix: 16)) +\(count)")
+                    }
                 }
             } else {
                 #expect(dump.modules.count == expected, "modules")
