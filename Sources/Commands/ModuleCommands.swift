@@ -69,7 +69,7 @@ struct ListModulesCommand: ValueCommand {
             out.append("PDB name:         \(pdb)")
             if let g = m.pdbGuid, g.count == 16 { out.append("PDB GUID:         {\(Self.guid(g))}, age \(m.pdbAge ?? 0)") }
         }
-        if let id = m.buildId, !id.isEmpty { out.append("Build ID:         " + id.map { Hex.pad(UInt64($0), 2) }.joined()) }
+        if let id = m.buildId, !id.isEmpty { out.append("Build ID:         " + id.lowercaseHex) }
         // Where names and unwind data for k come from (and, when no file was used, why).
         let info = s.nativeModules.info(for: m)
         out.append("Symbols:          \(info.symbolSource)")
@@ -80,18 +80,9 @@ struct ListModulesCommand: ValueCommand {
 
     static func guid(_ g: [UInt8]) -> String {
         guard g.count >= 16 else { return "" }
-        // Data1, Data2 and Data3 little-endian, then Data4's eight bytes in order; digits in a plain loop, since
-        // `lm` formats every module's GUID at every start.
-        let order = [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15]
-        let digits = Array("0123456789ABCDEF".utf8)
-        var out: [UInt8] = []
-        out.reserveCapacity(36)
-        for (k, i) in order.enumerated() {
-            if k == 4 || k == 6 || k == 8 || k == 10 { out.append(UInt8(ascii: "-")) }
-            out.append(digits[Int(g[i] >> 4)])
-            out.append(digits[Int(g[i] & 0xF)])
-        }
-        return String(decoding: out, as: UTF8.self)
+        // Data1, Data2 and Data3 little-endian, then Data4's eight bytes in order (2 and 6 of them).
+        let fields = [[3, 2, 1, 0], [5, 4], [7, 6], [8, 9], [10, 11, 12, 13, 14, 15]]
+        return fields.map { $0.map { g[$0] }.uppercaseHex }.joined(separator: "-")
     }
 }
 

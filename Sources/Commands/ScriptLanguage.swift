@@ -147,8 +147,8 @@ enum ScriptParser {
         var atEnd: Bool { i >= chars.count }
         var peek: Character? { i < chars.count ? chars[i] : nil }
         func rest(_ n: Int) -> String { text(i..<min(chars.count, i + n)) }
-        /// The characters in `range`, appended one at a time: `String(chars[range])` goes through the standard
-        /// library's unspecialized generic initializer, and its first use in a process scans every conformance
+        /// The characters in `range`, appended one at a time: `String(chars[range])` is reached through the standard
+        /// library's generic entry point, and its first use in a process scans every conformance
         /// record in the binary (a sixth of a millisecond of every `-c` run, measured with perf).
         func text(_ range: Range<Int>) -> String {
             var s = ""

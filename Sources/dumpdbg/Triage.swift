@@ -83,10 +83,7 @@ struct TriageCommand: ParsableCommand {
 
     /// One child's work: each dump analysed in this process, a JSON line each.
     static func runWorker(_ line: TriageWorkerLine) {
-        let images = ((line.imagePath ?? "") + ";" + (environmentVariable("_NT_EXECUTABLE_IMAGE_PATH") ?? ""))
-            .split(separator: ";").map(String.init)
-        let symbols = [line.symbolPath, environmentVariable("_NT_SYMBOL_PATH")].compactMap { $0 }.filter { !$0.isEmpty }
-            .joined(separator: ";")
+        let images = SearchPaths.images(line.imagePath), symbols = SearchPaths.symbols(line.symbolPath)
         for p in line.paths { print(analyse(path: p, imagePath: images, symbolPath: symbols).jsonLine) }
     }
 

@@ -99,13 +99,8 @@ struct Launch {
         }
         let output = Output.standardOutput()
         let session = Session(dump: opened.dump, output: output)
-        var paths = (o.imagePath ?? "").split(separator: ";").map(String.init)
-        if let env = environmentVariable("_NT_EXECUTABLE_IMAGE_PATH") {
-            paths += env.split(separator: ";").map(String.init)
-        }
-        session.imagePath = paths
-        let symbols = [o.symbolPath, environmentVariable("_NT_SYMBOL_PATH")].compactMap { $0 }.filter { !$0.isEmpty }
-        session.setSymbolPath(symbols.joined(separator: ";"))
+        session.imagePath = SearchPaths.images(o.imagePath)
+        session.setSymbolPath(SearchPaths.symbols(o.symbolPath))
         if o.json { session.outputFormat = .json }
         if !o.noBanner && !o.json {
             for l in Banner.lines(for: session, decompressedFrom: opened.decompressedPath) { output.line(l) }
@@ -226,6 +221,18 @@ if arguments == ["--version"] {
     }
 } else {
     DumpDbg.main()
+}
+
+/// The image and symbol paths a session searches: the command line's (`-i`, `-y`), then the environment's
+/// (`_NT_EXECUTABLE_IMAGE_PATH`, `_NT_SYMBOL_PATH`), as cdb reads them. For a session and for each triage worker.
+enum SearchPaths {
+    static func images(_ option: String?) -> [String] {
+        ((option ?? "") + ";" + (environmentVariable("_NT_EXECUTABLE_IMAGE_PATH") ?? "")).split(separator: ";").map(String.init)
+    }
+
+    static func symbols(_ option: String?) -> String {
+        [option, environmentVariable("_NT_SYMBOL_PATH")].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ";")
+    }
 }
 
 /// One variable of the environment. `ProcessInfo.environment` copies the whole environment into a dictionary,
