@@ -45,16 +45,22 @@ public struct ClrFinalizeQueue: Sendable {
 extension ClrRuntime {
     /// The sync table's used entries (1 ..< m_FreeSyncTableIndex), bounded against damaged counts.
     public func syncBlockEntries(limit: Int = 1 << 22) -> [ClrSyncBlockEntry]? {
+        var out: [ClrSyncBlockEntry] = []
+        guard forEachSyncBlockEntry(limit: limit, { out.append($0) }) != nil else { return nil }
+        return out
+    }
+
+    /// Calls `body` with each used sync table entry in index order, up to the first the dump does not hold, and
+    /// returns how many it visited; nil when the table is not readable. A damaged free index can claim millions of
+    /// entries over readable memory: callers that keep a few (the held monitors) need not hold them all.
+    @discardableResult
+    public func forEachSyncBlockEntry(limit: Int = 1 << 22, _ body: (ClrSyncBlockEntry) throws -> Void) rethrows -> Int? {
         let l = layout.sync, t = target
         guard let table = globalPointer(.syncTable), table != 0, let cache = globalPointer(.syncBlockCache), cache != 0,
               let next = t.u32(cache &+ l.cacheFreeSyncTableIndex) else { return nil }
         let count = min(Int(next), limit)
-        guard count >= 1 else { return [] }
-        var out: [ClrSyncBlockEntry] = []
-        out.reserveCapacity(count)
-        for i in 1..<count {
-            let e = table &+ UInt64(i) * 16
-            guard let sb = t.u64(e), let obj = t.u64(e &+ 8) else { break }
+        guard count > 1 else { return 0 }
+        func entry(_ i: Int, _ sb: UInt64, _ obj: UInt64) -> ClrSyncBlockEntry {
             let free = obj & 1 != 0
             var state: UInt32 = 0, recursion: UInt32 = 0, holder: UInt64 = 0
             if !free, sb != 0 {
@@ -62,10 +68,33 @@ extension ClrRuntime {
                 recursion = t.u32(sb &+ l.lockRecursion) ?? 0
                 holder = t.u64(sb &+ l.lockHoldingThread) ?? 0
             }
-            out.append(ClrSyncBlockEntry(index: i, syncBlock: sb, object: free ? 0 : obj, isFree: free, lockState: state,
-                                         recursion: recursion, holdingThread: holder))
+            return ClrSyncBlockEntry(index: i, syncBlock: sb, object: free ? 0 : obj, isFree: free, lockState: state,
+                                     recursion: recursion, holdingThread: holder)
         }
-        return out
+        // A block of entries at a time where the dump holds it in one piece, borrowed from the mapping; one at a
+        // time (through the target, which also knows a type-2 core's mapped files) where it does not.
+        let block = 4096
+        var i = 1
+        while i < count {
+            let n = min(count, (i / block + 1) * block) - i
+            let start = table &+ UInt64(i) &* 16
+            if let bytes = memory.contiguousBytes(start, count: n * 16) {
+                for k in 0..<n {
+                    let sb = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: k * 16, as: UInt64.self))
+                    let obj = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: k * 16 + 8, as: UInt64.self))
+                    try body(entry(i + k, sb, obj))
+                }
+                i += n
+                continue
+            }
+            for k in 0..<n {
+                let e = start &+ UInt64(k) &* 16
+                guard let sb = t.u64(e), let obj = t.u64(e &+ 8) else { return i + k - 1 }
+                try body(entry(i + k, sb, obj))
+            }
+            i += n
+        }
+        return count - 1
     }
 
     /// SyncBlocks on the cleanup list (their objects died; the finalizer thread frees them).

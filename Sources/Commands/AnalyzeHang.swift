@@ -130,8 +130,8 @@ enum HangAnalysis {
         }
         let managedThreads = r.threads().filter { !$0.isDead }
         let indexOf: (UInt64) -> Int? = { os in s.dump.threads.firstIndex { $0.id == os } }
-        let entries = r.syncBlockEntries() ?? []
-        let held = entries.filter { !$0.isFree && $0.isLocked }
+        var held: [ClrSyncBlockEntry] = []
+        r.forEachSyncBlockEntry { e in if !e.isFree && e.isLocked { held.append(e) } }
         var ownerOfObject: [UInt64: Int] = [:]
         var monitors: [HangAnalysisValue.Monitor] = []
         for e in held {

@@ -79,10 +79,7 @@ struct ListModulesCommand: ValueCommand {
     }
 
     static func guid(_ g: [UInt8]) -> String {
-        guard g.count >= 16 else { return "" }
-        // Data1, Data2 and Data3 little-endian, then Data4's eight bytes in order (2 and 6 of them).
-        let fields = [[3, 2, 1, 0], [5, 4], [7, 6], [8, 9], [10, 11, 12, 13, 14, 15]]
-        return fields.map { $0.map { g[$0] }.uppercaseHex }.joined(separator: "-")
+        g.guidGroups.map(\.uppercaseHex).joined(separator: "-")
     }
 }
 

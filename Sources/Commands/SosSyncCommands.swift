@@ -34,22 +34,24 @@ struct SyncBlkCommand: ValueCommand {
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-all"], positionals: 0...1, usage: "!SyncBlk [-all | <index>]")
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        guard let entries = r.syncBlockEntries() else {
+        let only = try args.positionals.first.map { Int(clamping: try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) }
+        var rows: [SyncBlocksValue.Row] = [], free = 0
+        let total = r.forEachSyncBlockEntry { e in
+            if e.isFree { free += 1 }
+            let shown = only.map { e.index == $0 } ?? (args.has("-all") || (e.monitorHeld > 0 && !e.isFree))
+            guard shown else { return }
+            rows.append(SyncBlocksValue.Row(index: e.index, syncBlock: HexValue(e.syncBlock), monitorHeld: e.monitorHeld,
+                                            recursion: e.recursion, waiters: e.waiters, owner: MonitorOwner.of(e.holdingThread, r, s),
+                                            holdingThread: HexValue(e.holdingThread), object: HexValue(e.object),
+                                            type: e.isFree ? nil : r.objectType(e.object)?.name, free: e.isFree))
+        }
+        guard let total else {
             throw CommandError("The runtime's sync block table is not readable in this dump", kind: .unavailable)
         }
-        let only = try args.positionals.first.map { Int(clamping: try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) }
-        if let only, !(1...max(1, entries.count)).contains(only) {
-            throw CommandError("Invalid sync block index \(only): the table has entries 1 to \(entries.count)")
+        if let only, !(1...max(1, total)).contains(only) {
+            throw CommandError("Invalid sync block index \(only): the table has entries 1 to \(total)")
         }
-        let rows = entries.filter { e in
-            if let only { return e.index == only }
-            return args.has("-all") || (e.monitorHeld > 0 && !e.isFree)
-        }.map { e in
-            SyncBlocksValue.Row(index: e.index, syncBlock: HexValue(e.syncBlock), monitorHeld: e.monitorHeld, recursion: e.recursion,
-                                waiters: e.waiters, owner: MonitorOwner.of(e.holdingThread, r, s), holdingThread: HexValue(e.holdingThread),
-                                object: HexValue(e.object), type: e.isFree ? nil : r.objectType(e.object)?.name, free: e.isFree)
-        }
-        return SyncBlocksValue(rows: rows, total: entries.count, free: entries.filter(\.isFree).count)
+        return SyncBlocksValue(rows: rows, total: total, free: free)
     }
 }
 

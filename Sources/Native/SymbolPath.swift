@@ -27,7 +27,7 @@ public struct DebugIdentity: Sendable, Equatable {
 
     /// A GUID's 16 bytes as Breakpad prints them: the first three fields little-endian, no dashes.
     static func guidText(_ b: [UInt8]) -> String {
-        [3, 2, 1, 0, 5, 4, 7, 6, 8, 9, 10, 11, 12, 13, 14, 15].map { b[$0] }.uppercaseHex
+        b.guidGroups.flatMap { $0 }.uppercaseHex
     }
 
     /// `test_app.pdb` -> `test_app.sym`; `libc.so.6` -> `libc.so.6.sym` (Breakpad's SimpleSymbolSupplier).

@@ -132,6 +132,38 @@ struct HostileStructureTests {
         #expect(r.forEachFinalizerSlot((held.end, held.end)) { _, _ in calls += 1 } == 0 && calls == 12)
     }
 
+    /// A sync table whose free index says 4 billion entries: the walk reads on to the first entry the dump does not
+    /// hold, a block at a time where it can, and visits what an entry-by-entry read of the target visits. `!syncblk`
+    /// counts them; `!analyze -v -hang` keeps only the held monitors.
+    @Test func aSyncTableFreeIndexOfFourBillionIsReadToTheEndOfTheTable() throws {
+        let dumpPath = Self.sample
+        guard FileManager.default.fileExists(atPath: dumpPath) else { return }
+        let r = try SosRuntimes.heap(for: try Self.sosSession().0).0
+        let cache = try #require(r.globalPointer(.syncBlockCache))
+        let table = try #require(r.globalPointer(.syncTable))
+        let indexField = cache + r.layout.sync.cacheFreeSyncTableIndex
+        let word = try #require(r.target.u64(indexField))
+        let opened = try DumpLoader.open(path: dumpPath)
+        let path = try ClrFixtures.mutant(try #require(opened.decompressedPath), opened.dump,
+                                          [(indexField, word & 0xFFFF_FFFF_0000_0000 | 0xFFFF_FFFF)])
+        defer { unlink(path) }
+        let (ms, mb) = try Self.sosSession(path)
+        let mr = try SosRuntimes.heap(for: ms).0
+        var seen: [(Int, UInt64, UInt64)] = []
+        let visited = try #require(mr.forEachSyncBlockEntry { seen.append(($0.index, $0.syncBlock, $0.isFree ? 0 : $0.object)) })
+        // The same walk, one entry at a time through the target, as the reader did before it read blocks.
+        var expected: [(Int, UInt64, UInt64)] = []
+        for i in 1..<(1 << 22) {
+            guard let sb = mr.target.u64(table + UInt64(i) * 16), let obj = mr.target.u64(table + UInt64(i) * 16 + 8) else { break }
+            expected.append((i, sb, obj & 1 != 0 ? 0 : obj))
+        }
+        #expect(visited == expected.count && visited > 4096, "\(visited) entries visited, \(expected.count) by one-at-a-time reads")
+        #expect(seen.elementsEqual(expected, by: { $0 == $1 }))
+        let sync = ClrFixtures.run(ms, mb, "!syncblk")
+        #expect(sync.contains("Total           \(visited)\n"), "\(sync)")
+        #expect(ClrFixtures.run(ms, mb, "!analyze -v -hang").utf8.count < 1 << 20)
+    }
+
     @Test func theDumpFileIsNeverWritten() throws {
         let dumpPath = Self.sample
         guard FileManager.default.fileExists(atPath: dumpPath) else { return }
