@@ -17,9 +17,8 @@ public enum Decompression {
 
     /// The cache folder: $DUMPDBG_CACHE, else $XDG_CACHE_HOME/dumpdbg, else ~/.cache/dumpdbg.
     public static func cacheDirectory() -> String {
-        let env = ProcessInfo.processInfo.environment
-        if let d = env["DUMPDBG_CACHE"], !d.isEmpty { return d }
-        if let x = env["XDG_CACHE_HOME"], !x.isEmpty { return x + "/dumpdbg" }
+        if let d = ProcessEnvironment.value("DUMPDBG_CACHE"), !d.isEmpty { return d }
+        if let x = ProcessEnvironment.value("XDG_CACHE_HOME"), !x.isEmpty { return x + "/dumpdbg" }
         return UserFolders.home + "/.cache/dumpdbg"
     }
 
@@ -149,11 +148,19 @@ public enum Decompression {
     }
 }
 
+/// One variable of the process's environment. `ProcessInfo.environment` copies the whole environment into a
+/// dictionary for each lookup; start-up and each triage worker need a few variables.
+public enum ProcessEnvironment {
+    public static func value(_ name: String) -> String? {
+        getenv(name).map { String(cString: $0) }
+    }
+}
+
 /// The user's folders as the environment names them: `$HOME` first (what a user sets for a sandbox or a CI job),
 /// the password database's home only when it is unset.
 public enum UserFolders {
     public static var home: String {
-        if let h = ProcessInfo.processInfo.environment["HOME"], !h.isEmpty { return h }
+        if let h = ProcessEnvironment.value("HOME"), !h.isEmpty { return h }
         return NSHomeDirectory()
     }
 }

@@ -1,5 +1,6 @@
 import DumpModel
 import Foundation
+import Synchronization
 
 /// What makes an image file the one a dump's module was loaded from, beyond its name: the ELF build id,
 /// or the PE header's timestamp and image size (what a symbol server keys PE files by).
@@ -121,9 +122,9 @@ public struct ImageLocator: Sendable {
             var isDir: ObjCBool = false
             if fm.fileExists(atPath: p, isDirectory: &isDir), !isDir.boolValue { out.append(p) }
         }
+        let key = name.lowercased()
         for dir in folders {
-            guard let items = try? fm.contentsOfDirectory(atPath: dir) else { continue }
-            for hit in items where hit != name && hit.lowercased() == name.lowercased() {
+            for hit in FolderListingCache.shared.names(in: dir)?[key] ?? [] where hit != name {
                 out.append((dir as NSString).appendingPathComponent(hit))
             }
         }
@@ -143,5 +144,37 @@ public struct ImageLocator: Sendable {
             seen.append((p, id))
         }
         return .mismatched(name: name, wanted: identity, found: seen)
+    }
+}
+
+/// Each folder's entries by their lowercase names, listed once per process while the folder is unchanged: a session
+/// looks dozens of modules up along the image path, and a runtime folder holds hundreds of files. A folder's
+/// modification time moves whenever an entry is added, removed or renamed, so a changed folder is listed anew. A
+/// folder changed in the last two seconds is listed every time and not kept: its time has the kernel's coarse clock
+/// (milliseconds), so a second change in the same tick would leave the same time (git's "racy" entries).
+final class FolderListingCache: Sendable {
+    static let shared = FolderListingCache()
+    static let capacity = 256
+
+    private let entries = Mutex<[String: (stamp: ImageFileCache.Stamp, names: [String: [String]])]>([:])
+    /// Folders listed so far (what the cache saves shows as listings not made).
+    private let listings = Atomic<Int>(0)
+    var listingCount: Int { listings.load(ordering: .relaxed) }
+
+    /// Nil when the folder cannot be listed.
+    func names(in folder: String) -> [String: [String]]? {
+        let stamp = ImageFileCache.Stamp(path: folder)
+        if let stamp, let hit = entries.withLock({ $0[folder] }), hit.stamp == stamp { return hit.names }
+        guard let items = try? FileManager.default.contentsOfDirectory(atPath: folder) else { return nil }
+        listings.add(1, ordering: .relaxed)
+        var names: [String: [String]] = [:]
+        for item in items { names[item.lowercased(), default: []].append(item) }
+        if let stamp, Double(stamp.modifiedSeconds) < Date().timeIntervalSince1970 - 2 {
+            entries.withLock { table in
+                if table.count >= Self.capacity { table.removeAll(keepingCapacity: true) }
+                table[folder] = (stamp, names)
+            }
+        }
+        return names
     }
 }

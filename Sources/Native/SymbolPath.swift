@@ -108,9 +108,9 @@ public enum ElfDebugFile {
     public static func path(buildId: [UInt8], symbolFolders: [String]) -> String? {
         guard buildId.count >= 2 else { return nil }
         let hex = buildId.lowercaseHex
-        let env = ProcessInfo.processInfo.environment
-        let system = env["DUMPDBG_NO_SYSTEM_DEBUG"].map { $0.isEmpty || $0 == "0" } ?? true
-        let debuginfod = env["DEBUGINFOD_CACHE_PATH"] ?? ((env["XDG_CACHE_HOME"].map { $0 + "/debuginfod_client" })
+        let env = ProcessEnvironment.value
+        let system = env("DUMPDBG_NO_SYSTEM_DEBUG").map { $0.isEmpty || $0 == "0" } ?? true
+        let debuginfod = env("DEBUGINFOD_CACHE_PATH") ?? ((env("XDG_CACHE_HOME").map { $0 + "/debuginfod_client" })
             ?? (UserFolders.home + "/.cache/debuginfod_client"))
         let candidates = (symbolFolders + (system ? ["/usr/lib/debug"] : [])).map { "\($0)/.build-id/\(hex.prefix(2))/\(hex.dropFirst(2)).debug" }
             + (system ? [debuginfod + "/\(hex)/debuginfo"] : [])

@@ -63,7 +63,6 @@ struct TriageCommand: ParsableCommand {
             Self.runWorker(TriageWorkerLine(imagePath: imagePath, symbolPath: symbolPath, paths: paths))
             return
         }
-        let environment = ProcessInfo.processInfo.environment
         let dumps = DumpFinder.dumps(in: paths)
         if list {
             for d in dumps { print(d) }
@@ -74,7 +73,7 @@ struct TriageCommand: ParsableCommand {
             throw ExitCode(2)
         }
         // The analyser run per dump: this dumpdbg, or (for tests of the pool itself) another program.
-        let pool = WorkerPool(executable: environment["DUMPDBG_TRIAGE_WORKER"] ?? Self.ownExecutable, imagePath: imagePath,
+        let pool = WorkerPool(executable: ProcessEnvironment.value("DUMPDBG_TRIAGE_WORKER") ?? Self.ownExecutable, imagePath: imagePath,
                               symbolPath: symbolPath, timeout: timeout)
         pool.run(dumps, jobs: min(jobs, dumps.count)) { line in
             FileHandle.standardOutput.write(Data((line + "\n").utf8))

@@ -145,7 +145,7 @@ struct Launch {
     }
 
     func runInteractive(_ session: Session) {
-        let history = ProcessInfo.processInfo.environment["DUMPDBG_HISTORY"]
+        let history = ProcessEnvironment.value("DUMPDBG_HISTORY")
             ?? (UserFolders.home + "/.dumpdbg_history")
         let names = session.registry.allNames
         guard let editor = LineEditor(programName: "dumpdbg", historyPath: history, completions: { typed in
@@ -227,18 +227,12 @@ if arguments == ["--version"] {
 /// (`_NT_EXECUTABLE_IMAGE_PATH`, `_NT_SYMBOL_PATH`), as cdb reads them. For a session and for each triage worker.
 enum SearchPaths {
     static func images(_ option: String?) -> [String] {
-        ((option ?? "") + ";" + (environmentVariable("_NT_EXECUTABLE_IMAGE_PATH") ?? "")).split(separator: ";").map(String.init)
+        ((option ?? "") + ";" + (ProcessEnvironment.value("_NT_EXECUTABLE_IMAGE_PATH") ?? "")).split(separator: ";").map(String.init)
     }
 
     static func symbols(_ option: String?) -> String {
-        [option, environmentVariable("_NT_SYMBOL_PATH")].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ";")
+        [option, ProcessEnvironment.value("_NT_SYMBOL_PATH")].compactMap { $0 }.filter { !$0.isEmpty }.joined(separator: ";")
     }
-}
-
-/// One variable of the environment. `ProcessInfo.environment` copies the whole environment into a dictionary,
-/// a cost every start-up paid for two lookups.
-func environmentVariable(_ name: String) -> String? {
-    getenv(name).map { String(cString: $0) }
 }
 
 /// `--check`: a replayed session against a transcript, line by line.
