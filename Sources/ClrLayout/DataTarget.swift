@@ -20,13 +20,19 @@ public final class DataTarget: @unchecked Sendable {
 
     public init(dump: any Dump, imagePath: [String]) {
         self.dump = dump
+        memory = dump.memory
+        core = dump as? ElfCore
         // The dump's own folder last (for a decompressed dump this is the cache; callers add the original).
         let own = URL(fileURLWithPath: dump.path).deletingLastPathComponent().path
         locator = ImageLocator(folders: imagePath + [own])
     }
 
     public var imagePath: [String] { locator.folders }
-    public var memory: AddressSpace { dump.memory }
+    /// The dump's memory, fixed once the dump is open; kept here because every read of the CLR layer starts with it,
+    /// and through `any Dump` each use was a witness call and a copy of the space.
+    public let memory: AddressSpace
+    /// The dump as a core, for pages it left out of its segments but names in NT_FILE; nil for a minidump.
+    private let core: ElfCore?
 
     static func baseName(_ path: String) -> String {
         path.split(whereSeparator: { $0 == "/" || $0 == "\\" }).last.map(String.init) ?? path
@@ -46,27 +52,31 @@ public final class DataTarget: @unchecked Sendable {
     /// Bytes at `address`: from the dump, else from the file an NT_FILE mapping names (pages a type-2 core
     /// left out). Nil when neither has them.
     public func read(_ address: UInt64, count: Int) -> [UInt8]? {
-        if let b = memory.readExact(address, count: count) { return b }
-        guard let core = dump as? ElfCore, let m = core.mappedFile(holding: address, count: count),
-              let f = mappedFile(for: m.path) else { return nil }
+        memory.readExact(address, count: count) ?? fileBacked(address, count: count)
+    }
+
+    /// Bytes the dump's memory does not hold, from the file an NT_FILE mapping names. The integer reads below come
+    /// here once the dump's memory has said no (it already tried reads that span its ranges), without asking it again.
+    private func fileBacked(_ address: UInt64, count: Int) -> [UInt8]? {
+        guard let core, let m = core.mappedFile(holding: address, count: count), let f = mappedFile(for: m.path) else { return nil }
         return f.array(at: m.fileOffset &+ (address - m.start), count: count)
     }
 
     @inline(__always)
     public func u64(_ a: UInt64) -> UInt64? {
         if let v = memory.readU64(a) { return v }
-        return read(a, count: 8).map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
+        return fileBacked(a, count: 8).map { $0.withUnsafeBytes { UInt64(littleEndian: $0.loadUnaligned(as: UInt64.self)) } }
     }
     @inline(__always)
     public func u32(_ a: UInt64) -> UInt32? {
         if let v = memory.readU32(a) { return v }
-        return read(a, count: 4).map { $0.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } }
+        return fileBacked(a, count: 4).map { $0.withUnsafeBytes { UInt32(littleEndian: $0.loadUnaligned(as: UInt32.self)) } }
     }
     public func u16(_ a: UInt64) -> UInt16? {
         if let v = memory.readU16(a) { return v }
-        return read(a, count: 2).map { UInt16($0[0]) | UInt16($0[1]) << 8 }
+        return fileBacked(a, count: 2).map { UInt16($0[0]) | UInt16($0[1]) << 8 }
     }
-    public func u8(_ a: UInt64) -> UInt8? { memory.readU8(a) ?? read(a, count: 1)?.first }
+    public func u8(_ a: UInt64) -> UInt8? { memory.readU8(a) ?? fileBacked(a, count: 1)?.first }
 }
 
 /// An image as it lies in the dump's memory, as a byte source for the metadata reader: zero-copy where the

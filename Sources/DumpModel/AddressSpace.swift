@@ -62,7 +62,14 @@ public struct AddressSpace: Sendable {
     /// and lie in one range; the fast path for walking a heap without copying it.
     @inline(__always)
     public func contiguousBytes(_ address: UInt64, count: Int) -> UnsafeRawBufferPointer? {
-        guard let file, count >= 0, let i = rangeIndex(containing: address) else { return nil }
+        guard count >= 0, let i = rangeIndex(containing: address) else { return nil }
+        return borrowed(range: i, address, count: count)
+    }
+
+    /// `contiguousBytes` once the range that holds `address` is known.
+    @inline(__always)
+    private func borrowed(range i: Int, _ address: UInt64, count: Int) -> UnsafeRawBufferPointer? {
+        guard let file else { return nil }
         let r = ranges[i]
         let rel = address - r.start
         guard rel <= r.present, UInt64(count) <= r.present - rel else { return nil }
@@ -111,15 +118,22 @@ public struct AddressSpace: Sendable {
 
     /// Reads `count` bytes, or nil if any is missing.
     public func readExact(_ address: UInt64, count: Int) -> [UInt8]? {
-        if let b = contiguousBytes(address, count: count) { return Array(b) }
         guard count > 0 else { return [] }
+        // One search for the first byte serves both the borrowed path and the piecewise one. Readers that follow
+        // damaged pointers mostly ask for memory that is not there: that answer costs this one search, no copy.
+        guard let i = rangeIndex(containing: address) else { return nil }
+        if let b = borrowed(range: i, address, count: count) { return Array(b) }
+        return readAcrossRanges(address, count: count, from: i)
+    }
+
+    /// Across ranges, a piece at a time from range `first` (the one holding `address`), giving up at the first byte
+    /// the dump lacks.
+    private func readAcrossRanges(_ address: UInt64, count: Int, from first: Int) -> [UInt8]? {
         guard let file else { return nil }
-        // Across ranges, a piece at a time, giving up at the first byte the dump lacks. Readers that follow
-        // damaged pointers mostly ask for memory that is not there: that answer costs a search or two, no copy.
         var out: [UInt8] = []
         var va = address
         while out.count < count {
-            guard let i = rangeIndex(containing: va) else { return nil }
+            guard let i = out.isEmpty ? first : rangeIndex(containing: va) else { return nil }
             let r = ranges[i]
             let rel = va - r.start
             guard rel < r.present else { return nil }
@@ -135,11 +149,12 @@ public struct AddressSpace: Sendable {
 
     public func readInteger<T: FixedWidthInteger>(_ type: T.Type, at address: UInt64) -> T? {
         let n = MemoryLayout<T>.size
-        if let b = contiguousBytes(address, count: n) {
+        guard let i = rangeIndex(containing: address) else { return nil }
+        if let b = borrowed(range: i, address, count: n) {
             let v = b.loadUnaligned(as: T.self)
             return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
         }
-        guard let bytes = readExact(address, count: n) else { return nil }
+        guard let bytes = readAcrossRanges(address, count: n, from: i) else { return nil }
         let v = bytes.withUnsafeBytes { $0.loadUnaligned(as: T.self) }
         return bigEndian ? T(bigEndian: v) : T(littleEndian: v)
     }

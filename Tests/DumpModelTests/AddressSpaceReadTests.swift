@@ -4,7 +4,8 @@ import Testing
 import TestSupport
 
 /// `readExact` copies across ranges piece by piece and gives up at the first missing byte; `read` marks each
-/// byte. The two must agree on every request: exact bytes exactly where `read` has no gap.
+/// byte. The two must agree on every request: exact bytes exactly where `read` has no gap, and so must the
+/// integer reads.
 struct AddressSpaceReadTests {
     @Test func readExactAgreesWithReadAcrossRangesGapsAndTruncation() throws {
         var rng = SplitMix(state: 0xADD5)
@@ -28,6 +29,14 @@ struct AddressSpaceReadTests {
             let marked = space.read(a, count: n)
             let expected: [UInt8]? = marked.contains { $0 == nil } ? nil : marked.compactMap { $0 }
             #expect(space.readExact(a, count: n) == expected, "address \(String(a, radix: 16)) count \(n)")
+            // The integer reads share readExact's one search: a value exactly where `read` has all its bytes.
+            func little(_ k: Int) -> UInt64? {
+                let b = space.read(a, count: k)
+                return b.contains { $0 == nil } ? nil : b.reversed().reduce(0) { $0 << 8 | UInt64($1!) }
+            }
+            #expect(space.readU64(a) == little(8) && space.readU32(a).map(UInt64.init) == little(4)
+                    && space.readU16(a).map(UInt64.init) == little(2) && space.readU8(a).map(UInt64.init) == little(1),
+                    "address \(String(a, radix: 16))")
         }
         #expect(space.readExact(0x10F0, count: 0x20) == Array(content[0xF0..<0x100] + content[0x400..<0x410]))
         #expect(space.readExact(0x1230, count: 0x20) == nil)
