@@ -79,9 +79,12 @@ extension ClrRuntime {
             let n = min(count, (i / block + 1) * block) - i
             let start = table &+ UInt64(i) &* 16
             if let bytes = memory.contiguousBytes(start, count: n * 16) {
+                let big = memory.bigEndian
                 for k in 0..<n {
-                    let sb = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: k * 16, as: UInt64.self))
-                    let obj = UInt64(littleEndian: bytes.loadUnaligned(fromByteOffset: k * 16 + 8, as: UInt64.self))
+                    let rawSb = bytes.loadUnaligned(fromByteOffset: k * 16, as: UInt64.self)
+                    let rawObj = bytes.loadUnaligned(fromByteOffset: k * 16 + 8, as: UInt64.self)
+                    let sb = big ? UInt64(bigEndian: rawSb) : UInt64(littleEndian: rawSb)
+                    let obj = big ? UInt64(bigEndian: rawObj) : UInt64(littleEndian: rawObj)
                     try body(entry(i + k, sb, obj))
                 }
                 i += n

@@ -34,7 +34,8 @@ struct SyncBlkCommand: ValueCommand {
     func evaluate(_ inv: Invocation, in s: Session) throws -> any CommandValue {
         let args = try CommandArguments(inv, flags: ["-all"], positionals: 0...1, usage: "!SyncBlk [-all | <index>]")
         let r = try Sos.run { try SosRuntimes.runtime(for: s) }
-        let only = try args.positionals.first.map { Int(clamping: try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) }
+        let index = Result { try args.positionals.first.map { Int(clamping: try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) } }
+        let only = (try? index.get()) ?? nil
         var rows: [SyncBlocksValue.Row] = [], free = 0
         let total = r.forEachSyncBlockEntry { e in
             if e.isFree { free += 1 }
@@ -48,6 +49,7 @@ struct SyncBlkCommand: ValueCommand {
         guard let total else {
             throw CommandError("The runtime's sync block table is not readable in this dump", kind: .unavailable)
         }
+        _ = try index.get()  // a bad index expression is reported once the table is known to be readable
         if let only, !(1...max(1, total)).contains(only) {
             throw CommandError("Invalid sync block index \(only): the table has entries 1 to \(total)")
         }

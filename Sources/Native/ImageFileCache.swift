@@ -17,6 +17,12 @@ public final class ImageFileCache: Sendable {
     struct Stamp: Hashable {
         let path: String
         let device: UInt64, inode: UInt64, size: Int64, modifiedSeconds: Int64, modifiedNanoseconds: Int64
+        /// The inode's change time: unlike the modification time, no tool can set it back (`touch -r`, `cp -p`,
+        /// `rsync -t` and `tar` restore modification times).
+        let changedSeconds: Int64, changedNanoseconds: Int64
+
+        /// The modification time in seconds since 1970.
+        var modified: Double { Double(modifiedSeconds) + Double(modifiedNanoseconds) / 1e9 }
 
         init?(path: String) {
             var st = stat()
@@ -27,8 +33,10 @@ public final class ImageFileCache: Sendable {
             size = Int64(st.st_size)
             #if canImport(Darwin)
             modifiedSeconds = Int64(st.st_mtimespec.tv_sec); modifiedNanoseconds = Int64(st.st_mtimespec.tv_nsec)
+            changedSeconds = Int64(st.st_ctimespec.tv_sec); changedNanoseconds = Int64(st.st_ctimespec.tv_nsec)
             #else
             modifiedSeconds = Int64(st.st_mtim.tv_sec); modifiedNanoseconds = Int64(st.st_mtim.tv_nsec)
+            changedSeconds = Int64(st.st_ctim.tv_sec); changedNanoseconds = Int64(st.st_ctim.tv_nsec)
             #endif
         }
     }

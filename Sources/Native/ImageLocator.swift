@@ -149,9 +149,11 @@ public struct ImageLocator: Sendable {
 
 /// Each folder's entries by their lowercase names, listed once per process while the folder is unchanged: a session
 /// looks dozens of modules up along the image path, and a runtime folder holds hundreds of files. A folder's
-/// modification time moves whenever an entry is added, removed or renamed, so a changed folder is listed anew. A
-/// folder changed in the last two seconds is listed every time and not kept: its time has the kernel's coarse clock
-/// (milliseconds), so a second change in the same tick would leave the same time (git's "racy" entries).
+/// modification and change times move whenever an entry is added, removed or renamed, so a changed folder is listed
+/// anew (the change time also catches a modification time set back by `touch -r` or `cp -p`). A folder modified in
+/// the last two seconds is listed every time and not kept: its times have the kernel's coarse clock (milliseconds),
+/// so a second change in the same tick would leave the same times (git's "racy" entries). A file server whose clock
+/// runs two seconds or more behind this machine's defeats that guard.
 final class FolderListingCache: Sendable {
     static let shared = FolderListingCache()
     static let capacity = 256
@@ -169,7 +171,7 @@ final class FolderListingCache: Sendable {
         listings.add(1, ordering: .relaxed)
         var names: [String: [String]] = [:]
         for item in items { names[item.lowercased(), default: []].append(item) }
-        if let stamp, Double(stamp.modifiedSeconds) < Date().timeIntervalSince1970 - 2 {
+        if let stamp, stamp.modified < Date().timeIntervalSince1970 - 2 {
             entries.withLock { table in
                 if table.count >= Self.capacity { table.removeAll(keepingCapacity: true) }
                 table[folder] = (stamp, names)
