@@ -41,7 +41,7 @@ let setup: Setup? = {
     for seg in heap.segments { addresses.append((seg.start, min(seg.end - seg.start, 0x4000))) }
     for t in r.threads() { addresses.append((t.address, 0x600)); addresses.append((t.frame, 0x100)) }
     if let table = r.globalPointer(.syncTable) { addresses.append((table, 0x200)) }
-    for e in r.syncBlockEntries() ?? [] where e.syncBlock != 0 { addresses.append((e.syncBlock, 0x60)) }
+    r.forEachSyncBlockEntry { e in if e.syncBlock != 0 { addresses.append((e.syncBlock, 0x60)) } }
     if let cache = r.globalPointer(.syncBlockCache) { addresses.append((cache, 0x100)) }
     if let q = r.globalPointer(.finalizeQueue) { addresses.append((q, 0x60)) }
     for h in r.handles().prefix(8) { addresses.append((h.address & ~0xFFFF, 0x1000)) }

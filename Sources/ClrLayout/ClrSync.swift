@@ -43,16 +43,10 @@ public struct ClrFinalizeQueue: Sendable {
 }
 
 extension ClrRuntime {
-    /// The sync table's used entries (1 ..< m_FreeSyncTableIndex), bounded against damaged counts.
-    public func syncBlockEntries(limit: Int = 1 << 22) -> [ClrSyncBlockEntry]? {
-        var out: [ClrSyncBlockEntry] = []
-        guard forEachSyncBlockEntry(limit: limit, { out.append($0) }) != nil else { return nil }
-        return out
-    }
-
-    /// Calls `body` with each used sync table entry in index order, up to the first the dump does not hold, and
-    /// returns how many it visited; nil when the table is not readable. A damaged free index can claim millions of
-    /// entries over readable memory: callers that keep a few (the held monitors) need not hold them all.
+    /// Calls `body` with each used sync table entry (1 ..< m_FreeSyncTableIndex, bounded against damaged counts) in
+    /// index order, up to the first the dump does not hold, and returns how many it visited; nil when the table is not
+    /// readable. A damaged free index can claim millions of entries over readable memory: callers that keep a few (the
+    /// held monitors) need not hold them all.
     @discardableResult
     public func forEachSyncBlockEntry(limit: Int = 1 << 22, _ body: (ClrSyncBlockEntry) throws -> Void) rethrows -> Int? {
         let l = layout.sync, t = target
