@@ -37,10 +37,10 @@ module() {  # name; modules are built in dependency order, and a rebuilt one reb
 
 build() {  # target
   module DumpModel; module Metadata; module Native; module Unwind; module ClrLayout; module Commands
-  local bin="$OUT/fuzz-$1" src="Samples/fuzz/$1.swift"
-  if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$OUT/libCommands.a" ]; then return; fi
+  local bin="$OUT/fuzz-$1" src="Samples/fuzz/$1.swift" support=Samples/fuzz/support/Scratch.swift
+  if [ -x "$bin" ] && [ "$bin" -nt "$src" ] && [ "$bin" -nt "$support" ] && [ "$bin" -nt "$OUT/libCommands.a" ]; then return; fi
   echo "fuzz.sh: linking $bin" >&2
-  swiftc "${FLAGS[@]}" "$src" -o "$bin" -L "$OUT" -lCommands -lClrLayout -lUnwind -lNative -lMetadata -lDumpModel \
+  swiftc "${FLAGS[@]}" "$src" "$support" -o "$bin" -L "$OUT" -lCommands -lClrLayout -lUnwind -lNative -lMetadata -lDumpModel \
     -llzma -lz -lbz2 -lcapstone -lstdc++ 2>&1 | grep -v "Cannot export local symbol" >&2 || true
   [ -x "$bin" ] || { echo "fuzz.sh: linking $1 failed" >&2; exit 1; }
 }

@@ -7,7 +7,7 @@ import Commands
 import DumpModel
 import Foundation
 
-let scratch = "/dev/shm/dumpdbg-fuzz-\(getpid()).dmp"
+let scratch = scratchPath("dumpdbg-fuzz", suffix: ".dmp")
 let commands = ["~", "lm", ".exr -1", ".ecxr", "r", "!address -summary", "db @$csp L40", "dps @$csp L8", "u @$ip L4",
                 "!teb", "!peb", "~* kn", "!analyze -v", "!uniqstack"]
 

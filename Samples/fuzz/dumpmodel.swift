@@ -6,7 +6,7 @@
 import DumpModel
 import Foundation
 
-let scratch = "/dev/shm/dumpdbg-fuzz-model-\(getpid()).dmp"
+let scratch = scratchPath("dumpdbg-fuzz-model", suffix: ".dmp")
 
 /// Folds what was read into one number, so the optimiser keeps every read.
 nonisolated(unsafe) var checksum: UInt64 = 0

@@ -6,7 +6,7 @@ import DumpModel
 import Foundation
 import Native
 
-let store = "/dev/shm/dumpdbg-fuzz-symbols-\(getpid())"
+let store = scratchPath("dumpdbg-fuzz-symbols")
 let place = store + "/test_app.pdb/5A9832E5287241C1838ED98914E9B7FF1"
 let dumpPath = ProcessInfo.processInfo.environment["FUZZ_SYMBOLS_DUMP"] ?? "../shared/dumps/breakpad/minidump2.dmp"
 let dump: (any Dump)? = {

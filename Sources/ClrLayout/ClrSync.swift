@@ -57,8 +57,10 @@ extension ClrRuntime {
         func entry(_ i: Int, _ sb: UInt64, _ obj: UInt64) -> ClrSyncBlockEntry {
             let free = obj & 1 != 0
             var state: UInt32 = 0, recursion: UInt32 = 0, holder: UInt64 = 0
-            if !free, sb != 0 {
-                state = t.u32(sb &+ l.lockState) ?? 0
+            // A damaged table's garbage SyncBlock pointers fail the first read; the other two would fail too, and a
+            // failed read (the dump, then its mapped files) is what such a walk spends its time on.
+            if !free, sb != 0, let s = t.u32(sb &+ l.lockState) {
+                state = s
                 recursion = t.u32(sb &+ l.lockRecursion) ?? 0
                 holder = t.u64(sb &+ l.lockHoldingThread) ?? 0
             }
