@@ -1,9 +1,10 @@
 // Linked into every fuzz target (fuzz.sh passes it beside the target's own file).
 import Foundation
 
-/// A path in /dev/shm private to this process: PREFIX-PID plus SUFFIX. A fuzz process stopped by a signal (a long
-/// run ended with kill, a CI job cancelled) never removes its copy of a dump, some of them 21 MB, so the copies
-/// whose process is gone are removed first.
+/// A path in /dev/shm private to this process: PREFIX-PID plus SUFFIX. No target removes its copy of a dump (some
+/// are 21 MB) when it ends, and one stopped by a signal could not, so the copies whose process is gone are removed
+/// first. "Gone" is judged by this process's PID namespace: fuzzers in containers that share one /dev/shm but not
+/// their PIDs would remove each other's files.
 func scratchPath(_ prefix: String, suffix: String = "") -> String {
     let folder = "/dev/shm"
     for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix + "-") {
