@@ -45,7 +45,16 @@ extension ClrRuntime {
     }
 
     /// Managed threads in ThreadStore order (bounded, cycle-safe).
+    /// The runtime's Thread objects, read once: commands ask per row (`!syncblk` names each owner), and a damaged
+    /// list runs to `maxThreads` nodes.
     public func threads() -> [ClrThread] {
+        if let threadsCache { return threadsCache }
+        let list = readThreads()
+        threadsCache = list
+        return list
+    }
+
+    private func readThreads() -> [ClrThread] {
         let l = layout
         guard let ts = globalPointer(.threadStore), ts != 0 else { return [] }
         let finalizer = globalPointer(.finalizerThread) ?? 0

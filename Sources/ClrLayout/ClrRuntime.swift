@@ -246,6 +246,7 @@ public final class ClrRuntime: @unchecked Sendable {
     var builtTypesCache: [ClrType]?
     var heapMethodTablesCache: Set<UInt64>?
     var constructedTypeHandlesCache: [UInt64]?
+    var threadsCache: [ClrThread]?
 
     public init(target: DataTarget) throws(ClrError) {
         self.target = target

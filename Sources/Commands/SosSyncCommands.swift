@@ -8,12 +8,25 @@ struct MonitorOwner: Encodable {
     let debuggerThread: Int?
     let orphaned: Bool
 
-    static func of(_ thread: UInt64, _ r: ClrRuntime, _ s: Session) -> MonitorOwner? {
-        guard thread != 0 else { return nil }
-        if thread == UInt64.max { return MonitorOwner(thread: HexValue(thread), osId: nil, debuggerThread: nil, orphaned: true) }
-        let os = r.threads().first { $0.address == thread }?.osId
-        return MonitorOwner(thread: HexValue(thread), osId: os.map(HexValue.init),
-                            debuggerThread: os.flatMap { id in s.dump.threads.firstIndex { $0.id == id } }, orphaned: false)
+    /// Names the owners of many monitors (a damaged table gives `!syncblk -all` a row for each of 100,000 entries):
+    /// the runtime's and the dump's thread lists become lookups once, not a search for every row.
+    struct Resolver {
+        private let osIds: [UInt64: UInt64]
+        private let debuggerThreads: [UInt64: Int]
+
+        init(_ r: ClrRuntime, _ s: Session) {
+            // The first thread with an address or id wins, as a search in list order finds.
+            osIds = Dictionary(r.threads().map { ($0.address, $0.osId) }, uniquingKeysWith: { first, _ in first })
+            debuggerThreads = Dictionary(s.dump.threads.enumerated().map { ($1.id, $0) }, uniquingKeysWith: { first, _ in first })
+        }
+
+        func owner(_ thread: UInt64) -> MonitorOwner? {
+            guard thread != 0 else { return nil }
+            if thread == UInt64.max { return MonitorOwner(thread: HexValue(thread), osId: nil, debuggerThread: nil, orphaned: true) }
+            let os = osIds[thread]
+            return MonitorOwner(thread: HexValue(thread), osId: os.map(HexValue.init), debuggerThread: os.flatMap { debuggerThreads[$0] },
+                                orphaned: false)
+        }
     }
 }
 
@@ -37,12 +50,13 @@ struct SyncBlkCommand: ValueCommand {
         let index = Result { try args.positionals.first.map { Int(clamping: try ExpressionEvaluator.evaluate($0, environment: s.expressionEnvironment)) } }
         let only = (try? index.get()) ?? nil
         var rows: [SyncBlocksValue.Row] = [], free = 0
+        let owners = MonitorOwner.Resolver(r, s)
         let total = r.forEachSyncBlockEntry { e in
             if e.isFree { free += 1 }
             let shown = only.map { e.index == $0 } ?? (args.has("-all") || (e.monitorHeld > 0 && !e.isFree))
             guard shown else { return }
             rows.append(SyncBlocksValue.Row(index: e.index, syncBlock: HexValue(e.syncBlock), monitorHeld: e.monitorHeld,
-                                            recursion: e.recursion, waiters: e.waiters, owner: MonitorOwner.of(e.holdingThread, r, s),
+                                            recursion: e.recursion, waiters: e.waiters, owner: owners.owner(e.holdingThread),
                                             holdingThread: HexValue(e.holdingThread), object: HexValue(e.object),
                                             type: e.isFree ? nil : r.objectType(e.object)?.name, free: e.isFree))
         }

@@ -162,6 +162,21 @@ struct HostileStructureTests {
         let sync = ClrFixtures.run(ms, mb, "!syncblk")
         #expect(sync.contains("Total           \(visited)\n"), "\(sync)")
         #expect(ClrFixtures.run(ms, mb, "!analyze -v -hang").utf8.count < 1 << 20)
+        // -all makes every entry a row, and each row past the real ones holds whatever memory follows the table, so
+        // many name an owner. Each owner is a lookup (the clr fuzz target timed out when each walked the thread list);
+        // the lookups answer what a search of both thread lists in order answers.
+        var holders: Set<UInt64> = Set(mr.threads().map(\.address))
+        mr.forEachSyncBlockEntry { if !$0.isFree { holders.insert($0.holdingThread) } }
+        #expect(holders.count > 1000, "\(holders.count) owners")
+        let owners = MonitorOwner.Resolver(mr, ms)
+        for h in holders where h != 0 && h != .max {
+            let os = mr.threads().first { $0.address == h }?.osId
+            let owner = try #require(owners.owner(h))
+            #expect(owner.osId?.value == os && owner.debuggerThread == os.flatMap { id in ms.dump.threads.firstIndex { $0.id == id } })
+        }
+        #expect(owners.owner(.max)?.orphaned == true && owners.owner(0) == nil)
+        let all = ClrFixtures.run(ms, mb, "!syncblk -all")
+        #expect(all.split(separator: "\n").count == visited + 4 && all.contains("Total           \(visited)\n"))
     }
 
     @Test func theDumpFileIsNeverWritten() throws {
