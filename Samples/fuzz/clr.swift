@@ -15,7 +15,6 @@ import DumpModel
 import Foundation
 
 struct Setup {
-    let path: String
     let runtime: String
     let app: String
     /// File ranges (offset, length) of the runtime structures the commands read.
@@ -67,7 +66,7 @@ let setup: Setup? = {
     let fd = open(path, O_RDWR)
     setenv("DUMPDBG_CACHE", "/dev/shm/dumpdbg-fuzz-cache", 1)
     guard let copy = try? DumpLoader.open(path: path).dump else { return nil }
-    return Setup(path: path, runtime: runtime, app: app, windows: windows, accountA: String(account, radix: 16), fd: fd,
+    return Setup(runtime: runtime, app: app, windows: windows, accountA: String(account, radix: 16), fd: fd,
                  dump: copy)
 }()
 
