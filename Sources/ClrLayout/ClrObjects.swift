@@ -44,9 +44,8 @@ extension ClrRuntime {
                                     pending: c(l.tsPendingCount), dead: c(l.tsDeadCount))
     }
 
-    /// Managed threads in ThreadStore order (bounded, cycle-safe).
-    /// The runtime's Thread objects, read once: commands ask per row (`!syncblk` names each owner), and a damaged
-    /// list runs to `maxThreads` nodes.
+    /// Managed threads in ThreadStore order, bounded and cycle-safe. Read once per runtime: commands ask per row
+    /// (`!syncblk` names each owner), and a damaged list runs to `maxThreads` nodes.
     public func threads() -> [ClrThread] {
         if let threadsCache { return threadsCache }
         let list = readThreads()
@@ -55,6 +54,7 @@ extension ClrRuntime {
     }
 
     private func readThreads() -> [ClrThread] {
+        threadListWalks += 1
         let l = layout
         guard let ts = globalPointer(.threadStore), ts != 0 else { return [] }
         let finalizer = globalPointer(.finalizerThread) ?? 0

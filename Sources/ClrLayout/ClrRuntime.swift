@@ -247,6 +247,9 @@ public final class ClrRuntime: @unchecked Sendable {
     var heapMethodTablesCache: Set<UInt64>?
     var constructedTypeHandlesCache: [UInt64]?
     var threadsCache: [ClrThread]?
+    /// How many times the ThreadStore's list was walked; a cost a command's answer does not show (a per-row walk
+    /// made `!syncblk -all` quadratic on a damaged table), so tests read it.
+    public internal(set) var threadListWalks = 0
 
     public init(target: DataTarget) throws(ClrError) {
         self.target = target

@@ -175,8 +175,11 @@ struct HostileStructureTests {
             #expect(owner.osId?.value == os && owner.debuggerThread == os.flatMap { id in ms.dump.threads.firstIndex { $0.id == id } })
         }
         #expect(owners.owner(.max)?.orphaned == true && owners.owner(0) == nil)
+        let walksBefore = mr.threadListWalks
         let all = ClrFixtures.run(ms, mb, "!syncblk -all")
         #expect(all.split(separator: "\n").count == visited + 4 && all.contains("Total           \(visited)\n"))
+        // The answers above hold for a per-row walk of the thread list too; only its cost tells them apart.
+        #expect(mr.threadListWalks - walksBefore <= 1, "!syncblk -all walked the thread list \(mr.threadListWalks - walksBefore) times")
     }
 
     @Test func theDumpFileIsNeverWritten() throws {
