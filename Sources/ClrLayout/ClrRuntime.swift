@@ -307,7 +307,8 @@ public final class ClrRuntime: @unchecked Sendable {
         case .notFound: break
         }
         if fileVersion == nil {
-            throw ClrError("cannot tell the runtime version: \(runtimeFile) was not found on the image path (\(target.imagePath.joined(separator: ";")))")
+            throw ClrError("cannot tell the runtime version: \(runtimeFile) was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
+                + "add the runtime folder with .exepath+ or -i")
         }
         guard let fileVersion, let table = ClrLayoutTable.forFileVersion(fileVersion, runtimeFile: runtimeFile) else { throw unsupported(info, fileVersion) }
         guard let sym else {

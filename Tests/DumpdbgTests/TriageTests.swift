@@ -75,6 +75,7 @@ import Testing
         // Without the runtime on the image path, the line says why there is no managed analysis.
         #expect(line.managedException == nil)
         #expect(line.warnings?.first?.contains("libcoreclr.so was not found on the image path") == true, "\(line.warnings ?? [])")
+        #expect(line.warnings?.first?.hasSuffix("add the runtime folder with .exepath+ or -i") == true, "\(line.warnings ?? [])")
     }
 
     @Test("bad input gives an error line in its place and the run goes on")
