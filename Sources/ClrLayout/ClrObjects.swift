@@ -47,6 +47,7 @@ extension ClrRuntime {
     /// Managed threads in ThreadStore order, bounded and cycle-safe. Read once per runtime: commands ask per row
     /// (`!syncblk` names each owner), and a damaged list runs to `maxThreads` nodes.
     public func threads() -> [ClrThread] {
+        threadListRequests += 1
         if let threadsCache { return threadsCache }
         let list = readThreads()
         threadsCache = list

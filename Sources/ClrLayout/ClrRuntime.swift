@@ -247,9 +247,11 @@ public final class ClrRuntime: @unchecked Sendable {
     var heapMethodTablesCache: Set<UInt64>?
     var constructedTypeHandlesCache: [UInt64]?
     var threadsCache: [ClrThread]?
-    /// How many times the ThreadStore's list was walked; a cost a command's answer does not show (a per-row walk
-    /// made `!syncblk -all` quadratic on a damaged table), so tests read it.
-    public internal(set) var threadListWalks = 0
+    /// How often the thread list was asked for, and how often the ThreadStore was walked for it: costs a command's
+    /// answer does not show (`!syncblk -all` once walked, then searched, the list per row of a damaged table), so
+    /// tests read them.
+    var threadListRequests = 0
+    var threadListWalks = 0
 
     public init(target: DataTarget) throws(ClrError) {
         self.target = target
