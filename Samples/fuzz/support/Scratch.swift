@@ -1,10 +1,11 @@
 // Linked into every fuzz target (fuzz.sh passes it beside the target's own file).
 import Foundation
 
-/// A path in /dev/shm private to this process: PREFIX-PID plus SUFFIX. No target removes its copy of a dump (some
-/// are 21 MB) when it ends, and one stopped by a signal could not, so the copies whose process is gone are removed
-/// first. "Gone" is judged by this process's PID namespace: fuzzers in containers that share one /dev/shm but not
-/// their PIDs would remove each other's files.
+/// A path in /dev/shm private to this process: PREFIX-PID plus SUFFIX, removed when the process exits (libFuzzer
+/// calls exit when its runs or its time are done). A process stopped by a signal, a crash or Ctrl-C (libFuzzer then
+/// calls _Exit) leaves its copy (some are 21 MB), so the copies whose process is gone are removed first. "Gone" is
+/// judged by this process's PID namespace: fuzzers in containers that share one /dev/shm but not their PIDs would
+/// remove each other's files.
 func scratchPath(_ prefix: String, suffix: String = "") -> String {
     let folder = "/dev/shm"
     for name in (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? [] where name.hasPrefix(prefix + "-") {
@@ -14,5 +15,11 @@ func scratchPath(_ prefix: String, suffix: String = "") -> String {
         guard !digits.isEmpty, rest.dropFirst(digits.count) == Substring(suffix), let pid = Int32(digits) else { continue }
         if kill(pid, 0) != 0, errno == ESRCH { try? FileManager.default.removeItem(atPath: folder + "/" + name) }
     }
-    return "\(folder)/\(prefix)-\(getpid())\(suffix)"
+    let path = "\(folder)/\(prefix)-\(getpid())\(suffix)"
+    if scratchPathsMade.isEmpty { atexit { for p in scratchPathsMade { try? FileManager.default.removeItem(atPath: p) } } }
+    scratchPathsMade.append(path)
+    return path
 }
+
+/// Appended to when a target first asks for its path (libFuzzer runs inputs on one thread); read at exit.
+nonisolated(unsafe) private var scratchPathsMade: [String] = []
