@@ -308,15 +308,11 @@ public final class ClrRuntime: @unchecked Sendable {
                 + "found \(seen): put the matching runtime folder on the image path")
         case .notFound: break
         }
-        if fileVersion == nil {
-            throw ClrError("cannot tell the runtime version: \(runtimeFile) was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
-                + "add the runtime folder with .exepath+ or -i")
-        }
+        let notFound = "\(runtimeFile) was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
+            + "add the runtime folder with .exepath+ or -i"
+        if fileVersion == nil { throw ClrError("cannot tell the runtime version: " + notFound) }
         guard let fileVersion, let table = ClrLayoutTable.forFileVersion(fileVersion, runtimeFile: runtimeFile) else { throw unsupported(info, fileVersion) }
-        guard let sym else {
-            throw ClrError("\(runtimeFile) was not found on the image path (\(target.imagePath.joined(separator: ";"))): "
-                + "add the runtime folder with .exepath+ or -i")
-        }
+        guard let sym else { throw ClrError(notFound) }
         let base = info.module.base
         switch table.globals {
         case .elfSymbols(let names):
